@@ -1,0 +1,337 @@
+"""The pure core: what to do with a task message, given the time.
+
+Rule 1: this module imports only the standard library, ``typing_extensions`` and the
+other pure modules (``_messages``, ``_crontab``, ``_timeutil``, ``exceptions``,
+``signals``). A test enforces it.
+
+Rule 2: no clock reads, no I/O, no threads. Time is the ``now`` argument (UTC epoch
+seconds). Functions return values that *describe* what the I/O shell must do; the shell
+(``huey._api``, the consumer) carries them out in the order given.
+
+Theory of operation. A worker holding a message asks :func:`decide` whether to run it
+(or defer it to the schedule, drop it as revoked, drop it as expired). It runs the task
+and turns what happened into an :data:`Outcome`, then asks :func:`settle` for the
+effects: store the result or the error, run post-execute hooks, emit signals, enqueue
+the next pipeline stage, the error handler or the retry.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import TypeAlias, TypeVar
+
+from ._messages import ErrorInfo, Message, Revocation
+from .signals import (
+    SIGNAL_COMPLETE,
+    SIGNAL_ERROR,
+    SIGNAL_INTERRUPTED,
+    SIGNAL_RETRYING,
+    SIGNAL_TIMEOUT,
+    Signal,
+)
+
+__all__ = (
+    "Run",
+    "Defer",
+    "Drop",
+    "Decision",
+    "Success",
+    "Failure",
+    "Outcome",
+    "StoreResult",
+    "StoreError",
+    "PostExecute",
+    "Emit",
+    "Enqueue",
+    "Effect",
+    "is_due",
+    "resolve_expiry",
+    "revocation_applies",
+    "decide",
+    "settle",
+    "extend_arguments",
+    "append_stage",
+    "pipeline_stages",
+    "retry_message",
+)
+
+M = TypeVar("M", bound=Message)
+
+# --- decisions -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    """Run the task now."""
+
+
+@dataclass(frozen=True, slots=True)
+class Defer:
+    """Not due yet: put the message in the schedule for ``eta``."""
+
+    eta: float
+
+
+@dataclass(frozen=True, slots=True)
+class Drop:
+    """Do not run the task; emit ``signal`` (``revoked`` or ``expired``)."""
+
+    signal: Signal
+
+
+Decision: TypeAlias = Run | Defer | Drop
+
+
+def is_due(message: Message, now: float) -> bool:
+    """Whether ``message`` may run at ``now``."""
+    return message.eta is None or message.eta <= now
+
+
+def resolve_expiry(message: M, now: float) -> M:
+    """Fix a relative ``expires`` to an absolute time when the message is enqueued.
+
+    Relative expiry counts from when the task becomes due (its ``eta``, or ``now``).
+    """
+    if message.expires is None:
+        return message
+    start = now if message.eta is None else max(now, message.eta)
+    return replace(message, expires_at=start + message.expires)
+
+
+def revocation_applies(revocation: Revocation | None, now: float) -> tuple[bool, bool]:
+    """Whether a revocation flag revokes a run at ``now``.
+
+    Returns:
+        ``(revoked, consume)``: ``consume`` tells the shell to delete the flag when the
+        task is actually dropped or run (a ``once`` flag that was used, or an ``until``
+        flag that has lapsed).
+    """
+    if revocation is None:
+        return False, False
+    if revocation.until is not None and revocation.until <= now:
+        return False, True
+    return True, revocation.once
+
+
+def decide(message: Message, now: float, *, revoked: bool) -> Decision:
+    """Decide what to do with a message a worker holds at ``now``.
+
+    Args:
+        message: the message.
+        now: current time.
+        revoked: whether a revocation flag applies (see :func:`revocation_applies`).
+    """
+    if not is_due(message, now):
+        assert message.eta is not None
+        return Defer(message.eta)
+    if revoked:
+        return Drop("revoked")
+    if message.expires_at is not None and message.expires_at < now:
+        return Drop("expired")
+    return Run()
+
+
+# --- outcomes --------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Success:
+    """The task returned ``value``."""
+
+    value: object
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Failure:
+    """The task did not complete.
+
+    Attributes:
+        exception: what was raised (``None`` for a cancellation from a hook).
+        traceback: the formatted traceback, stored with the error.
+        signal: the signal naming the kind of failure (``error``, ``locked``,
+            ``timeout``, ``canceled``, ``interrupted``), or ``None`` for a retry the task
+            asked for with ``RetryTask``.
+        retry: ``True`` forces a retry even without retries left, ``False`` forbids
+            one, ``None`` retries when retries are left.
+        retry_eta: when a forced retry should run (UTC epoch seconds).
+        store: whether the error is written to the result store.
+    """
+
+    exception: BaseException | None
+    traceback: str = ""
+    signal: Signal | None = SIGNAL_ERROR
+    retry: bool | None = None
+    retry_eta: float | None = None
+    store: bool = True
+
+
+Outcome: TypeAlias = Success | Failure
+
+# --- effects ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class StoreResult:
+    """Write ``value`` to the result store under ``task_id``."""
+
+    task_id: str
+    value: object
+
+
+@dataclass(frozen=True, slots=True)
+class StoreError:
+    """Write the error record under ``task_id``."""
+
+    task_id: str
+    info: ErrorInfo
+
+
+@dataclass(frozen=True, slots=True)
+class PostExecute:
+    """Run the post-execute hooks with the task's value and exception."""
+
+    value: object
+    exception: BaseException | None
+
+
+@dataclass(frozen=True, slots=True)
+class Emit:
+    """Send ``signal`` for the task (with the exception for ``error``)."""
+
+    signal: Signal
+    exception: BaseException | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Enqueue:
+    """Enqueue ``message`` (scheduling it when its ``eta`` is in the future)."""
+
+    message: Message
+
+
+Effect: TypeAlias = StoreResult | StoreError | PostExecute | Emit | Enqueue
+
+
+def extend_arguments(message: M, value: object) -> M:
+    """Pass a parent's return value to a pipeline stage, the way huey always has.
+
+    ``None`` adds nothing, a tuple extends the positional arguments, a dict fills in
+    keyword arguments that are not already bound, anything else is appended as one
+    positional argument.
+    """
+    if value is None:
+        return message
+    if isinstance(value, tuple):
+        items: tuple[object, ...] = value  # pyright: ignore[reportUnknownVariableType]
+        return replace(message, args=message.args + items)
+    if isinstance(value, dict):
+        mapping: dict[object, object] = value  # pyright: ignore[reportUnknownVariableType]
+        merged = {str(key): item for key, item in mapping.items()}
+        merged.update(message.kwargs)
+        return replace(message, kwargs=merged)
+    return replace(message, args=(*message.args, value))
+
+
+def append_stage(head: M, stage: Message) -> M:
+    """A copy of the pipeline starting at ``head`` with ``stage`` run after its last stage."""
+    if head.on_complete is None:
+        return replace(head, on_complete=stage)
+    return replace(head, on_complete=append_stage(head.on_complete, stage))
+
+
+def pipeline_stages(head: Message) -> tuple[Message, ...]:
+    """``head`` and every stage chained after it, in order."""
+    stages: list[Message] = []
+    current: Message | None = head
+    while current is not None:
+        stages.append(current)
+        current = current.on_complete
+    return tuple(stages)
+
+
+def retry_message(message: M, now: float, *, eta: float | None = None, forced: bool = False) -> M:
+    """The message to enqueue for the next attempt of ``message``.
+
+    A forced retry (``RetryTask``, ``CancelExecution(retry=True)``) does not use up a
+    retry. Otherwise one retry is consumed. The retry runs at ``eta`` if given, else after
+    ``retry_delay``; the delay for the attempt after that is multiplied by
+    ``retry_backoff``. Expiry is cleared and re-resolved when the retry is enqueued.
+    """
+    retries = message.retries if forced else max(message.retries - 1, 0)
+    if eta is None and message.retry_delay > 0:
+        eta = now + message.retry_delay
+    next_delay = message.retry_delay * message.retry_backoff
+    return replace(
+        message,
+        retries=retries,
+        eta=eta,
+        retry_delay=next_delay,
+        expires_at=None,
+    )
+
+
+def _error_info(message: Message, failure: Failure) -> ErrorInfo:
+    return ErrorInfo(
+        error=repr(failure.exception) if failure.exception is not None else str(failure.signal),
+        traceback=failure.traceback,
+        task_id=message.id,
+        retries=message.retries,
+    )
+
+
+def settle(
+    message: Message,
+    outcome: Outcome,
+    now: float,
+    *,
+    store_results: bool,
+    store_none: bool,
+) -> tuple[Effect, ...]:
+    """The effects of ``outcome`` for ``message``, in the order the shell applies them.
+
+    Args:
+        message: the message that ran.
+        outcome: what happened.
+        now: current time.
+        store_results: whether results are kept (``Huey(results=...)``, never for
+            periodic tasks).
+        store_none: whether a ``None`` return value is stored.
+    """
+    if isinstance(outcome, Success):
+        effects: list[Effect] = []
+        if store_results and (outcome.value is not None or store_none):
+            effects.append(StoreResult(message.id, outcome.value))
+        effects += [PostExecute(outcome.value, None), Emit(SIGNAL_COMPLETE)]
+        if message.on_complete is not None:
+            effects.append(Enqueue(extend_arguments(message.on_complete, outcome.value)))
+        return tuple(effects)
+
+    failure = outcome
+    if failure.signal == SIGNAL_INTERRUPTED:
+        # Cut short by a shutdown: nothing is known about the outcome, so nothing is
+        # stored; with leased delivery the shell returns the message to the queue.
+        return (Emit(SIGNAL_INTERRUPTED, failure.exception),)
+
+    forced = failure.retry is True
+    will_retry = forced or (failure.retry is None and message.retries > 0)
+    info = _error_info(message, failure)
+    effects = [] if failure.signal is None else [Emit(failure.signal, failure.exception)]
+    # An error (or a timeout) is stored even when a retry follows, as the original huey
+    # does by default, so a reader sees why; the retry's result replaces it. A lock or a
+    # cancellation that will be retried is not an error worth reporting.
+    intermediate = failure.signal in (SIGNAL_ERROR, SIGNAL_TIMEOUT)
+    if store_results and failure.store and (intermediate or not will_retry):
+        effects.append(StoreError(message.id, info))
+        if not will_retry:
+            # Later stages will never run: give their result handles the error too, so
+            # a blocking read of the whole pipeline does not wait for ever.
+            effects += [StoreError(stage.id, info) for stage in pipeline_stages(message)[1:]]
+    effects.append(PostExecute(None, failure.exception))
+    if will_retry:
+        effects += [
+            Emit(SIGNAL_RETRYING, failure.exception),
+            Enqueue(retry_message(message, now, eta=failure.retry_eta, forced=forced)),
+        ]
+    elif message.on_error is not None and failure.exception is not None:
+        effects.append(Enqueue(extend_arguments(message.on_error, failure.exception)))
+    return tuple(effects)

@@ -1,0 +1,268 @@
+"""Task messages and the records kept beside them (pure).
+
+Rule: this module imports only the standard library, ``typing_extensions`` and the
+pure core. It never reads
+a clock or touches a storage.
+
+A :class:`Message` is one invocation of a task function, immutable. Retrying or moving
+through a pipeline produces a *new* message with :func:`dataclasses.replace`. Messages
+cross the storage boundary as a plain ``dict`` of primitives (the *wire form*, see
+:func:`message_to_wire`), so any serializer able to encode the task's own arguments can
+carry them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import UnionType
+from typing import Final, TypeVar
+
+from typing_extensions import override
+
+from .exceptions import MessageDecodeError
+
+__all__ = (
+    "Message",
+    "ErrorInfo",
+    "Revocation",
+    "WIRE_VERSION",
+    "message_to_wire",
+    "message_from_wire",
+    "error_to_wire",
+    "error_from_wire",
+    "revocation_to_wire",
+    "revocation_from_wire",
+)
+
+WIRE_VERSION: Final = 1
+_ERROR_MARKER: Final = "__huey_error__"
+
+
+def _empty_kwargs() -> Mapping[str, object]:
+    return {}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
+class Message:
+    """One invocation of a task.
+
+    Attributes:
+        id: unique id; results are stored under it.
+        name: the registered task name.
+        args: positional arguments.
+        kwargs: keyword arguments.
+        eta: when the task may run (UTC epoch seconds), ``None`` for now.
+        retries: retries left.
+        retry_delay: seconds to wait before the next retry.
+        retry_backoff: factor applied to ``retry_delay`` after each retry (1 = none).
+        priority: higher runs first.
+        expires: seconds the task stays runnable once it is due, ``None`` for ever.
+        expires_at: absolute expiry (UTC epoch seconds), set when the task is enqueued.
+        timeout: seconds the task may run.
+        on_complete: the next pipeline stage, run with this task's return value.
+        on_error: the handler run with the exception when this task finally fails.
+    """
+
+    id: str
+    name: str
+    args: tuple[object, ...] = ()
+    kwargs: Mapping[str, object] = field(default_factory=_empty_kwargs)
+    eta: float | None = None
+    retries: int = 0
+    retry_delay: float = 0.0
+    retry_backoff: float = 1.0
+    priority: int = 0
+    expires: float | None = None
+    expires_at: float | None = None
+    timeout: float | None = None
+    on_complete: Message | None = None
+    on_error: Message | None = None
+
+    @override
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Message):
+            return NotImplemented
+        return (self.id, self.name, self.eta) == (other.id, other.name, other.eta)
+
+    @override
+    def __hash__(self) -> int:
+        return hash(self.id)
+
+    @property
+    def revoke_id(self) -> str:
+        """Key of this instance's revocation flag in the key/value store."""
+        return f"r:{self.id}"
+
+
+M = TypeVar("M", bound=Message)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ErrorInfo:
+    """What is stored as the result of a task that failed.
+
+    Attributes:
+        error: ``repr`` of the exception.
+        traceback: the formatted traceback.
+        task_id: the failed task's id.
+        retries: retries it had left.
+    """
+
+    error: str
+    traceback: str
+    task_id: str
+    retries: int
+
+    def as_metadata(self) -> dict[str, object]:
+        """The original huey's error metadata mapping."""
+        return {
+            "error": self.error,
+            "traceback": self.traceback,
+            "task_id": self.task_id,
+            "retries": self.retries,
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Revocation:
+    """A revocation flag: ``until`` (UTC epoch seconds) or ``None`` for ever; ``once``."""
+
+    until: float | None = None
+    once: bool = False
+
+
+def message_to_wire(message: Message) -> dict[str, object]:
+    """The wire form of ``message``: a dict of primitives, nested for pipelines."""
+    wire: dict[str, object] = {
+        "v": WIRE_VERSION,
+        "id": message.id,
+        "name": message.name,
+        "args": list(message.args),
+        "kwargs": dict(message.kwargs),
+    }
+    optional: dict[str, object] = {
+        "eta": message.eta,
+        "retries": message.retries or None,
+        "retry_delay": message.retry_delay or None,
+        "retry_backoff": None if message.retry_backoff == 1.0 else message.retry_backoff,
+        "priority": message.priority or None,
+        "expires": message.expires,
+        "expires_at": message.expires_at,
+        "timeout": message.timeout,
+        "on_complete": None
+        if message.on_complete is None
+        else message_to_wire(message.on_complete),
+        "on_error": None if message.on_error is None else message_to_wire(message.on_error),
+    }
+    wire.update((key, value) for key, value in optional.items() if value is not None)
+    return wire
+
+
+def _field(wire: Mapping[str, object], key: str, kind: type[object] | UnionType) -> object:
+    value = wire.get(key)
+    if value is not None and (isinstance(value, bool) or not isinstance(value, kind)):
+        raise MessageDecodeError(f"message field {key!r} has the wrong type: {value!r:.80}")
+    return value
+
+
+def _number(wire: Mapping[str, object], key: str, default: float | None) -> float | None:
+    value = _field(wire, key, int | float)
+    if value is None:
+        return default
+    assert isinstance(value, int | float)
+    number = float(value)
+    if not math.isfinite(number):
+        raise MessageDecodeError(f"message field {key!r} is not finite: {value!r}")
+    return number
+
+
+def message_from_wire(obj: object, cls: type[M]) -> M:
+    """Rebuild a message of class ``cls`` from its wire form, validating every field.
+
+    Raises:
+        MessageDecodeError: ``obj`` is not a valid wire form.
+    """
+    if not isinstance(obj, dict):
+        raise MessageDecodeError(f"a message must decode to a dict, got {type(obj).__name__}")
+    wire: dict[object, object] = obj  # pyright: ignore[reportUnknownVariableType]
+    fields: dict[str, object] = {str(k): v for k, v in wire.items()}
+    if fields.get("v") != WIRE_VERSION:
+        raise MessageDecodeError(f"unsupported message version {fields.get('v')!r}")
+    task_id = _field(fields, "id", str)
+    name = _field(fields, "name", str)
+    if not isinstance(task_id, str) or not isinstance(name, str):
+        raise MessageDecodeError("message lacks its 'id' or 'name'")
+    args = fields.get("args", [])
+    kwargs = fields.get("kwargs", {})
+    if not isinstance(args, list | tuple):
+        raise MessageDecodeError("message field 'args' must be a list")
+    if not isinstance(kwargs, dict):
+        raise MessageDecodeError("message field 'kwargs' must be a dict")
+    clean_kwargs: dict[str, object] = {}
+    for key, value in kwargs.items():  # pyright: ignore[reportUnknownVariableType]
+        if not isinstance(key, str):
+            raise MessageDecodeError("message keyword argument names must be strings")
+        clean_kwargs[key] = value
+    retries = _field(fields, "retries", int)
+    priority = _field(fields, "priority", int)
+    children: dict[str, M | None] = {}
+    for key in ("on_complete", "on_error"):
+        child = fields.get(key)
+        children[key] = None if child is None else message_from_wire(child, cls)
+    return cls(
+        id=task_id,
+        name=name,
+        args=tuple(args),  # pyright: ignore[reportUnknownArgumentType]
+        kwargs=clean_kwargs,
+        eta=_number(fields, "eta", None),
+        retries=retries if isinstance(retries, int) else 0,
+        retry_delay=_number(fields, "retry_delay", 0.0) or 0.0,
+        retry_backoff=_number(fields, "retry_backoff", 1.0) or 1.0,
+        priority=priority if isinstance(priority, int) else 0,
+        expires=_number(fields, "expires", None),
+        expires_at=_number(fields, "expires_at", None),
+        timeout=_number(fields, "timeout", None),
+        on_complete=children["on_complete"],
+        on_error=children["on_error"],
+    )
+
+
+def error_to_wire(info: ErrorInfo) -> dict[str, object]:
+    """The wire form of a stored task error (a dict tagged with a marker key)."""
+    return {_ERROR_MARKER: WIRE_VERSION, **info.as_metadata()}
+
+
+def error_from_wire(obj: object) -> ErrorInfo | None:
+    """The :class:`ErrorInfo` if ``obj`` is the wire form of one, else ``None``."""
+    if not isinstance(obj, dict) or _ERROR_MARKER not in obj:
+        return None
+    wire: dict[object, object] = obj  # pyright: ignore[reportUnknownVariableType]
+    retries = wire.get("retries")
+    return ErrorInfo(
+        error=str(wire.get("error", "")),
+        traceback=str(wire.get("traceback", "")),
+        task_id=str(wire.get("task_id", "")),
+        retries=retries if isinstance(retries, int) else 0,
+    )
+
+
+def revocation_to_wire(revocation: Revocation) -> dict[str, object]:
+    """The wire form of a revocation flag."""
+    return {"until": revocation.until, "once": revocation.once}
+
+
+def revocation_from_wire(obj: object) -> Revocation:
+    """Rebuild a revocation flag; anything malformed counts as "revoked for ever"."""
+    if not isinstance(obj, dict):
+        return Revocation()
+    wire: dict[object, object] = obj  # pyright: ignore[reportUnknownVariableType]
+    until = wire.get("until")
+    once = wire.get("once")
+    return Revocation(
+        until=float(until)
+        if isinstance(until, int | float) and not isinstance(until, bool)
+        else None,
+        once=once is True,
+    )

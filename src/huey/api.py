@@ -1,0 +1,35 @@
+"""The original huey's ``huey.api`` module path, kept for applications that import it."""
+
+from __future__ import annotations
+
+from ._api import BlackHoleHuey as BlackHoleHuey
+from ._api import Huey as Huey
+from ._api import HueyOptions as HueyOptions
+from ._api import MemoryHuey as MemoryHuey
+from ._crontab import crontab as crontab
+from ._lock import TaskLock as TaskLock
+from ._result import Result as Result
+from ._result import ResultGroup as ResultGroup
+from ._task import ConfiguredTask as ConfiguredTask
+from ._task import PeriodicTaskWrapper as PeriodicTaskWrapper
+from ._task import Pipeline as Pipeline
+from ._task import Task as Task
+from ._task import TaskOptions as TaskOptions
+from ._task import TaskWrapper as TaskWrapper
+
+__all__ = (
+    "BlackHoleHuey",
+    "ConfiguredTask",
+    "Huey",
+    "HueyOptions",
+    "MemoryHuey",
+    "PeriodicTaskWrapper",
+    "Pipeline",
+    "Result",
+    "ResultGroup",
+    "Task",
+    "TaskLock",
+    "TaskOptions",
+    "TaskWrapper",
+    "crontab",
+)

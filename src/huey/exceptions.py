@@ -1,0 +1,127 @@
+"""Exceptions raised by huey.
+
+Errors derive from :class:`HueyException`. Two exceptions are control-flow signals
+that task code raises on purpose, not errors: :class:`CancelExecution` and
+:class:`RetryTask`. Both keep the original huey's names and constructor signatures.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+
+from typing_extensions import override
+
+__all__ = (
+    "HueyException",
+    "ConfigurationError",
+    "TaskLockedException",
+    "ResultTimeout",
+    "TaskTimeout",
+    "StorageError",
+    "MessageDecodeError",
+    "UnknownTaskError",
+    "TaskSerializationError",
+    "CancelExecution",
+    "RetryTask",
+    "TaskException",
+)
+
+
+class HueyException(Exception):
+    """Root of huey's errors."""
+
+
+class ConfigurationError(HueyException):
+    """A configuration problem: a bad option, or a storage lacking a needed capability."""
+
+
+class TaskLockedException(HueyException):
+    """A task lock (see :meth:`huey.Huey.lock_task`) could not be acquired."""
+
+
+class ResultTimeout(HueyException):
+    """A blocking result read timed out before the result was available."""
+
+
+class TaskTimeout(HueyException):
+    """A task ran longer than its ``timeout``."""
+
+
+class StorageError(HueyException):
+    """A storage backend failed (locked database, disk full, server unreachable...).
+
+    Attributes:
+        storage: a human-readable name of the storage (a file name, a URL without password).
+    """
+
+    def __init__(self, message: str, *, storage: str = "") -> None:
+        super().__init__(message)
+        self.storage = storage
+
+
+class MessageDecodeError(HueyException):
+    """Bytes read from the queue could not be decoded into a task message."""
+
+
+class UnknownTaskError(HueyException):
+    """A message names a task that is not registered with this :class:`huey.Huey`."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(
+            f"task {name!r} is not registered: import the module that defines it "
+            "in the consumer, or check the task's name"
+        )
+        self.name = name
+
+
+class TaskSerializationError(HueyException):
+    """A task's arguments could not be serialized at enqueue time."""
+
+
+class CancelExecution(Exception):
+    """Raise from a pre-execute hook (or a task) to cancel the task.
+
+    Args:
+        msg: optional explanation.
+        retry: ``True`` to retry the task, ``False`` not to, ``None`` to retry only
+            when the task has retries left.
+    """
+
+    def __init__(self, msg: str | None = None, retry: bool | None = None) -> None:
+        super().__init__(*(() if msg is None else (msg,)))
+        self.retry = retry
+
+
+class RetryTask(Exception):
+    """Raise from a task to retry it, whether or not it was configured with retries.
+
+    Args:
+        msg: optional explanation.
+        eta: when to run the retry (a naive datetime is local time).
+        delay: seconds to wait before the retry.
+    """
+
+    def __init__(
+        self, msg: str | None = None, eta: datetime | None = None, delay: float | None = None
+    ) -> None:
+        super().__init__(*(() if msg is None else (msg,)))
+        self.eta = eta
+        self.delay = delay
+
+
+class TaskException(Exception):
+    """Raised when reading the result of a task that failed.
+
+    Attributes:
+        metadata: ``error`` (the ``repr`` of the exception), ``traceback``, ``task_id``
+            and ``retries``.
+    """
+
+    def __init__(self, metadata: Mapping[str, object]) -> None:
+        super().__init__(metadata.get("error", ""))
+        self.metadata = dict(metadata)
+
+    @override
+    def __str__(self) -> str:
+        return str(self.metadata.get("error", ""))

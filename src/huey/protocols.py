@@ -1,0 +1,292 @@
+"""The ports of huey: structural protocols that backends implement without subclassing.
+
+A storage is any object with the methods of :class:`Storage`; huey never asks for a
+base class. Features beyond the original huey's storage API are separate *capability*
+protocols (:class:`SupportsLeases`, :class:`SupportsCounters`, ...). huey checks for them
+at run time and, when a feature needs one the storage lacks, raises
+:class:`~huey.exceptions.ConfigurationError` naming it.
+
+Conventions that keep mypy and pyright in agreement:
+
+* every argument huey passes positionally is positional-only (``/``), so implementations
+  may name their parameters freely;
+* times are UTC epoch seconds (``float``), never naive datetimes, and time-dependent
+  storage operations receive ``now`` from the caller instead of reading a clock.
+
+.. versionadded:: 3.6
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+from .constants import EmptyDataType
+
+__all__ = (
+    "Storage",
+    "SupportsCounters",
+    "SupportsExpiringKeys",
+    "SupportsLeases",
+    "SupportsBlockingDequeue",
+    "SupportsClose",
+    "Lease",
+    "DeadLetter",
+    "Serializer",
+    "Consumer",
+    "Clock",
+)
+
+
+@runtime_checkable
+class Storage(Protocol):
+    """**Protocol:** the storage API every backend provides (the original ``BaseStorage``).
+
+    Queue items, schedule items and values are opaque ``bytes`` produced by huey's
+    serializer. Keys of the key/value (result) store are ``str``.
+    """
+
+    def enqueue(self, data: bytes, priority: int | None = None, /) -> None:
+        """Append ``data`` to the queue; higher ``priority`` is dequeued first."""
+        ...
+
+    def dequeue(self) -> bytes | None:
+        """Remove and return the next item (highest priority, then FIFO), or ``None``."""
+        ...
+
+    def queue_size(self) -> int:
+        """Number of items waiting in the queue."""
+        ...
+
+    def enqueued_items(self, limit: int | None = None, /) -> Sequence[bytes]:
+        """Items in the queue, in dequeue order, at most ``limit`` of them."""
+        ...
+
+    def flush_queue(self) -> None:
+        """Remove every item from the queue."""
+        ...
+
+    def add_to_schedule(self, data: bytes, timestamp: float, /) -> None:
+        """Store ``data`` to become due at ``timestamp`` (UTC epoch seconds)."""
+        ...
+
+    def read_schedule(self, timestamp: float, /) -> Sequence[bytes]:
+        """Atomically remove and return every item due at or before ``timestamp``."""
+        ...
+
+    def schedule_size(self) -> int:
+        """Number of items in the schedule."""
+        ...
+
+    def scheduled_items(self, limit: int | None = None, /) -> Sequence[bytes]:
+        """Items in the schedule, earliest first, at most ``limit`` of them."""
+        ...
+
+    def flush_schedule(self) -> None:
+        """Remove every item from the schedule."""
+        ...
+
+    def put_data(self, key: str, value: bytes, /) -> None:
+        """Store ``value`` under ``key``, replacing any previous value."""
+        ...
+
+    def peek_data(self, key: str, /) -> bytes | EmptyDataType:
+        """Return the value under ``key``, or ``EmptyData``."""
+        ...
+
+    def pop_data(self, key: str, /) -> bytes | EmptyDataType:
+        """Remove and return the value under ``key``, or ``EmptyData``."""
+        ...
+
+    def put_if_empty(self, key: str, value: bytes, /) -> bool:
+        """Store ``value`` only if ``key`` holds nothing; return whether it was stored."""
+        ...
+
+    def has_data_for_key(self, key: str, /) -> bool:
+        """Whether ``key`` holds a value."""
+        ...
+
+    def result_store_size(self) -> int:
+        """Number of keys in the key/value store."""
+        ...
+
+    def result_items(self) -> Mapping[str, bytes]:
+        """Every key and value of the key/value store."""
+        ...
+
+    def flush_results(self) -> None:
+        """Remove every key of the key/value store."""
+        ...
+
+
+@runtime_checkable
+class SupportsCounters(Protocol):
+    """**Protocol:** atomic integer counters, kept apart from the key/value store."""
+
+    def incr(self, key: str, amount: int = 1, /) -> int:
+        """Add ``amount`` to the counter ``key`` (created at 0) and return the new value."""
+        ...
+
+    def delete_counter(self, key: str, /) -> None:
+        """Remove the counter ``key``."""
+        ...
+
+    def flush_counters(self) -> None:
+        """Remove every counter."""
+        ...
+
+
+@runtime_checkable
+class SupportsExpiringKeys(Protocol):
+    """**Protocol:** ``put_if_empty`` with a time-to-live, used by lock TTLs."""
+
+    def put_if_empty_ttl(self, key: str, value: bytes, ttl: float, /) -> bool:
+        """Like ``put_if_empty``, and the key disappears after ``ttl`` seconds."""
+        ...
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Lease:
+    """A queue item reserved by one worker until ``deadline``.
+
+    Attributes:
+        token: proves ownership; acknowledging with an older token is refused.
+        data: the item's bytes.
+        deliveries: how many times the item has been handed out, this time included.
+        deadline: UTC epoch seconds after which the item may be handed to someone else.
+    """
+
+    token: str
+    data: bytes
+    deliveries: int
+    deadline: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeadLetter:
+    """An item moved out of the queue because it could not be processed.
+
+    Attributes:
+        id: identifies the dead letter for ``requeue_dead_letter``.
+        data: the item's bytes, exactly as they were queued.
+        reason: why it was moved (undecodable, unknown task, too many deliveries...).
+        deliveries: how many times it had been delivered.
+        timestamp: when it was moved (UTC epoch seconds).
+    """
+
+    id: str
+    data: bytes
+    reason: str
+    deliveries: int
+    timestamp: float
+
+
+@runtime_checkable
+class SupportsLeases(Protocol):
+    """**Protocol:** leased (at-least-once) delivery with a dead-letter area.
+
+    ``reserve`` hands out an item without removing it: it stays owned by the lease
+    until ``ack`` (done), ``release`` (give it back now) or ``dead_letter``. A lease
+    whose deadline passes is returned to the queue by ``requeue_expired``, which counts
+    deliveries and dead-letters items delivered more than ``max_deliveries`` times.
+    """
+
+    def reserve(self, now: float, lease_seconds: float, /) -> Lease | None:
+        """Lease the next item (same order as ``dequeue``) until ``now + lease_seconds``."""
+        ...
+
+    def extend_lease(self, token: str, now: float, lease_seconds: float, /) -> bool:
+        """Push the lease's deadline to ``now + lease_seconds``; ``False`` if stale."""
+        ...
+
+    def ack(self, token: str, /) -> bool:
+        """Delete the leased item; ``False`` (and nothing deleted) if the token is stale."""
+        ...
+
+    def release(self, token: str, /) -> bool:
+        """Return the leased item to the queue at once; ``False`` if the token is stale."""
+        ...
+
+    def dead_letter(self, token: str, reason: str, now: float, /) -> bool:
+        """Move the leased item to the dead-letter area; ``False`` if the token is stale."""
+        ...
+
+    def requeue_expired(self, now: float, max_deliveries: int, /) -> int:
+        """Return expired leases to the queue (or dead-letter them); return how many moved."""
+        ...
+
+    def dead_letters(self, limit: int | None = None, /) -> Sequence[DeadLetter]:
+        """The dead letters, oldest first, at most ``limit`` of them."""
+        ...
+
+    def requeue_dead_letter(self, letter_id: str, /) -> bool:
+        """Put a dead letter back in the queue with a fresh delivery count."""
+        ...
+
+    def purge_dead_letters(self) -> int:
+        """Delete every dead letter; return how many there were."""
+        ...
+
+
+@runtime_checkable
+class SupportsBlockingDequeue(Protocol):
+    """**Protocol:** a storage whose ``dequeue`` blocks for a while when the queue is empty.
+
+    The consumer does not poll such storages with back-off.
+    """
+
+    blocking: bool
+
+
+@runtime_checkable
+class SupportsClose(Protocol):
+    """**Protocol:** a storage holding connections or files that should be released."""
+
+    def close(self) -> None:
+        """Release connections and files; the storage may reopen them on next use."""
+        ...
+
+
+class Serializer(Protocol):
+    """**Protocol:** turns task messages and results into bytes and back."""
+
+    def serialize(self, data: object, /) -> bytes:
+        """Encode ``data``."""
+        ...
+
+    def deserialize(self, data: bytes, /) -> object:
+        """Decode bytes produced by ``serialize``."""
+        ...
+
+
+class Consumer(Protocol):
+    """**Protocol:** something that runs the tasks of a :class:`huey.Huey`."""
+
+    def run(self) -> None:
+        """Start, then block until stopped."""
+        ...
+
+    def start(self) -> None:
+        """Start workers and the scheduler without blocking."""
+        ...
+
+    def stop(self, graceful: bool = False) -> None:
+        """Stop; with ``graceful`` wait for running tasks to finish."""
+        ...
+
+
+class Clock(Protocol):
+    """**Protocol:** the source of time for the I/O shell (tests inject a fake one)."""
+
+    def time(self) -> float:
+        """Wall-clock time, UTC epoch seconds."""
+        ...
+
+    def monotonic(self) -> float:
+        """A monotonic clock for measuring intervals."""
+        ...
+
+    def sleep(self, seconds: float, /) -> None:
+        """Wait ``seconds`` (a fake clock advances itself instead)."""
+        ...
