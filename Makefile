@@ -41,7 +41,7 @@ demo: $(STAMP)
 	$(BIN)/python examples/quickstart/demo.py
 
 docs: $(STAMP)
-	$(BIN)/sphinx-build -W -q -b html docs docs/_build/html
+	$(BIN)/sphinx-build -W --keep-going -q -b html docs docs/_build/html
 
 bench: $(STAMP)
 	$(BIN)/pytest benchmarks -q --benchmark-only

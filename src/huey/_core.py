@@ -53,6 +53,14 @@ __all__ = (
     "append_stage",
     "pipeline_stages",
     "retry_message",
+    "delivery_allowed",
+    "too_many_deliveries_reason",
+    "MAX_CATCH_UP_MINUTES",
+    "PERIODIC_MARKER_TTL",
+    "minute_start",
+    "minutes_to_check",
+    "skipped_minutes",
+    "periodic_slot_key",
 )
 
 M = TypeVar("M", bound=Message)
@@ -255,7 +263,8 @@ def retry_message(message: M, now: float, *, eta: float | None = None, forced: b
     A forced retry (``RetryTask``, ``CancelExecution(retry=True)``) does not use up a
     retry. Otherwise one retry is consumed. The retry runs at ``eta`` if given, else after
     ``retry_delay``; the delay for the attempt after that is multiplied by
-    ``retry_backoff``. Expiry is cleared and re-resolved when the retry is enqueued.
+    ``retry_backoff``. A relative expiry is cleared and re-resolved when the retry is
+    enqueued; an absolute one (``expires`` unset) is kept.
     """
     retries = message.retries if forced else max(message.retries - 1, 0)
     if eta is None and message.retry_delay > 0:
@@ -266,7 +275,7 @@ def retry_message(message: M, now: float, *, eta: float | None = None, forced: b
         retries=retries,
         eta=eta,
         retry_delay=next_delay,
-        expires_at=None,
+        expires_at=None if message.expires is not None else message.expires_at,
     )
 
 
@@ -335,3 +344,93 @@ def settle(
     elif message.on_error is not None and failure.exception is not None:
         effects.append(Enqueue(extend_arguments(message.on_error, failure.exception)))
     return tuple(effects)
+
+
+# --- leased delivery -------------------------------------------------------------
+
+
+def delivery_allowed(delivery: int, max_deliveries: int) -> bool:
+    """Whether the ``delivery``-th delivery of a message (1 = the first) may happen.
+
+    A message is handed out at most ``max_deliveries`` times; a lease that expires on
+    the last allowed delivery sends the message to the dead-letter area instead of back
+    to the queue.
+    """
+    return delivery <= max_deliveries
+
+
+def too_many_deliveries_reason(deliveries: int, max_deliveries: int) -> str:
+    """The dead-letter reason for a message whose leases kept expiring."""
+    return (
+        f"delivered {deliveries} time{'' if deliveries == 1 else 's'} without being acknowledged "
+        f"(max_deliveries={max_deliveries}): the worker died or froze each time"
+    )
+
+
+# --- periodic tasks ----------------------------------------------------------------
+
+MAX_CATCH_UP_MINUTES = 15
+"""How many missed wall-clock minutes the scheduler replays after a stall or a jump."""
+
+PERIODIC_MARKER_TTL = 6 * 3600.0
+"""Seconds a periodic slot marker is kept: far longer than any consumer may look back."""
+
+
+def minute_start(now: float) -> float:
+    """The start (UTC epoch seconds, a multiple of 60) of the wall-clock minute of ``now``."""
+    return float(int(now // 60) * 60)
+
+
+def minutes_to_check(
+    last_checked: float | None, now: float, *, max_catch_up: int = MAX_CATCH_UP_MINUTES
+) -> tuple[float, ...]:
+    """The wall-clock minutes whose periodic tasks are due to be checked at ``now``.
+
+    Policy: every minute is checked once, aligned to the minute (its start is passed to
+    ``validate_datetime``), whatever the scheduler's rhythm:
+
+    * the first check (``last_checked`` is ``None``) covers the current minute only;
+    * a minute is never checked twice: if the wall clock went back, nothing is checked
+      until it passes ``last_checked`` again;
+    * minutes missed during a stall, a slow iteration or a forward clock step are caught
+      up in this one call, oldest first, up to ``max_catch_up`` of them; older missed
+      minutes are skipped (a machine resumed after hours of sleep does not replay every
+      minute it slept through).
+
+    Args:
+        last_checked: the start of the last minute checked, or ``None``.
+        now: current wall-clock time (UTC epoch seconds).
+        max_catch_up: most missed minutes replayed before the current one.
+
+    Returns:
+        Minute starts in increasing order; the last one, when any, becomes the new
+        ``last_checked``.
+    """
+    if max_catch_up < 0:
+        raise ValueError(f"max_catch_up must be >= 0, got {max_catch_up!r}")
+    current = minute_start(now)
+    if last_checked is None:
+        return (current,)
+    last = minute_start(last_checked)
+    if current <= last:
+        return ()
+    missed = int((current - last) // 60) - 1
+    first = current - 60 * min(missed, max_catch_up)
+    count = int((current - first) // 60) + 1
+    return tuple(first + 60 * index for index in range(count))
+
+
+def skipped_minutes(last_checked: float | None, checked: tuple[float, ...]) -> int:
+    """How many minutes between ``last_checked`` and the first of ``checked`` were skipped."""
+    if last_checked is None or not checked:
+        return 0
+    return max(int((checked[0] - minute_start(last_checked)) // 60) - 1, 0)
+
+
+def periodic_slot_key(queue: str, task_name: str, minute: float) -> str:
+    """The storage key marking that ``task_name`` was enqueued for ``minute``.
+
+    Every consumer of ``queue`` computes the same key for the same run, so the first one
+    to store it (``put_if_empty``) enqueues the task and the others do not.
+    """
+    return f"{queue}.periodic.{task_name}.{int(minute_start(minute))}"

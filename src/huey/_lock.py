@@ -43,7 +43,7 @@ class TaskLock:
         self.huey = huey
         self.name = name
         self.ttl = ttl
-        self.key = f"{huey.name}.lock.{name}"
+        self.key: str = f"{huey.name}.lock.{name}"
         huey._locks.add(self.key)  # pyright: ignore[reportPrivateUsage]
 
     def __call__(self, fn: Callable[P, R]) -> Callable[P, R]:

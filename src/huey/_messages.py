@@ -167,14 +167,21 @@ def _field(wire: Mapping[str, object], key: str, kind: type[object] | UnionType)
     return value
 
 
-def _number(wire: Mapping[str, object], key: str, default: float | None) -> float | None:
+def _number(
+    wire: Mapping[str, object], key: str, default: float | None, *, minimum: float | None = None
+) -> float | None:
     value = _field(wire, key, int | float)
     if value is None:
         return default
     assert isinstance(value, int | float)
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:
+        raise MessageDecodeError(f"message field {key!r} is out of range: {value!r:.80}") from None
     if not math.isfinite(number):
         raise MessageDecodeError(f"message field {key!r} is not finite: {value!r}")
+    if minimum is not None and number < minimum:
+        raise MessageDecodeError(f"message field {key!r} must be >= {minimum}, got {value!r}")
     return number
 
 
@@ -184,12 +191,28 @@ def message_from_wire(obj: object, cls: type[M]) -> M:
     Raises:
         MessageDecodeError: ``obj`` is not a valid wire form.
     """
+    try:
+        return _message_from_wire(obj, cls)
+    except MessageDecodeError:
+        raise
+    except Exception as exc:
+        # Whatever a deserializer produced, a bad message must surface as the one
+        # documented error (e.g. pipelines nested too deeply to rebuild).
+        raise MessageDecodeError(f"malformed message: {exc!r:.200}") from exc
+
+
+def _message_from_wire(obj: object, cls: type[M]) -> M:
     if not isinstance(obj, dict):
         raise MessageDecodeError(f"a message must decode to a dict, got {type(obj).__name__}")
     wire: dict[object, object] = obj  # pyright: ignore[reportUnknownVariableType]
-    fields: dict[str, object] = {str(k): v for k, v in wire.items()}
-    if fields.get("v") != WIRE_VERSION:
-        raise MessageDecodeError(f"unsupported message version {fields.get('v')!r}")
+    fields: dict[str, object] = {}
+    for key, value in wire.items():
+        if not isinstance(key, str):
+            raise MessageDecodeError(f"message field names must be strings, got {key!r:.80}")
+        fields[key] = value
+    version = fields.get("v")
+    if type(version) is not int or version != WIRE_VERSION:
+        raise MessageDecodeError(f"unsupported message version {version!r:.80}")
     task_id = _field(fields, "id", str)
     name = _field(fields, "name", str)
     if not isinstance(task_id, str) or not isinstance(name, str):
@@ -206,11 +229,13 @@ def message_from_wire(obj: object, cls: type[M]) -> M:
             raise MessageDecodeError("message keyword argument names must be strings")
         clean_kwargs[key] = value
     retries = _field(fields, "retries", int)
+    if isinstance(retries, int) and retries < 0:
+        raise MessageDecodeError(f"message field 'retries' must be >= 0, got {retries!r}")
     priority = _field(fields, "priority", int)
     children: dict[str, M | None] = {}
     for key in ("on_complete", "on_error"):
         child = fields.get(key)
-        children[key] = None if child is None else message_from_wire(child, cls)
+        children[key] = None if child is None else _message_from_wire(child, cls)
     return cls(
         id=task_id,
         name=name,
@@ -218,12 +243,12 @@ def message_from_wire(obj: object, cls: type[M]) -> M:
         kwargs=clean_kwargs,
         eta=_number(fields, "eta", None),
         retries=retries if isinstance(retries, int) else 0,
-        retry_delay=_number(fields, "retry_delay", 0.0) or 0.0,
-        retry_backoff=_number(fields, "retry_backoff", 1.0) or 1.0,
+        retry_delay=_number(fields, "retry_delay", 0.0, minimum=0.0) or 0.0,
+        retry_backoff=_number(fields, "retry_backoff", 1.0, minimum=0.0) or 1.0,
         priority=priority if isinstance(priority, int) else 0,
-        expires=_number(fields, "expires", None),
+        expires=_number(fields, "expires", None, minimum=0.0),
         expires_at=_number(fields, "expires_at", None),
-        timeout=_number(fields, "timeout", None),
+        timeout=_number(fields, "timeout", None, minimum=0.0),
         on_complete=children["on_complete"],
         on_error=children["on_error"],
     )
@@ -260,9 +285,8 @@ def revocation_from_wire(obj: object) -> Revocation:
     wire: dict[object, object] = obj  # pyright: ignore[reportUnknownVariableType]
     until = wire.get("until")
     once = wire.get("once")
-    return Revocation(
-        until=float(until)
-        if isinstance(until, int | float) and not isinstance(until, bool)
-        else None,
-        once=once is True,
-    )
+    seconds: float | None = None
+    if isinstance(until, int | float) and not isinstance(until, bool):
+        # An int too large for a float is as good as "for ever" (None).
+        seconds = float(until) if isinstance(until, float) or abs(until) < 2**1023 else None
+    return Revocation(until=seconds, once=once is True)

@@ -34,8 +34,8 @@ class Result(Generic[R_co]):
     __slots__ = ("_cached", "huey", "task")
 
     def __init__(self, huey: Huey[Any], task: Task[R_co]) -> None:
-        self.huey = huey
-        self.task = task
+        self.huey: Huey[Any] = huey
+        self.task: Task[R_co] = task
         self._cached: object = _NOT_READ
 
     @property
@@ -152,10 +152,11 @@ class Result(Generic[R_co]):
         Without ``eta`` or ``delay`` the copy runs as soon as a worker takes it. No check
         is made that the original has not already run.
         """
-        self.revoke(revoke_once=True)
+        # Build (and so validate) the copy before touching the original.
         copy = self.huey._copy_for_reschedule(  # pyright: ignore[reportPrivateUsage]
             self.task, eta=eta, delay=delay, expires=expires, priority=priority
         )
+        self.revoke(revoke_once=True)
         self.huey._enqueue_message(copy)  # pyright: ignore[reportPrivateUsage]
         return Result(self.huey, copy)
 

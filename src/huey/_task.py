@@ -161,7 +161,7 @@ class _Chain(Generic[U_co, Rt_co]):
         here), spread if it is a tuple, merged into ``kwargs`` if it is a dict.
 
         Returns:
-            A new head task for the extended pipeline (messages are immutable: use the
+            A new head task for the extended pipeline (messages are immutable, so use the
             return value).
         """
         assert isinstance(self, Task)

@@ -14,6 +14,7 @@ __all__ = (
     "WORKER_PROCESS",
     "WORKER_GREENLET",
     "WORKER_TYPES",
+    "WorkerType",
 )
 
 

@@ -19,6 +19,10 @@ __all__ = (
     "ResultTimeout",
     "TaskTimeout",
     "StorageError",
+    "StorageBusy",
+    "StorageFull",
+    "StorageCorrupt",
+    "StorageAccessError",
     "MessageDecodeError",
     "UnknownTaskError",
     "TaskSerializationError",
@@ -60,12 +64,47 @@ class StorageError(HueyException):
         self.storage = storage
 
 
+class StorageBusy(StorageError):
+    """The storage stayed locked by another connection for longer than its timeout."""
+
+
+class StorageFull(StorageError):
+    """The disk, the quota or the database's size limit is exhausted; nothing was written."""
+
+
+class StorageCorrupt(StorageError):
+    """The storage's file is not a database of the expected kind, or is damaged."""
+
+
+class StorageAccessError(StorageError):
+    """The storage's file or directory cannot be opened or written.
+
+    Causes: permissions, a read-only file or file system, a path component that is not
+    a directory.
+    """
+
+
 class MessageDecodeError(HueyException):
-    """Bytes read from the queue could not be decoded into a task message."""
+    """Bytes read from the queue could not be decoded into a task message.
+
+    Attributes:
+        data: the bytes, when :meth:`huey.Huey.dequeue` took them off the queue (so
+            the caller can keep them), else ``None``.
+    """
+
+    data: bytes | None = None
 
 
 class UnknownTaskError(HueyException):
-    """A message names a task that is not registered with this :class:`huey.Huey`."""
+    """A message names a task that is not registered with this :class:`huey.Huey`.
+
+    Attributes:
+        name: the unknown task name.
+        data: the message's bytes, when :meth:`huey.Huey.dequeue` took them off the
+            queue (so the caller can keep them), else ``None``.
+    """
+
+    data: bytes | None = None
 
     def __init__(self, name: str) -> None:
         super().__init__(
@@ -120,7 +159,7 @@ class TaskException(Exception):
 
     def __init__(self, metadata: Mapping[str, object]) -> None:
         super().__init__(metadata.get("error", ""))
-        self.metadata = dict(metadata)
+        self.metadata: dict[str, object] = dict(metadata)
 
     @override
     def __str__(self) -> str:

@@ -21,6 +21,7 @@ from .exceptions import MessageDecodeError
 __all__ = ("Serializer",)
 
 _GZIP_MAGIC = b"\x1f\x8b"
+_ZLIB_FIRST_BYTE = b"\x78"  # deflate with a 32 KiB window, what zlib.compress writes
 
 
 class Serializer:
@@ -71,8 +72,12 @@ class Serializer:
             MessageDecodeError: the bytes cannot be decoded.
         """
         try:
-            if self.compression:
-                data = gzip.decompress(data) if data[:2] == _GZIP_MAGIC else zlib.decompress(data)
+            # Data written before compression was turned on stays readable: only
+            # decompress what carries a gzip or zlib header.
+            if self.compression and data[:2] == _GZIP_MAGIC:
+                data = gzip.decompress(data)
+            elif self.compression and data[:1] == _ZLIB_FIRST_BYTE:
+                data = zlib.decompress(data)
             return self._deserialize(data)
         except MessageDecodeError:
             raise

@@ -1,0 +1,216 @@
+"""Typing contract: ``huey.protocols`` are satisfied structurally, without base classes.
+
+Expected-error lines carry ``# type: ignore[code]  # pyright: ignore[rule]`` (see
+check_tasks.py); ``rejected_*`` functions are never called.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Literal, assert_type
+
+from huey import Huey
+from huey.constants import EmptyData, EmptyDataType
+from huey.protocols import (
+    Clock,
+    Consumer,
+    Serializer,
+    Storage,
+    SupportsClose,
+    SupportsCounters,
+    SupportsExpiringKeys,
+    SupportsLeases,
+)
+from huey.storage import MemoryStorage
+
+
+class DictStorage:
+    """A user-written storage: no huey base class, parameter names of its own choosing."""
+
+    def __init__(self) -> None:
+        self.queue: list[bytes] = []
+        self.schedule: list[tuple[float, bytes]] = []
+        self.data: dict[str, bytes] = {}
+
+    def enqueue(self, item: bytes, priority: int | None = None, /) -> None:
+        self.queue.append(item)
+
+    def dequeue(self) -> bytes | None:
+        return self.queue.pop(0) if self.queue else None
+
+    def queue_size(self) -> int:
+        return len(self.queue)
+
+    def enqueued_items(self, limit: int | None = None, /) -> Sequence[bytes]:
+        return self.queue[:limit]
+
+    def flush_queue(self) -> None:
+        self.queue.clear()
+
+    def add_to_schedule(self, item: bytes, when: float, /) -> None:
+        self.schedule.append((when, item))
+
+    def read_schedule(self, when: float, /) -> Sequence[bytes]:
+        due = [item for at, item in self.schedule if at <= when]
+        self.schedule = [(at, item) for at, item in self.schedule if at > when]
+        return due
+
+    def schedule_size(self) -> int:
+        return len(self.schedule)
+
+    def scheduled_items(self, limit: int | None = None, /) -> Sequence[bytes]:
+        return [item for _, item in sorted(self.schedule)][:limit]
+
+    def flush_schedule(self) -> None:
+        self.schedule.clear()
+
+    def put_data(self, key: str, value: bytes, /) -> None:
+        self.data[key] = value
+
+    def peek_data(self, key: str, /) -> bytes | EmptyDataType:
+        return self.data.get(key, EmptyData)
+
+    def pop_data(self, key: str, /) -> bytes | EmptyDataType:
+        return self.data.pop(key, EmptyData)
+
+    def put_if_empty(self, key: str, value: bytes, /) -> bool:
+        if key in self.data:
+            return False
+        self.data[key] = value
+        return True
+
+    def has_data_for_key(self, key: str, /) -> bool:
+        return key in self.data
+
+    def result_store_size(self) -> int:
+        return len(self.data)
+
+    def result_items(self) -> Mapping[str, bytes]:
+        return dict(self.data)
+
+    def flush_results(self) -> None:
+        self.data.clear()
+
+
+class CountingStorage(DictStorage):
+    """A storage that also has the counters capability."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.counters: dict[str, int] = {}
+
+    def incr(self, key: str, by: int = 1, /) -> int:
+        self.counters[key] = self.counters.get(key, 0) + by
+        return self.counters[key]
+
+    def delete_counter(self, key: str, /) -> None:
+        self.counters.pop(key, None)
+
+    def flush_counters(self) -> None:
+        self.counters.clear()
+
+
+class NoFlushStorage:
+    """Lacks most of the protocol: only ``enqueue`` and ``dequeue``."""
+
+    def enqueue(self, item: bytes, priority: int | None = None, /) -> None:
+        del item, priority
+
+    def dequeue(self) -> bytes | None:
+        return None
+
+
+class JsonSerializer:
+    """A user-written serializer."""
+
+    def serialize(self, data: object, /) -> bytes:
+        return json.dumps(data).encode()
+
+    def deserialize(self, data: bytes, /) -> object:
+        return json.loads(data)
+
+
+class StrSerializer:
+    """``serialize`` returns ``str``: not a :class:`Serializer`."""
+
+    def serialize(self, data: object, /) -> str:
+        return repr(data)
+
+    def deserialize(self, data: bytes, /) -> object:
+        return data
+
+
+class NullConsumer:
+    """A user-written consumer."""
+
+    def run(self) -> None:
+        self.start()
+
+    def start(self) -> None:
+        return None
+
+    def stop(self, graceful: bool = False) -> None:
+        del graceful
+
+
+class FrozenClock:
+    """A clock for tests."""
+
+    def __init__(self) -> None:
+        self.now = 1_000_000.0
+
+    def time(self) -> float:
+        return self.now
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float, /) -> None:
+        self.now += seconds
+
+
+def _hits(storage: Storage) -> int | None:
+    """Use the counters capability when the storage has it."""
+    if isinstance(storage, SupportsCounters):
+        # Narrowed to an (unspellable) intersection of Storage and SupportsCounters.
+        return assert_type(storage.incr("hits"), int)
+    return None
+
+
+def check_storage() -> None:
+    """A user storage is a ``Storage``; capabilities narrow with ``isinstance``."""
+    storage: Storage = DictStorage()
+    huey = Huey("typing-protocols", storage=DictStorage(), immediate=True)
+    assert_type(huey, Huey[Literal[True]])
+    assert isinstance(storage, Storage)
+    assert not isinstance(storage, SupportsCounters)
+    assert _hits(CountingStorage()) == 1
+    assert _hits(storage) is None
+    assert not isinstance(storage, SupportsLeases | SupportsExpiringKeys | SupportsClose)
+    assert_type(huey.storage, Storage)
+
+
+def check_serializer_consumer_clock() -> None:
+    """``Serializer``, ``Consumer`` and ``Clock`` are satisfied structurally."""
+    serializer: Serializer = JsonSerializer()
+    consumer: Consumer = NullConsumer()
+    clock: Clock = FrozenClock()
+    huey = Huey(
+        "typing-protocols-json",
+        serializer=JsonSerializer(),
+        clock=FrozenClock(),
+        storage=MemoryStorage(),
+    )
+    assert_type(serializer.deserialize(serializer.serialize([1])), object)
+    consumer.stop(graceful=True)
+    assert clock.time() == 1_000_000.0
+    assert huey.serializer.deserialize(huey.serializer.serialize({"a": 1})) == {"a": 1}
+
+
+def rejected_protocols() -> None:
+    """Incomplete or mistyped implementations are rejected (never called)."""
+    _storage: Storage = NoFlushStorage()  # type: ignore[assignment]  # pyright: ignore[reportAssignmentType]
+    Huey("bad", storage=NoFlushStorage())  # type: ignore[call-overload]  # pyright: ignore[reportCallIssue, reportArgumentType]
+    _serializer: Serializer = StrSerializer()  # type: ignore[assignment]  # pyright: ignore[reportAssignmentType]
+    _counters: SupportsCounters = DictStorage()  # type: ignore[assignment]  # pyright: ignore[reportAssignmentType]
