@@ -18,7 +18,7 @@ Conventions that keep mypy and pyright in agreement:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -31,6 +31,8 @@ __all__ = (
     "SupportsLeases",
     "SupportsBlockingDequeue",
     "SupportsClose",
+    "SupportsResultNotification",
+    "SupportsScheduleTransfer",
     "Lease",
     "DeadLetter",
     "Serializer",
@@ -245,6 +247,51 @@ class SupportsClose(Protocol):
 
     def close(self) -> None:
         """Release connections and files; the storage may reopen them on next use."""
+        ...
+
+
+@runtime_checkable
+class SupportsResultNotification(Protocol):
+    """**Protocol:** task results stored apart from other values, and waited for.
+
+    huey stores task results with ``put_result`` instead of ``put_data`` when the storage
+    has it (a storage may give results a time-to-live, or wake their readers). When
+    ``notify_result`` is true, a blocking ``Result.get`` waits in ``wait_result`` instead
+    of sleeping between polls.
+    """
+
+    notify_result: bool
+
+    def put_result(self, key: str, value: bytes, /) -> None:
+        """Store the task result ``value`` under ``key`` and wake its readers."""
+        ...
+
+    def wait_result(self, key: str, timeout: float, /) -> bool:
+        """Wait up to ``timeout`` seconds for a result under ``key``; whether woken."""
+        ...
+
+
+@runtime_checkable
+class SupportsScheduleTransfer(Protocol):
+    """**Protocol:** move due scheduled items to the queue in one atomic step.
+
+    Without it the consumer's scheduler takes due items off the schedule
+    (``read_schedule``) and enqueues them one by one, so a crash in between loses them.
+    """
+
+    def move_due(
+        self, timestamp: float, priority_of: Callable[[bytes], int | None], /
+    ) -> Sequence[bytes]:
+        """Atomically move every item due at ``timestamp`` from the schedule to the queue.
+
+        Args:
+            timestamp: UTC epoch seconds; items scheduled at or before it are due.
+            priority_of: gives the queue priority of an item (huey decodes the message);
+                called inside the storage's transaction, so it must not touch the storage.
+
+        Returns:
+            The moved items, earliest first.
+        """
         ...
 
 

@@ -4,13 +4,29 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import os
 import threading
 import time
 from collections.abc import Mapping, Sequence
 
+from .. import _core
 from ..constants import EmptyData, EmptyDataType
+from ..protocols import DeadLetter, Lease
 
 __all__ = ("MemoryStorage",)
+
+
+class _MemoryLease:
+    __slots__ = ("data", "deadline", "deliveries", "order", "priority")
+
+    def __init__(
+        self, priority: int, order: int, data: bytes, deliveries: int, deadline: float
+    ) -> None:
+        self.priority = priority
+        self.order = order
+        self.data = data
+        self.deliveries = deliveries
+        self.deadline = deadline
 
 
 class MemoryStorage:
@@ -33,6 +49,12 @@ class MemoryStorage:
         self._data: dict[str, bytes] = {}
         self._expiry: dict[str, float] = {}
         self._counters: dict[str, int] = {}
+        # Leased delivery: a leased item leaves the heap but keeps its (priority, order)
+        # key, so a released or expired item goes back to its old place.
+        self._deliveries: dict[int, int] = {}
+        self._leases: dict[str, _MemoryLease] = {}
+        self._dead: dict[str, tuple[DeadLetter, int]] = {}
+        self._dead_ids = itertools.count(1)
 
     # queue
 
@@ -44,7 +66,9 @@ class MemoryStorage:
         with self._lock:
             if not self._queue:
                 return None
-            return heapq.heappop(self._queue)[2]
+            _, order, data = heapq.heappop(self._queue)
+            self._deliveries.pop(order, None)
+            return data
 
     def queue_size(self) -> int:
         return len(self._queue)
@@ -56,6 +80,8 @@ class MemoryStorage:
     def flush_queue(self) -> None:
         with self._lock:
             self._queue.clear()
+            self._deliveries.clear()
+            self._leases.clear()
 
     # schedule
 
@@ -154,3 +180,100 @@ class MemoryStorage:
     def flush_counters(self) -> None:
         with self._lock:
             self._counters.clear()
+
+    # leases (SupportsLeases)
+
+    def reserve(self, now: float, lease_seconds: float, /) -> Lease | None:
+        """Lease the next item (same order as ``dequeue``) until ``now + lease_seconds``."""
+        with self._lock:
+            if not self._queue:
+                return None
+            neg_priority, order, data = heapq.heappop(self._queue)
+            deliveries = self._deliveries.pop(order, 0) + 1
+            token = os.urandom(16).hex()
+            deadline = now + lease_seconds
+            self._leases[token] = _MemoryLease(neg_priority, order, data, deliveries, deadline)
+            return Lease(token=token, data=data, deliveries=deliveries, deadline=deadline)
+
+    def extend_lease(self, token: str, now: float, lease_seconds: float, /) -> bool:
+        """Move the lease's deadline to ``now + lease_seconds``; ``False`` if stale."""
+        with self._lock:
+            lease = self._leases.get(token)
+            if lease is None:
+                return False
+            lease.deadline = now + lease_seconds
+            return True
+
+    def ack(self, token: str, /) -> bool:
+        """Delete the leased item; ``False`` if the token is stale."""
+        with self._lock:
+            return self._leases.pop(token, None) is not None
+
+    def _return_to_queue(self, lease: _MemoryLease, deliveries: int) -> None:
+        if deliveries:
+            self._deliveries[lease.order] = deliveries
+        heapq.heappush(self._queue, (lease.priority, lease.order, lease.data))
+
+    def release(self, token: str, /) -> bool:
+        """Return the leased item to its place in the queue; this delivery is not counted."""
+        with self._lock:
+            lease = self._leases.pop(token, None)
+            if lease is None:
+                return False
+            self._return_to_queue(lease, lease.deliveries - 1)
+            return True
+
+    def _bury(self, lease: _MemoryLease, reason: str, now: float) -> None:
+        letter_id = str(next(self._dead_ids))
+        letter = DeadLetter(
+            id=letter_id,
+            data=lease.data,
+            reason=reason,
+            deliveries=lease.deliveries,
+            timestamp=now,
+        )
+        self._dead[letter_id] = (letter, -lease.priority)
+
+    def dead_letter(self, token: str, reason: str, now: float, /) -> bool:
+        """Move the leased item to the dead letters; ``False`` if the token is stale."""
+        with self._lock:
+            lease = self._leases.pop(token, None)
+            if lease is None:
+                return False
+            self._bury(lease, reason, now)
+            return True
+
+    def requeue_expired(self, now: float, max_deliveries: int, /) -> int:
+        """Return leases expired at ``now`` to the queue, or dead-letter them."""
+        with self._lock:
+            expired = [token for token, lease in self._leases.items() if lease.deadline < now]
+            for token in expired:
+                lease = self._leases.pop(token)
+                if _core.delivery_allowed(lease.deliveries + 1, max_deliveries):
+                    self._return_to_queue(lease, lease.deliveries)
+                else:
+                    reason = _core.too_many_deliveries_reason(lease.deliveries, max_deliveries)
+                    self._bury(lease, reason, now)
+            return len(expired)
+
+    def dead_letters(self, limit: int | None = None, /) -> Sequence[DeadLetter]:
+        """The dead letters, oldest first, at most ``limit`` of them."""
+        with self._lock:
+            return [letter for letter, _ in self._dead.values()][:limit]
+
+    def requeue_dead_letter(self, letter_id: str, /) -> bool:
+        """Put a dead letter back at the end of the queue with a fresh delivery count."""
+        with self._lock:
+            entry = self._dead.pop(letter_id, None)
+            if entry is None:
+                return False
+            letter, priority = entry
+            self.enqueue(letter.data, priority)
+            return True
+
+    def purge_dead_letters(self) -> int:
+        """Delete every dead letter; return how many there were."""
+        with self._lock:
+            count = len(self._dead)
+            self._dead.clear()
+            return count

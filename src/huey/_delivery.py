@@ -1,0 +1,418 @@
+"""The leased task flow: how a worker takes one message, runs it and settles it (shell).
+
+With ``Huey(delivery="at-least-once")`` (the default) and a storage offering
+:class:`~huey.protocols.SupportsLeases`, a message is *reserved*, never popped:
+
+1. ``reserve`` leases the next message for ``huey.lease_timeout`` seconds;
+2. a message that cannot be decoded, or names a task this huey does not know, is moved
+   to the dead-letter area with the reason (it is never dropped);
+3. the task runs through :meth:`huey.Huey.execute`, which records its result, its retry
+   or its next pipeline stage in the storage; a :class:`LeaseHeartbeat` can extend the
+   lease meanwhile;
+4. only then is the message acknowledged with the lease's token. If another worker got
+   the message in between (the lease expired), the storage refuses the stale token and
+   the refusal is logged;
+5. a task interrupted by a shutdown (``KeyboardInterrupt``) is released back to the
+   queue at once instead of waiting for its lease to expire.
+
+A worker that dies mid-task simply never acknowledges: once the lease expires,
+:func:`requeue_expired` (the consumer calls it periodically) returns the message to the
+queue, or moves it to the dead letters after ``huey.max_deliveries`` deliveries.
+
+Otherwise (``delivery="at-most-once"``, or a storage with only the base protocol) the
+original huey's flow applies: the message is popped, then run. A popped message that
+cannot be decoded is kept in the key/value store under ``huey.undecodable.<uuid>`` and
+an error is logged, so it does not vanish silently.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Literal, Self, TypeAlias
+
+from . import _core
+from ._api import Huey
+from ._task import Task
+from .exceptions import MessageDecodeError, UnknownTaskError
+from .protocols import Clock, Lease, SupportsLeases
+from .signals import SIGNAL_DEAD_LETTER, SIGNAL_INTERRUPTED, Signal
+
+__all__ = (
+    "DeliveryStatus",
+    "DeliveryReport",
+    "Received",
+    "LeaseHeartbeat",
+    "UNDECODABLE_PREFIX",
+    "uses_leases",
+    "receive",
+    "run_received",
+    "process_next",
+    "requeue_expired",
+)
+
+logger = logging.getLogger("huey.delivery")
+
+UNDECODABLE_PREFIX = "huey.undecodable."
+"""Key prefix under which at-most-once mode keeps messages it popped but cannot decode."""
+
+DeliveryStatus: TypeAlias = Literal[
+    "empty",
+    "completed",
+    "dead-lettered",
+    "quarantined",
+    "released",
+    "interrupted",
+    "stale",
+    "failed",
+]
+"""What happened to one message:
+
+* ``empty``: there was no message;
+* ``completed``: the task ran (or was deferred, revoked, expired) and the message was
+  settled (acknowledged, or popped in at-most-once mode);
+* ``dead-lettered``: the message went to the dead-letter area (see ``reason``);
+* ``quarantined``: at-most-once mode popped an undecodable message and kept it in the
+  key/value store (see ``key``);
+* ``released``: the task was interrupted and its message returned to the queue;
+* ``interrupted``: the task was interrupted in at-most-once mode (the message is gone,
+  as in the original huey);
+* ``stale``: the task ran but its lease had been handed to another worker, so the
+  acknowledgement was refused;
+* ``failed``: recording the outcome failed; the lease was left to expire so the message
+  is delivered again.
+"""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeliveryReport:
+    """The report of one pass of the task flow.
+
+    Attributes:
+        status: what happened (see :data:`DeliveryStatus`).
+        task: the decoded task, when there was one.
+        lease: the lease, in at-least-once mode.
+        reason: why a message was dead-lettered or quarantined.
+        key: where a quarantined message was stored.
+    """
+
+    status: DeliveryStatus
+    task: Task[Any] | None = None
+    lease: Lease | None = None
+    reason: str = ""
+    key: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Received:
+    """A decoded message a worker holds and has not run yet.
+
+    Attributes:
+        task: the task.
+        lease: the lease to acknowledge, or ``None`` in at-most-once mode.
+    """
+
+    task: Task[Any]
+    lease: Lease | None
+
+
+def uses_leases(huey: Huey[Any]) -> bool:
+    """Whether ``huey`` delivers at-least-once (leases) rather than at-most-once."""
+    return huey.delivery == "at-least-once" and isinstance(huey.storage, SupportsLeases)
+
+
+def _leasing_storage(huey: Huey[Any]) -> SupportsLeases | None:
+    storage = huey.storage
+    if huey.delivery == "at-least-once" and isinstance(storage, SupportsLeases):
+        return storage
+    return None
+
+
+def _emit(huey: Huey[Any], signal: Signal, task: Task[Any]) -> None:
+    huey._emit(signal, task)  # pyright: ignore[reportPrivateUsage]  # the flow is part of huey's shell
+
+
+def _dead_letter(
+    huey: Huey[Any], storage: SupportsLeases, lease: Lease, reason: str, task: Task[Any] | None
+) -> DeliveryReport:
+    if storage.dead_letter(lease.token, reason, huey.clock.time()):
+        logger.error("message moved to the dead letters of %s: %s", huey.name, reason)
+        if task is not None:
+            _emit(huey, SIGNAL_DEAD_LETTER, task)
+        return DeliveryReport(status="dead-lettered", task=task, lease=lease, reason=reason)
+    logger.warning(
+        "could not dead-letter a message of %s (%s): its lease was handed to another "
+        "worker meanwhile",
+        huey.name,
+        reason,
+    )
+    return DeliveryReport(status="stale", task=task, lease=lease, reason=reason)
+
+
+def _decode(huey: Huey[Any], data: bytes) -> Task[Any] | str:
+    """The task, or the reason it cannot be run here."""
+    try:
+        return huey.deserialize_task(data)
+    except UnknownTaskError as exc:
+        return f"unknown task {exc.name!r}: {exc}"
+    except MessageDecodeError as exc:
+        return f"undecodable message ({len(data)} bytes): {exc}"
+
+
+def receive(huey: Huey[Any]) -> Received | DeliveryReport:
+    """Take the next message: reserve it (at-least-once) or pop it (at-most-once).
+
+    Returns:
+        A :class:`Received` to pass to :func:`run_received`, or a :class:`DeliveryReport`
+        when there is nothing to run (empty queue, dead-lettered or quarantined
+        message).
+    """
+    storage = _leasing_storage(huey)
+    if storage is None:
+        data = huey.storage.dequeue()
+        if data is None:
+            return DeliveryReport(status="empty")
+        decoded = _decode(huey, data)
+        if isinstance(decoded, str):
+            key = f"{UNDECODABLE_PREFIX}{uuid.uuid4().hex}"
+            huey.storage.put_data(key, data)
+            logger.error(
+                "popped a message of %s that cannot be run (%s); kept it under key %r",
+                huey.name,
+                decoded,
+                key,
+            )
+            return DeliveryReport(status="quarantined", reason=decoded, key=key)
+        return Received(task=decoded, lease=None)
+    lease = storage.reserve(huey.clock.time(), huey.lease_timeout)
+    if lease is None:
+        return DeliveryReport(status="empty")
+    decoded = _decode(huey, lease.data)
+    if isinstance(decoded, str):
+        return _dead_letter(huey, storage, lease, decoded, None)
+    if not _core.delivery_allowed(lease.deliveries, huey.max_deliveries):
+        reason = _core.too_many_deliveries_reason(lease.deliveries, huey.max_deliveries)
+        return _dead_letter(huey, storage, lease, reason, decoded)
+    return Received(task=decoded, lease=lease)
+
+
+# Interruptions are caught inside ``Huey.execute`` (the task's outcome becomes
+# "interrupted" and SIGNAL_INTERRUPTED is emitted); this receiver tells the flow.
+_interrupted = threading.local()
+
+
+def _note_interrupted(signal: Signal, task: Task[Any], *extra: object) -> None:
+    del signal, extra
+    ids: set[str] = getattr(_interrupted, "ids", set())
+    ids.add(task.id)
+    _interrupted.ids = ids
+
+
+def _was_interrupted(task: Task[Any]) -> bool:
+    ids: set[str] = getattr(_interrupted, "ids", set())
+    if task.id in ids:
+        ids.discard(task.id)
+        return True
+    return False
+
+
+def run_received(
+    huey: Huey[Any], received: Received, *, heartbeat_interval: float | None = None
+) -> DeliveryReport:
+    """Run a received task, then settle its message.
+
+    Args:
+        huey: the huey the message came from.
+        received: what :func:`receive` returned.
+        heartbeat_interval: extend the lease every this many seconds while the task
+            runs (``None``: no heartbeat; the task must finish within
+            ``huey.lease_timeout``).
+
+    Returns:
+        The :class:`DeliveryReport` report.
+
+    Raises:
+        BaseException: a ``KeyboardInterrupt`` or ``SystemExit`` raised outside the
+            task function propagates after the message was released.
+    """
+    task, lease = received.task, received.lease
+    huey.signal(SIGNAL_INTERRUPTED)(_note_interrupted)
+    _was_interrupted(task)  # forget a stale mark left by an earlier run of this id
+    storage = _leasing_storage(huey)
+    if lease is None or storage is None:
+        try:
+            huey.execute(task)
+        except Exception:
+            logger.exception(
+                "recording the outcome of %s (%s) failed; in at-most-once mode its message is gone",
+                task.name,
+                task.id,
+            )
+            return DeliveryReport(status="failed", task=task)
+        if _was_interrupted(task):
+            return DeliveryReport(status="interrupted", task=task)
+        return DeliveryReport(status="completed", task=task)
+    heartbeat = None
+    if heartbeat_interval is not None:
+        heartbeat = LeaseHeartbeat(
+            storage, lease.token, huey.lease_timeout, huey.clock, heartbeat_interval
+        ).start()
+    try:
+        huey.execute(task)
+    except Exception:
+        logger.exception(
+            "recording the outcome of %s (%s) failed; its message will be delivered "
+            "again when the lease expires",
+            task.name,
+            task.id,
+        )
+        return DeliveryReport(status="failed", task=task, lease=lease)
+    except BaseException:
+        try:
+            storage.release(lease.token)
+        except Exception:
+            # Keep the interruption visible; the lease will expire instead.
+            logger.exception("releasing the message of %s (%s) failed", task.name, task.id)
+        raise
+    finally:
+        if heartbeat is not None:
+            heartbeat.stop()
+    if _was_interrupted(task):
+        storage.release(lease.token)
+        logger.info(
+            "task %s (%s) interrupted; its message is back in the queue", task.name, task.id
+        )
+        return DeliveryReport(status="released", task=task, lease=lease)
+    if not storage.ack(lease.token):
+        logger.warning(
+            "task %s (%s) finished after its lease expired and the message was handed to "
+            "another worker; this acknowledgement was refused (the task may run again)",
+            task.name,
+            task.id,
+        )
+        return DeliveryReport(status="stale", task=task, lease=lease)
+    return DeliveryReport(status="completed", task=task, lease=lease)
+
+
+def process_next(huey: Huey[Any], *, heartbeat_interval: float | None = None) -> DeliveryReport:
+    """Take the next message of ``huey`` and run it: :func:`receive` + :func:`run_received`.
+
+    Args:
+        huey: the huey to work for.
+        heartbeat_interval: see :func:`run_received`.
+
+    Returns:
+        The :class:`DeliveryReport` report (``status == "empty"`` when the queue is empty).
+    """
+    received = receive(huey)
+    if isinstance(received, DeliveryReport):
+        return received
+    return run_received(huey, received, heartbeat_interval=heartbeat_interval)
+
+
+def requeue_expired(huey: Huey[Any]) -> int:
+    """Return the expired leases of ``huey``'s queue (or dead-letter them); how many moved.
+
+    A no-op returning 0 in at-most-once mode. The consumer calls it periodically.
+    """
+    storage = _leasing_storage(huey)
+    if storage is None:
+        return 0
+    moved = storage.requeue_expired(huey.clock.time(), huey.max_deliveries)
+    if moved:
+        logger.warning(
+            "%d expired lease(s) of %s moved back to the queue or, past max_deliveries=%d, "
+            "to the dead letters",
+            moved,
+            huey.name,
+            huey.max_deliveries,
+        )
+    return moved
+
+
+class LeaseHeartbeat:
+    """Extends a lease periodically from a background thread while its task runs.
+
+    Use as a context manager, or call :meth:`start` and :meth:`stop`. The thread stops by
+    itself when the storage refuses an extension (the lease was lost).
+
+    Args:
+        storage: the storage holding the lease.
+        token: the lease's token.
+        lease_seconds: each extension pushes the deadline to ``now + lease_seconds``.
+        clock: gives ``now`` (UTC epoch seconds).
+        interval: real seconds between extensions; default a third of
+            ``lease_seconds``.
+
+    Raises:
+        ValueError: ``interval`` is not positive.
+    """
+
+    def __init__(
+        self,
+        storage: SupportsLeases,
+        token: str,
+        lease_seconds: float,
+        clock: Clock,
+        interval: float | None = None,
+    ) -> None:
+        self.interval: float = lease_seconds / 3 if interval is None else interval
+        if not self.interval > 0:
+            raise ValueError(f"heartbeat interval must be positive, got {interval!r}")
+        self.storage = storage
+        self.token = token
+        self.lease_seconds = lease_seconds
+        self.clock = clock
+        self.lost = False
+        self.beats = 0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def beat(self) -> bool:
+        """Extend the lease once; ``False`` (and :attr:`lost` set) if it was lost."""
+        if self.storage.extend_lease(self.token, self.clock.time(), self.lease_seconds):
+            self.beats += 1
+            return True
+        if not self.lost:
+            logger.warning("lease %s was lost: another worker may run its task", self.token)
+        self.lost = True
+        return False
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                if not self.beat():
+                    return
+            except Exception:
+                # A transient storage error: the next beat may succeed before expiry.
+                logger.exception("extending lease %s failed", self.token)
+
+    def start(self) -> Self:
+        """Start the background thread; returns ``self``."""
+        if self._thread is None:
+            self._thread = threading.Thread(
+                target=self._run, name=f"huey-heartbeat-{self.token[:8]}", daemon=True
+            )
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop the thread and wait for it."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()

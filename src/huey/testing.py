@@ -1,0 +1,594 @@
+"""Test helpers: a fake clock and the storage conformance suite.
+
+:func:`check_storage` runs the behavioural contract of :class:`huey.protocols.Storage`
+and of every capability protocol a storage implements against a storage factory. Every
+storage shipped with huey passes it; a third-party storage author calls it from their
+own tests::
+
+    from huey.testing import check_storage
+
+    def test_my_storage_conforms(tmp_path):
+        counter = iter(range(1_000_000))
+        check_storage(lambda: MyStorage(f"queue-{next(counter)}", path=tmp_path))
+
+.. versionadded:: 3.6
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import TypeVar
+
+from .constants import EmptyData
+from .protocols import (
+    Storage,
+    SupportsClose,
+    SupportsCounters,
+    SupportsExpiringKeys,
+    SupportsLeases,
+)
+from .storage import MemoryStorage
+
+__all__ = ("MockClock", "MemoryStorage", "check_storage", "STORAGE_CHECKS")
+
+T = TypeVar("T")
+
+_START = 1_767_225_600.0  # 2026-01-01 00:00:00 UTC
+
+
+class MockClock:
+    """A fake :class:`huey.protocols.Clock`: time only moves when told to.
+
+    ``sleep(s)`` does not block; it advances both clocks by ``s``, so code that polls
+    with sleeps finishes at once and deterministically. Pass it as ``Huey(clock=...)``.
+
+    Args:
+        start: the initial wall-clock time (UTC epoch seconds); default
+            2026-01-01 00:00:00 UTC.
+    """
+
+    def __init__(self, start: float = _START) -> None:
+        self.now: float = start
+        self.mono: float = 0.0
+        self.sleeps: list[float] = []
+
+    def time(self) -> float:
+        """The fake wall-clock time."""
+        return self.now
+
+    def monotonic(self) -> float:
+        """The fake monotonic time."""
+        return self.mono
+
+    def sleep(self, seconds: float, /) -> None:
+        """Record the sleep and advance both clocks by ``seconds``."""
+        self.sleeps.append(seconds)
+        self.advance(seconds)
+
+    def advance(self, seconds: float) -> None:
+        """Move both clocks forward by ``seconds``."""
+        self.now += seconds
+        self.mono += seconds
+
+
+# --- assertions ----------------------------------------------------------------------
+
+
+def _expect(condition: bool, rule: str, detail: str) -> None:
+    if not condition:
+        raise AssertionError(f"storage contract violated: {rule}: {detail}")
+
+
+def _equal(actual: object, expected: object, rule: str) -> None:
+    _expect(actual == expected, rule, f"expected {expected!r}, got {actual!r}")
+
+
+def _run_threads(count: int, target: Callable[[int], T]) -> list[T]:
+    """Run ``target(i)`` in ``count`` threads released at the same moment."""
+    barrier = threading.Barrier(count)
+    results: list[T | None] = [None] * count
+    errors: list[BaseException] = []
+
+    def run(index: int) -> None:
+        try:
+            barrier.wait()
+            results[index] = target(index)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+    return [result for result in results if result is not None]
+
+
+# --- the base protocol ---------------------------------------------------------------
+
+
+def _check_queue_fifo(storage: Storage) -> None:
+    _equal(storage.dequeue(), None, "dequeue() on an empty queue returns None")
+    for item in (b"a", b"b", b"c"):
+        storage.enqueue(item)
+    _equal(storage.queue_size(), 3, "queue_size() counts enqueued items")
+    got = [storage.dequeue() for _ in range(4)]
+    _equal(got, [b"a", b"b", b"c", None], "items of one priority are dequeued FIFO")
+    _equal(storage.queue_size(), 0, "queue_size() is 0 once the queue is drained")
+
+
+def _has_priorities(storage: object) -> bool:
+    # The original BaseStorage.priority attribute: False on FIFO-only storages (RedisStorage),
+    # which refuse a non-zero priority; their priority checks are skipped.
+    return getattr(storage, "priority", True) is not False
+
+
+def _check_queue_priorities(storage: Storage) -> None:
+    if not _has_priorities(storage):
+        return
+    storage.enqueue(b"low-1", 0)
+    storage.enqueue(b"high", 10)
+    storage.enqueue(b"none", None)
+    storage.enqueue(b"negative", -5)
+    storage.enqueue(b"mid", 5)
+    storage.enqueue(b"low-2", 0)
+    expected = [b"high", b"mid", b"low-1", b"none", b"low-2", b"negative"]
+    rule = "higher priority first, FIFO within a priority, None counts as 0"
+    _equal(list(storage.enqueued_items()), expected, f"enqueued_items(): {rule}")
+    _equal([storage.dequeue() for _ in expected], expected, f"dequeue(): {rule}")
+
+
+def _check_queue_listing(storage: Storage) -> None:
+    for item in (b"1", b"2", b"3"):
+        storage.enqueue(item)
+    _equal(list(storage.enqueued_items(2)), [b"1", b"2"], "enqueued_items(limit) stops at limit")
+    _equal(list(storage.enqueued_items(None)), [b"1", b"2", b"3"], "enqueued_items() lists all")
+    _equal(storage.queue_size(), 3, "enqueued_items() does not remove items")
+    storage.flush_queue()
+    _equal(storage.queue_size(), 0, "flush_queue() empties the queue")
+    _equal(storage.dequeue(), None, "nothing is dequeued after flush_queue()")
+    _equal(list(storage.enqueued_items()), [], "enqueued_items() is empty after flush_queue()")
+
+
+def _check_binary_safety(storage: Storage) -> None:
+    blob = bytes(range(256)) * 3 + b"\x00"
+    storage.enqueue(blob)
+    _equal(storage.dequeue(), blob, "queue items are arbitrary bytes, returned unchanged")
+    storage.add_to_schedule(blob, 10.0)
+    _equal(list(storage.read_schedule(10.0)), [blob], "schedule items are returned unchanged")
+    storage.put_data("blob", blob)
+    _equal(storage.peek_data("blob"), blob, "values are returned unchanged")
+    storage.put_data("empty", b"")
+    _equal(storage.peek_data("empty"), b"", "an empty value is a value, not EmptyData")
+    _expect(storage.has_data_for_key("empty"), "an empty value is a value", "key not found")
+    storage.flush_results()
+
+
+def _check_schedule(storage: Storage) -> None:
+    _equal(list(storage.read_schedule(1e12)), [], "read_schedule() of an empty schedule")
+    storage.add_to_schedule(b"t100", 100.0)
+    storage.add_to_schedule(b"t50", 50.0)
+    storage.add_to_schedule(b"t75-a", 75.0)
+    storage.add_to_schedule(b"t75-b", 75.0)
+    storage.add_to_schedule(b"t75.5", 75.5)
+    _equal(storage.schedule_size(), 5, "schedule_size() counts scheduled items")
+    order = [b"t50", b"t75-a", b"t75-b", b"t75.5", b"t100"]
+    rule = "scheduled_items() lists earliest first, ties in insertion order"
+    _equal(list(storage.scheduled_items()), order, rule)
+    _equal(list(storage.scheduled_items(2)), order[:2], "scheduled_items(limit) stops at limit")
+    _equal(list(storage.read_schedule(49.999)), [], "nothing is due before its timestamp")
+    _equal(
+        list(storage.read_schedule(75.0)),
+        [b"t50", b"t75-a", b"t75-b"],
+        "read_schedule(t) returns the items due at or before t, earliest first",
+    )
+    _equal(storage.schedule_size(), 2, "read_schedule() removes what it returns")
+    _equal(list(storage.read_schedule(75.0)), [], "an item is returned by one read only")
+    _equal(list(storage.read_schedule(1e12)), [b"t75.5", b"t100"], "later items stay due")
+    storage.add_to_schedule(b"x", 1.0)
+    storage.flush_schedule()
+    _equal(storage.schedule_size(), 0, "flush_schedule() empties the schedule")
+
+
+def _check_schedule_concurrent_pop(storage: Storage) -> None:
+    items = [f"s{i}".encode() for i in range(60)]
+    for index, item in enumerate(items):
+        storage.add_to_schedule(item, 1000.0 + index)
+
+    def pop(_: int) -> list[bytes]:
+        got: list[bytes] = []
+        for step in range(30):
+            got.extend(storage.read_schedule(1000.0 + 2 * step + 1))
+        return got
+
+    popped = [item for batch in _run_threads(4, pop) for item in batch]
+    _equal(
+        sorted(popped),
+        sorted(items),
+        "concurrent read_schedule() calls return every due item exactly once",
+    )
+
+
+def _check_result_store(storage: Storage) -> None:
+    _expect(storage.peek_data("k") is EmptyData, "peek_data() of a missing key", "not EmptyData")
+    _expect(storage.pop_data("k") is EmptyData, "pop_data() of a missing key", "not EmptyData")
+    _expect(not storage.has_data_for_key("k"), "has_data_for_key() of a missing key", "True")
+    storage.put_data("k", b"v1")
+    storage.put_data("k", b"v2")
+    _equal(storage.peek_data("k"), b"v2", "put_data() replaces the previous value")
+    _equal(storage.peek_data("k"), b"v2", "peek_data() does not remove the value")
+    _expect(storage.has_data_for_key("k"), "has_data_for_key() after put_data()", "False")
+    _equal(storage.pop_data("k"), b"v2", "pop_data() returns the value")
+    _expect(storage.pop_data("k") is EmptyData, "pop_data() removes the value", "still there")
+    keys = ["r:abc", "a/b", "../x", "unicodé ✓", "chord:1:2", "x" * 300]
+    for index, key in enumerate(keys):
+        storage.put_data(key, str(index).encode())
+    expected = {key: str(index).encode() for index, key in enumerate(keys)}
+    _equal(dict(storage.result_items()), expected, "result_items() maps every key to its value")
+    _equal(storage.result_store_size(), len(keys), "result_store_size() counts keys")
+    storage.flush_results()
+    _equal(storage.result_store_size(), 0, "flush_results() removes every key")
+    _equal(dict(storage.result_items()), {}, "result_items() is empty after flush_results()")
+
+
+def _check_put_if_empty(storage: Storage) -> None:
+    _expect(storage.put_if_empty("lock", b"1"), "put_if_empty() on a free key", "returned False")
+    _expect(not storage.put_if_empty("lock", b"2"), "put_if_empty() on a held key", "True")
+    _equal(storage.peek_data("lock"), b"1", "put_if_empty() keeps the existing value")
+    storage.pop_data("lock")
+    _expect(storage.put_if_empty("lock", b"3"), "put_if_empty() after pop_data()", "False")
+    storage.flush_results()
+    for round_number in range(3):
+        key = f"race-{round_number}"
+
+        def race(index: int, key: str = key) -> bool:
+            return storage.put_if_empty(key, str(index).encode())
+
+        wins = _run_threads(6, race)
+        _equal(wins.count(True), 1, "exactly one of concurrent put_if_empty() calls wins")
+
+
+def _check_areas_are_separate(storage: Storage) -> None:
+    storage.enqueue(b"q")
+    storage.add_to_schedule(b"s", 5.0)
+    storage.put_data("k", b"v")
+    storage.flush_queue()
+    _equal(storage.schedule_size(), 1, "flush_queue() leaves the schedule alone")
+    _equal(storage.peek_data("k"), b"v", "flush_queue() leaves the key/value store alone")
+    storage.enqueue(b"q")
+    storage.flush_schedule()
+    _equal(storage.queue_size(), 1, "flush_schedule() leaves the queue alone")
+    storage.add_to_schedule(b"s", 5.0)
+    storage.flush_results()
+    _equal((storage.queue_size(), storage.schedule_size()), (1, 1), "flush_results() only")
+
+
+# --- capabilities --------------------------------------------------------------------
+
+
+def _check_counters(storage: SupportsCounters, base: Storage) -> None:
+    _equal(storage.incr("c"), 1, "incr() creates a counter at 0 and adds 1")
+    _equal(storage.incr("c", 5), 6, "incr(key, amount) adds amount")
+    _equal(storage.incr("c", -10), -4, "incr() accepts negative amounts")
+    _expect(
+        base.peek_data("c") is EmptyData,
+        "counters are separate from the key/value store",
+        "incr() created a value",
+    )
+    storage.delete_counter("c")
+    _equal(storage.incr("c"), 1, "delete_counter() resets the counter")
+    storage.delete_counter("missing")  # deleting a missing counter is not an error
+    storage.incr("d", 3)
+    storage.flush_counters()
+    _equal(storage.incr("d"), 1, "flush_counters() removes every counter")
+    storage.flush_counters()
+    _run_threads(4, lambda _: [storage.incr("n") for _ in range(25)])
+    _equal(storage.incr("n", 0), 100, "concurrent incr() calls are atomic")
+
+
+def _check_expiring_keys(storage: SupportsExpiringKeys, base: Storage) -> None:
+    _expect(storage.put_if_empty_ttl("ttl", b"1", 3600.0), "put_if_empty_ttl() on a free key", "")
+    _expect(not storage.put_if_empty_ttl("ttl", b"2", 3600.0), "put_if_empty_ttl() held", "")
+    _expect(not base.put_if_empty("ttl", b"3"), "a TTL'd key blocks put_if_empty()", "")
+    _equal(base.peek_data("ttl"), b"1", "a TTL'd key holds its value until it expires")
+    # The protocol takes no ``now``: expiry uses the storage's own clock, so this one
+    # check waits a little in real time.
+    _expect(storage.put_if_empty_ttl("short", b"1", 0.05), "put_if_empty_ttl() short", "")
+    time.sleep(0.12)
+    _expect(base.peek_data("short") is EmptyData, "an expired key holds no value", "")
+    _expect(not base.has_data_for_key("short"), "an expired key is absent", "")
+    _expect("short" not in base.result_items(), "result_items() skips expired keys", "")
+    _expect(base.put_if_empty("short", b"2"), "put_if_empty() succeeds on an expired key", "")
+    _equal(base.peek_data("short"), b"2", "the new value replaces the expired one")
+    base.flush_results()
+
+
+def _check_lease_basics(storage: SupportsLeases, base: Storage) -> None:
+    _equal(storage.reserve(1000.0, 30.0), None, "reserve() on an empty queue returns None")
+    base.enqueue(b"a")
+    base.enqueue(b"b")
+    lease = storage.reserve(1000.0, 30.0)
+    _expect(lease is not None, "reserve() hands out a ready item", "got None")
+    assert lease is not None
+    _equal(lease.data, b"a", "reserve() follows dequeue order")
+    _equal(lease.deliveries, 1, "the first lease of an item is delivery 1")
+    _equal(lease.deadline, 1030.0, "the lease deadline is now + lease_seconds")
+    _equal(base.queue_size(), 1, "a leased item is not counted by queue_size()")
+    _equal(list(base.enqueued_items()), [b"b"], "a leased item is not listed as enqueued")
+    _equal(base.dequeue(), b"b", "dequeue() skips leased items")
+    _equal(storage.reserve(1000.0, 30.0), None, "a leased item is not reserved twice")
+    _expect(storage.ack(lease.token), "ack() with the current token", "returned False")
+    _expect(not storage.ack(lease.token), "a second ack() of the same token is refused", "")
+    _equal(storage.requeue_expired(1e12, 5), 0, "an acknowledged item never comes back")
+    _equal(base.queue_size(), 0, "ack() deletes the item")
+
+
+def _check_lease_priorities(storage: SupportsLeases, base: Storage) -> None:
+    if not _has_priorities(base):
+        return
+    base.enqueue(b"low", 1)
+    base.enqueue(b"high", 9)
+    base.enqueue(b"low-2", 1)
+    got: list[bytes] = []
+    while (lease := storage.reserve(1000.0, 30.0)) is not None:
+        got.append(lease.data)
+        storage.ack(lease.token)
+    _equal(got, [b"high", b"low", b"low-2"], "reserve() honours priorities, then FIFO")
+
+
+def _check_lease_expiry(storage: SupportsLeases, base: Storage) -> None:
+    base.enqueue(b"x")
+    first = storage.reserve(1000.0, 10.0)
+    assert first is not None
+    _equal(storage.requeue_expired(1009.0, 5), 0, "a lease is not expired before its deadline")
+    _equal(storage.requeue_expired(1011.0, 5), 1, "requeue_expired() returns an expired lease")
+    _equal(base.queue_size(), 1, "an expired lease's item is ready again")
+    second = storage.reserve(1011.0, 10.0)
+    assert second is not None
+    _equal(second.data, b"x", "the expired item is delivered again")
+    _equal(second.deliveries, 2, "a redelivery counts deliveries")
+    _expect(second.token != first.token, "each lease gets a new token", "token reused")
+    rule = "a stale token is refused"
+    _expect(not storage.ack(first.token), rule, "ack() accepted it")
+    _expect(not storage.release(first.token), rule, "release() accepted it")
+    _expect(not storage.extend_lease(first.token, 1011.0, 10.0), rule, "extend_lease() did")
+    _expect(not storage.dead_letter(first.token, "late", 1011.0), rule, "dead_letter() did")
+    _equal(base.queue_size(), 0, "refused calls with a stale token change nothing")
+    _expect(storage.ack(second.token), "the current token is still accepted", "refused")
+    _expect(not storage.ack("no-such-token"), "an unknown token is refused", "accepted")
+
+
+def _check_lease_extend(storage: SupportsLeases, base: Storage) -> None:
+    base.enqueue(b"long")
+    lease = storage.reserve(1000.0, 10.0)
+    assert lease is not None
+    _expect(storage.extend_lease(lease.token, 1008.0, 10.0), "extend_lease() accepted", "")
+    _equal(storage.requeue_expired(1012.0, 5), 0, "an extended lease lasts until its new deadline")
+    _equal(storage.requeue_expired(1019.0, 5), 1, "an extended lease still expires")
+
+
+def _check_lease_release(storage: SupportsLeases, base: Storage) -> None:
+    base.enqueue(b"first")
+    lease = storage.reserve(1000.0, 30.0)
+    assert lease is not None
+    base.enqueue(b"later")
+    _expect(storage.release(lease.token), "release() with the current token", "refused")
+    _expect(not storage.ack(lease.token), "a released lease's token is stale", "ack accepted")
+    again = storage.reserve(1000.0, 30.0)
+    assert again is not None
+    _equal(again.data, b"first", "a released item is delivered before items enqueued after it")
+    _equal(again.deliveries, 1, "a released delivery is not counted")
+    storage.ack(again.token)
+    base.flush_queue()
+
+
+def _check_dead_letters(storage: SupportsLeases, base: Storage) -> None:
+    _equal(list(storage.dead_letters()), [], "no dead letters at first")
+    base.enqueue(b"poison", 3 if _has_priorities(base) else None)
+    lease = storage.reserve(1000.0, 30.0)
+    assert lease is not None
+    _expect(storage.dead_letter(lease.token, "undecodable", 1005.0), "dead_letter()", "refused")
+    _equal(base.queue_size(), 0, "a dead-lettered item leaves the queue")
+    _expect(not storage.ack(lease.token), "a dead-lettered lease's token is stale", "")
+    letters = list(storage.dead_letters())
+    _equal(len(letters), 1, "dead_letters() lists the dead letter")
+    letter = letters[0]
+    got = (letter.data, letter.reason, letter.deliveries, letter.timestamp)
+    _equal(got, (b"poison", "undecodable", 1, 1005.0), "a dead letter keeps data and reason")
+    base.enqueue(b"other")
+    _expect(storage.requeue_dead_letter(letter.id), "requeue_dead_letter() of a letter", "")
+    _equal(list(storage.dead_letters()), [], "a requeued dead letter is gone")
+    _expect(not storage.requeue_dead_letter(letter.id), "a letter is requeued once", "")
+    _expect(not storage.requeue_dead_letter("no-such-letter"), "unknown letter ids", "")
+    again = storage.reserve(1000.0, 30.0)
+    assert again is not None
+    _equal(again.data, b"poison", "a requeued dead letter keeps its priority")
+    _equal(again.deliveries, 1, "a requeued dead letter starts a fresh delivery count")
+    storage.ack(again.token)
+    base.flush_queue()
+
+
+def _check_max_deliveries(storage: SupportsLeases, base: Storage) -> None:
+    base.enqueue(b"crashes-workers")
+    now = 1000.0
+    for delivery in (1, 2, 3):
+        lease = storage.reserve(now, 10.0)
+        _expect(lease is not None, "an item is redelivered up to max_deliveries", "")
+        assert lease is not None
+        _equal(lease.deliveries, delivery, "deliveries counts every lease")
+        now += 11.0
+        _equal(storage.requeue_expired(now, 3), 1, "requeue_expired() counts moved items")
+    _equal(storage.reserve(now, 10.0), None, "an item past max_deliveries is not delivered")
+    letters = list(storage.dead_letters())
+    _equal(len(letters), 1, "an item past max_deliveries becomes a dead letter")
+    _equal(letters[0].data, b"crashes-workers", "the dead letter holds the item")
+    _equal(letters[0].deliveries, 3, "the dead letter records its deliveries")
+    _equal(letters[0].timestamp, now, "the dead letter is stamped with requeue_expired's now")
+    _expect(bool(letters[0].reason), "a dead letter has a reason", "empty reason")
+
+
+def _check_dead_letter_listing(storage: SupportsLeases, base: Storage) -> None:
+    for index in range(3):
+        base.enqueue(f"d{index}".encode())
+        lease = storage.reserve(1000.0 + index, 30.0)
+        assert lease is not None
+        storage.dead_letter(lease.token, f"reason {index}", 1000.0 + index)
+    datas = [letter.data for letter in storage.dead_letters()]
+    _equal(datas, [b"d0", b"d1", b"d2"], "dead_letters() lists oldest first")
+    _equal([letter.data for letter in storage.dead_letters(2)], [b"d0", b"d1"], "limit")
+    ids = [letter.id for letter in storage.dead_letters()]
+    _equal(len(set(ids)), 3, "dead letter ids are unique")
+    base.flush_queue()
+    _equal(len(storage.dead_letters()), 3, "flush_queue() leaves dead letters alone")
+    _equal(storage.purge_dead_letters(), 3, "purge_dead_letters() returns how many it deleted")
+    _equal(list(storage.dead_letters()), [], "purge_dead_letters() deletes them all")
+    _equal(storage.purge_dead_letters(), 0, "purging nothing returns 0")
+
+
+def _check_flush_drops_leases(storage: SupportsLeases, base: Storage) -> None:
+    base.enqueue(b"leased")
+    lease = storage.reserve(1000.0, 10.0)
+    assert lease is not None
+    base.flush_queue()
+    _equal(storage.requeue_expired(1e12, 5), 0, "flush_queue() also removes leased items")
+    _equal(storage.reserve(1e12, 10.0), None, "nothing comes back after flush_queue()")
+    _expect(not storage.ack(lease.token), "a flushed lease's token is stale", "ack accepted")
+
+
+def _check_concurrent_reserve(storage: SupportsLeases, base: Storage) -> None:
+    items = {f"m{i}".encode() for i in range(80)}
+    for item in sorted(items):
+        base.enqueue(item)
+
+    def drain(_: int) -> list[bytes]:
+        got: list[bytes] = []
+        while (lease := storage.reserve(1000.0, 60.0)) is not None:
+            got.append(lease.data)
+            _expect(storage.ack(lease.token), "ack() of a fresh concurrent lease", "refused")
+        return got
+
+    delivered = [item for batch in _run_threads(4, drain) for item in batch]
+    _equal(len(delivered), len(items), "concurrent reserve() delivers each item once")
+    _equal(set(delivered), items, "concurrent reserve() delivers every item")
+
+
+_Check = Callable[[Storage], None]
+_LeaseCheck = Callable[[SupportsLeases, Storage], None]
+
+_BASE_CHECKS: tuple[tuple[str, _Check], ...] = (
+    ("queue_fifo", _check_queue_fifo),
+    ("queue_priorities", _check_queue_priorities),
+    ("queue_listing", _check_queue_listing),
+    ("binary_safety", _check_binary_safety),
+    ("schedule", _check_schedule),
+    ("schedule_concurrent_pop", _check_schedule_concurrent_pop),
+    ("result_store", _check_result_store),
+    ("put_if_empty", _check_put_if_empty),
+    ("areas_are_separate", _check_areas_are_separate),
+)
+_LEASE_CHECKS: tuple[tuple[str, _LeaseCheck], ...] = (
+    ("lease_basics", _check_lease_basics),
+    ("lease_priorities", _check_lease_priorities),
+    ("lease_expiry", _check_lease_expiry),
+    ("lease_extend", _check_lease_extend),
+    ("lease_release", _check_lease_release),
+    ("dead_letters", _check_dead_letters),
+    ("max_deliveries", _check_max_deliveries),
+    ("dead_letter_listing", _check_dead_letter_listing),
+    ("flush_drops_leases", _check_flush_drops_leases),
+    ("concurrent_reserve", _check_concurrent_reserve),
+)
+
+STORAGE_CHECKS: tuple[str, ...] = (
+    *(name for name, _ in _BASE_CHECKS),
+    "counters",
+    "expiring_keys",
+    *(name for name, _ in _LEASE_CHECKS),
+)
+"""The names of every check :func:`check_storage` knows, in the order it runs them."""
+
+
+def check_storage(make_storage: Callable[[], Storage]) -> Sequence[str]:
+    """Run the storage contract against storages built by ``make_storage``.
+
+    Each check calls ``make_storage()`` once and must get a new, empty storage (for
+    example a new queue name or a new file each time). Checks for a capability
+    (:class:`~huey.protocols.SupportsCounters`,
+    :class:`~huey.protocols.SupportsExpiringKeys`,
+    :class:`~huey.protocols.SupportsLeases`) run when the storage implements it.
+    Storages implementing :class:`~huey.protocols.SupportsClose` are closed after each
+    check. Times passed to lease methods are explicit (no sleeping), except in the
+    expiring-keys check, which waits about 0.1 s because ``put_if_empty_ttl`` reads the
+    storage's own clock.
+
+    Args:
+        make_storage: returns a fresh, empty storage on every call.
+
+    Returns:
+        The names of the checks that ran (see :data:`STORAGE_CHECKS`).
+
+    Raises:
+        AssertionError: on the first rule the storage breaks, with a message naming the
+            check and the rule.
+    """
+    ran: list[str] = []
+
+    def run(name: str, check: Callable[[Storage], None]) -> None:
+        storage = make_storage()
+        try:
+            empty = (storage.queue_size(), storage.schedule_size(), storage.result_store_size())
+            _equal(empty, (0, 0, 0), "make_storage() returns an empty storage")
+            check(storage)
+        except AssertionError as exc:
+            raise AssertionError(f"[{name}] {exc}") from None
+        finally:
+            if isinstance(storage, SupportsClose):
+                storage.close()
+        ran.append(name)
+
+    for name, base_check in _BASE_CHECKS:
+        run(name, base_check)
+    probe = make_storage()
+    has_counters = isinstance(probe, SupportsCounters)
+    has_ttl = isinstance(probe, SupportsExpiringKeys)
+    has_leases = isinstance(probe, SupportsLeases)
+    if isinstance(probe, SupportsClose):
+        probe.close()
+    if has_counters:
+
+        def counters(storage: Storage) -> None:
+            _same_kind(isinstance(storage, SupportsCounters), storage, "SupportsCounters")
+            assert isinstance(storage, SupportsCounters)
+            _check_counters(storage, storage)
+
+        run("counters", counters)
+    if has_ttl:
+
+        def expiring_keys(storage: Storage) -> None:
+            _same_kind(isinstance(storage, SupportsExpiringKeys), storage, "SupportsExpiringKeys")
+            assert isinstance(storage, SupportsExpiringKeys)
+            _check_expiring_keys(storage, storage)
+
+        run("expiring_keys", expiring_keys)
+    if has_leases:
+        for name, lease_check in _LEASE_CHECKS:
+
+            def leases(storage: Storage, check: _LeaseCheck = lease_check) -> None:
+                _same_kind(isinstance(storage, SupportsLeases), storage, "SupportsLeases")
+                assert isinstance(storage, SupportsLeases)
+                check(storage, storage)
+
+            run(name, leases)
+    return tuple(ran)
+
+
+def _same_kind(has_it: bool, storage: Storage, capability: str) -> None:
+    _expect(
+        has_it,
+        "make_storage() returns storages of one kind",
+        f"{type(storage).__name__} lacks {capability}",
+    )

@@ -1,0 +1,382 @@
+"""The leased task flow (``huey._delivery``) and the dead-letter API of ``Huey``."""
+
+from __future__ import annotations
+
+import logging
+import pickle
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typing_extensions import override
+
+from huey import BlackHoleHuey, Huey, Task, _core
+from huey import _delivery as delivery
+from huey._delivery import DeliveryReport, LeaseHeartbeat, Received
+from huey.exceptions import ConfigurationError, StorageError
+from huey.protocols import Storage, SupportsLeases
+from huey.signals import SIGNAL_DEAD_LETTER
+from huey.storage import FileStorage, MemoryStorage, SqliteStorage
+from huey.testing import MockClock
+
+from .base_only import BaseOnlyStorage
+
+MakeStorage = Callable[[Path], Storage]
+
+STORAGES: dict[str, MakeStorage] = {
+    "memory": lambda _: MemoryStorage("q"),
+    "sqlite": lambda path: SqliteStorage("q", path / "q.db"),
+    "file": lambda path: FileStorage("q", path / "files"),
+}
+
+
+@pytest.fixture(params=sorted(STORAGES))
+def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Storage:
+    """Each storage with leases, fresh."""
+    make: MakeStorage = STORAGES[request.param]
+    return make(tmp_path)
+
+
+@pytest.fixture
+def clock() -> MockClock:
+    """A fake clock."""
+    return MockClock()
+
+
+@pytest.fixture
+def huey(storage: Storage, clock: MockClock) -> Huey:
+    """A Huey on ``storage`` with a 10 s lease and at most 3 deliveries."""
+    return Huey("q", storage=storage, clock=clock, lease_timeout=10.0, max_deliveries=3)
+
+
+def leases_of(huey: Huey) -> SupportsLeases:
+    """The huey's storage as a leasing storage."""
+    storage = huey.storage
+    assert isinstance(storage, SupportsLeases)
+    return storage
+
+
+def test_completed_task_is_acknowledged_after_its_result(huey: Huey) -> None:
+    """A task runs, its result is stored, and its message is gone for good."""
+
+    @huey.task()
+    def add(a: int, b: int) -> int:
+        return a + b
+
+    result = add(2, 3)
+    report = delivery.process_next(huey)
+    assert report.status == "completed"
+    assert report.lease is not None
+    assert report.lease.deliveries == 1
+    assert result.get() == 5
+    assert leases_of(huey).requeue_expired(1e12, 3) == 0
+    assert delivery.process_next(huey).status == "empty"
+
+
+def test_undecodable_message_is_dead_lettered_with_its_bytes(huey: Huey) -> None:
+    """Bytes that do not decode go to the dead letters unchanged, with the reason."""
+    huey.storage.enqueue(b"\x00garbage")
+    report = delivery.process_next(huey)
+    assert report.status == "dead-lettered"
+    assert "undecodable" in report.reason
+    letters = huey.dead_letters()
+    assert [(letter.data, letter.deliveries) for letter in letters] == [(b"\x00garbage", 1)]
+    assert "undecodable" in letters[0].reason
+    assert huey.pending_count() == 0
+
+
+def test_unknown_task_is_dead_lettered_with_its_name(huey: Huey) -> None:
+    """A message naming an unregistered task goes to the dead letters."""
+    other = Huey("q", storage=MemoryStorage())
+
+    @other.task(name="elsewhere.job")
+    def job() -> int:
+        return 1
+
+    huey.storage.enqueue(other.serialize_task(job.s()))
+    report = delivery.process_next(huey)
+    assert report.status == "dead-lettered"
+    assert "elsewhere.job" in huey.dead_letters()[0].reason
+
+
+def test_poison_message_is_dead_lettered_after_max_deliveries(huey: Huey, clock: MockClock) -> None:
+    """A message whose worker dies every time ends in the dead letters, not in a loop."""
+
+    @huey.task()
+    def crash() -> None:
+        return None
+
+    crash()
+    for _ in range(3):
+        received = delivery.receive(huey)
+        assert isinstance(received, Received)  # the worker "dies" here: no settle
+        clock.advance(11.0)
+        assert delivery.requeue_expired(huey) == 1
+    assert delivery.process_next(huey).status == "empty"
+    letters = huey.dead_letters()
+    assert len(letters) == 1
+    assert letters[0].deliveries == 3
+    assert "max_deliveries=3" in letters[0].reason
+    assert huey.requeue_dead_letter(letters[0].id)
+    assert delivery.process_next(huey).status == "completed"
+    assert huey.dead_letters() == []
+
+
+def test_delivery_beyond_the_maximum_is_dead_lettered_with_a_signal(huey: Huey) -> None:
+    """A lease already past max_deliveries is dead-lettered and signalled, not run."""
+    runs: list[int] = []
+    signalled: list[str] = []
+
+    @huey.task()
+    def job() -> None:
+        runs.append(1)
+
+    @huey.signal(SIGNAL_DEAD_LETTER)
+    def on_dead_letter(signal: str, task: Task[Any]) -> None:
+        signalled.append(task.name)
+
+    job()
+    storage = leases_of(huey)
+    for step in range(3):  # expire with a generous maximum, as another process might
+        assert storage.reserve(1000.0 + 100 * step, 1.0) is not None
+        assert storage.requeue_expired(1050.0 + 100 * step, 100) == 1
+    report = delivery.process_next(huey)
+    assert report.status == "dead-lettered"
+    assert runs == []
+    assert signalled == [job.name]
+
+
+def test_interrupted_task_is_released_back_to_the_queue(huey: Huey) -> None:
+    """A KeyboardInterrupt inside the task releases the message at once, uncounted."""
+    calls: list[int] = []
+
+    @huey.task()
+    def job() -> str:
+        calls.append(1)
+        if len(calls) == 1:
+            raise KeyboardInterrupt
+        return "done"
+
+    result = job()
+    report = delivery.process_next(huey)
+    assert report.status == "released"
+    assert huey.pending_count() == 1
+    second = delivery.process_next(huey)
+    assert second.status == "completed"
+    assert second.lease is not None
+    assert second.lease.deliveries == 1
+    assert result.get() == "done"
+
+
+def test_interrupt_outside_the_task_releases_and_propagates(huey: Huey) -> None:
+    """A KeyboardInterrupt escaping execute() releases the message and is re-raised."""
+
+    @huey.task()
+    def job() -> int:
+        return 1
+
+    @huey.pre_execute()
+    def stop(task: object) -> None:
+        raise KeyboardInterrupt
+
+    job()
+    with pytest.raises(KeyboardInterrupt):
+        delivery.process_next(huey)
+    assert huey.pending_count() == 1
+
+
+def test_stale_acknowledgement_is_refused_and_logged(
+    huey: Huey, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A worker finishing after its lease was handed to another cannot acknowledge."""
+    storage = leases_of(huey)
+    stolen: list[str] = []
+
+    @huey.task()
+    def slow() -> int:
+        # Meanwhile the lease expires and another worker takes the message.
+        storage.requeue_expired(1e12, 5)
+        lease = storage.reserve(1e12, 10.0)
+        assert lease is not None
+        stolen.append(lease.token)
+        return 7
+
+    slow()
+    with caplog.at_level(logging.WARNING, logger="huey.delivery"):
+        report = delivery.process_next(huey)
+    assert report.status == "stale"
+    assert "refused" in caplog.text
+    assert storage.ack(stolen[0])  # the new owner still can
+
+
+def test_failure_to_record_leaves_the_lease_to_expire(
+    huey: Huey, clock: MockClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """If the outcome cannot be stored, the message is not acknowledged and comes back."""
+
+    @huey.task()
+    def job() -> int:
+        return 1
+
+    result = job()
+
+    def broken(key: str, value: bytes, /) -> None:
+        raise StorageError("disk on fire")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(huey.storage, "put_data", broken)
+        report = delivery.process_next(huey)
+    assert report.status == "failed"
+    clock.advance(11.0)
+    assert delivery.requeue_expired(huey) == 1
+    assert delivery.process_next(huey).status == "completed"
+    assert result.get() == 1
+
+
+def test_heartbeat_extends_and_detects_a_lost_lease(huey: Huey, clock: MockClock) -> None:
+    """beat() pushes the deadline; once the lease is gone it reports the loss."""
+    storage = leases_of(huey)
+    huey.storage.enqueue(b"x")
+    now = clock.time()
+    lease = storage.reserve(now, 10.0)
+    assert lease is not None
+    heartbeat = LeaseHeartbeat(storage, lease.token, 10.0, clock)
+    assert heartbeat.interval == pytest.approx(10.0 / 3)
+    clock.advance(8.0)
+    assert heartbeat.beat()
+    assert storage.requeue_expired(now + 12.0, 5) == 0
+    assert storage.requeue_expired(now + 19.0, 5) == 1
+    assert not heartbeat.beat()
+    assert heartbeat.lost
+
+
+def test_heartbeat_thread_beats_until_stopped(huey: Huey, clock: MockClock) -> None:
+    """The background thread extends the lease repeatedly, then stops cleanly."""
+    storage = leases_of(huey)
+    huey.storage.enqueue(b"x")
+    lease = storage.reserve(clock.time(), 10.0)
+    assert lease is not None
+    beaten = threading.Event()
+
+    class Watched(LeaseHeartbeat):
+        @override
+        def beat(self) -> bool:
+            ok = super().beat()
+            if self.beats >= 2:
+                beaten.set()
+            return ok
+
+    with Watched(storage, lease.token, 10.0, clock, interval=0.005) as heartbeat:
+        assert beaten.wait(5.0)
+    assert heartbeat.beats >= 2
+    with pytest.raises(ValueError, match="positive"):
+        LeaseHeartbeat(storage, lease.token, 10.0, clock, interval=0)
+
+
+def test_process_next_with_a_heartbeat(huey: Huey) -> None:
+    """process_next runs the heartbeat thread around the task."""
+
+    @huey.task()
+    def job() -> int:
+        return 3
+
+    result = job()
+    assert delivery.process_next(huey, heartbeat_interval=0.01).status == "completed"
+    assert result.get() == 3
+
+
+def test_at_most_once_pops_and_quarantines_undecodable_messages(clock: MockClock) -> None:
+    """delivery='at-most-once' pops messages; undecodable ones are kept in the KV store."""
+    huey = Huey("q", storage=MemoryStorage(), clock=clock, delivery="at-most-once")
+
+    @huey.task()
+    def job() -> int:
+        return 4
+
+    assert not delivery.uses_leases(huey)
+    result = job()
+    huey.storage.enqueue(b"junk")
+    report = delivery.process_next(huey)
+    assert (report.status, report.lease) == ("completed", None)
+    assert result.get() == 4
+    quarantined = delivery.process_next(huey)
+    assert quarantined.status == "quarantined"
+    assert quarantined.key is not None
+    assert quarantined.key.startswith(delivery.UNDECODABLE_PREFIX)
+    assert huey.storage.peek_data(quarantined.key) == b"junk"
+    assert delivery.requeue_expired(huey) == 0
+
+
+def test_base_storage_falls_back_to_at_most_once(clock: MockClock) -> None:
+    """A storage without leases keeps the original's at-most-once flow."""
+    huey = Huey("q", storage=BaseOnlyStorage(), clock=clock)
+    calls: list[int] = []
+
+    @huey.task()
+    def job() -> None:
+        calls.append(1)
+        raise KeyboardInterrupt
+
+    job()
+    assert not delivery.uses_leases(huey)
+    assert delivery.process_next(huey).status == "interrupted"
+    assert huey.pending_count() == 0  # popped and gone, as documented
+    with pytest.raises(ConfigurationError, match="SupportsLeases"):
+        huey.dead_letters()
+
+
+def test_dead_letter_api_needs_leases() -> None:
+    """The dead-letter methods name the missing capability."""
+    huey = BlackHoleHuey("q")
+    for call in (huey.dead_letters, huey.purge_dead_letters, lambda: huey.requeue_dead_letter("1")):
+        with pytest.raises(ConfigurationError, match="SupportsLeases"):
+            call()
+
+
+def test_purge_dead_letters(huey: Huey) -> None:
+    """purge_dead_letters deletes them and returns the count."""
+    for _ in range(2):
+        huey.storage.enqueue(pickle.dumps("not a message"))
+        delivery.process_next(huey)
+    assert len(huey.dead_letters(limit=1)) == 1
+    assert huey.purge_dead_letters() == 2
+    assert huey.dead_letters() == []
+    assert not huey.requeue_dead_letter("nope")
+
+
+def test_reports_are_plain_values() -> None:
+    """DeliveryReport carries what happened."""
+    report = DeliveryReport(status="empty")
+    assert (report.task, report.lease, report.reason, report.key) == (None, None, "", None)
+
+
+def test_core_delivery_rules() -> None:
+    """Delivery n is allowed up to max_deliveries; the reason names both numbers."""
+    assert _core.delivery_allowed(1, 1)
+    assert _core.delivery_allowed(5, 5)
+    assert not _core.delivery_allowed(6, 5)
+    assert _core.too_many_deliveries_reason(1, 1).startswith("delivered 1 time ")
+    assert "delivered 5 times" in _core.too_many_deliveries_reason(5, 5)
+    assert "max_deliveries=5" in _core.too_many_deliveries_reason(5, 5)
+
+
+def test_at_most_once_failure_to_record_is_reported(
+    clock: MockClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In at-most-once mode a storage failure while recording is logged and reported."""
+    huey = Huey("q", storage=MemoryStorage(), clock=clock, delivery="at-most-once")
+
+    @huey.task()
+    def job() -> int:
+        return 1
+
+    job()
+
+    def broken(key: str, value: bytes, /) -> None:
+        raise StorageError("disk on fire")
+
+    monkeypatch.setattr(huey.storage, "put_data", broken)
+    assert delivery.process_next(huey).status == "failed"
+    assert huey.pending_count() == 0
