@@ -1,0 +1,1333 @@
+"""Redis storages: :class:`RedisStorage` and its priority and expiring variants.
+
+Every Redis key of one queue starts with ``huey:{<name>}:``. The braces are a Redis Cluster
+*hash tag*: all keys of a queue live in one slot, so the Lua scripts (which declare every
+key they touch in ``KEYS``) work on Cluster and under ACL key patterns such as
+``~huey:*``. The layout:
+
+====================================  =======  ==============================================
+key                                   type     use
+====================================  =======  ==============================================
+``huey:{N}:queue``                    LIST     queue of :class:`RedisStorage` (``ZSET`` for
+                                               the priority variants, score ``-priority``)
+``huey:{N}:seq``                      STRING   counter giving queue/schedule items their order
+``huey:{N}:wake``                     LIST     at most one token; blocked reservers wait on it
+``huey:{N}:schedule``                 ZSET     scheduled items, score = UTC epoch seconds
+``huey:{N}:inflight``                 HASH     lease token -> leased item
+``huey:{N}:leases``                   ZSET     lease token, score = lease deadline
+``huey:{N}:dead``, ``…:dead:reason``  HASH     dead letters and why they died
+``huey:{N}:dead:index``               ZSET     dead-letter id, score = when it died
+``huey:{N}:results``                  HASH     key/value store (results, locks, revocations)
+``huey:{N}:results:ttl``              ZSET     keys of the store with a time-to-live
+``huey:{N}:counters``                 HASH     counters
+``huey:{N}:done:<key>``               LIST     ``notify_result``: wakes readers of ``<key>``
+``huey:{N}:r:<key>``                  STRING   expiring variants: a task result (with TTL)
+``huey:{N}:k:<key>``                  STRING   expiring variants: other stored values
+``huey:{N}:c:<key>``                  STRING   expiring variants: a counter (with TTL)
+====================================  =======  ==============================================
+
+Queue items are wrapped in an envelope ``<seq>:<deliveries>:<priority>|<data>`` so that a
+redelivered item keeps its delivery count and its place; callers only ever see ``data``.
+
+Importing this module imports ``redis`` (install ``huey[redis]``); ``import huey`` does not.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import math
+import secrets
+from collections.abc import Callable, Generator, Mapping, Sequence
+from typing import Any, ClassVar, Final, Protocol, TypeVar, cast
+from urllib.parse import urlsplit, urlunsplit
+
+import redis
+from redis.backoff import ExponentialWithJitterBackoff
+from redis.exceptions import (
+    AuthenticationError,
+    AuthorizationError,
+    NoPermissionError,
+    NoScriptError,
+    OutOfMemoryError,
+    RedisError,
+    ResponseError,
+)
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.retry import Retry
+from typing_extensions import override
+
+from ..constants import EmptyData, EmptyDataType
+from ..exceptions import ConfigurationError, StorageError, StorageFull
+from ..protocols import DeadLetter, Lease
+
+__all__ = (
+    "RedisStorage",
+    "PriorityRedisStorage",
+    "RedisExpireStorage",
+    "PriorityRedisExpireStorage",
+    "RedisConnectionFailed",
+)
+
+_Arg = str | bytes | int | float
+_T = TypeVar("_T")
+
+
+class RedisConnectionFailed(StorageError):
+    """Redis could not be reached or refused the credentials.
+
+    Attributes:
+        storage: the server's URL, without its password.
+    """
+
+
+class _Client(Protocol):
+    """The part of ``redis.Redis`` this module calls, with the types it relies on.
+
+    redis-py types command replies loosely (``Any``); every reply is narrowed by the
+    ``_as_*`` helpers below, so nothing untyped leaks out of this module.
+    """
+
+    def execute_command(self, *args: _Arg) -> object: ...
+
+    def close(self) -> None: ...
+
+
+# --- narrowing redis-py replies ------------------------------------------------------------
+
+
+def _as_bytes(reply: object) -> bytes | None:
+    if reply is None:
+        return None
+    if isinstance(reply, bytes):
+        return reply
+    if isinstance(reply, str):  # a client configured with decode_responses=True
+        return reply.encode()
+    raise StorageError(f"unexpected reply from Redis: {reply!r:.80}")
+
+
+def _as_int(reply: object) -> int:
+    if isinstance(reply, int):
+        return reply
+    if isinstance(reply, bytes | str):
+        return int(reply)
+    raise StorageError(f"unexpected reply from Redis: {reply!r:.80}")
+
+
+def _as_list(reply: object) -> list[object]:
+    if reply is None:
+        return []
+    if isinstance(reply, list | tuple):
+        return list(cast("Sequence[object]", reply))
+    raise StorageError(f"unexpected reply from Redis: {reply!r:.80}")
+
+
+def _as_str(reply: object) -> str:
+    value = _as_bytes(reply)
+    return "" if value is None else value.decode("utf-8", "surrogateescape")
+
+
+def _unwrap(envelope: bytes) -> tuple[int, bytes]:
+    """Split a queue envelope into (deliveries, data)."""
+    bar = envelope.index(b"|")
+    return int(envelope[:bar].split(b":")[1]), envelope[bar + 1 :]
+
+
+def _strip(envelope: bytes) -> bytes:
+    return envelope[envelope.index(b"|") + 1 :]
+
+
+def _number(value: float) -> str:
+    # repr() keeps every digit of a float; Redis parses it as a double.
+    return repr(float(value))
+
+
+# --- Lua ----------------------------------------------------------------------------------
+
+
+class _Script:
+    """A Lua script run with EVALSHA, loaded on first use (and after a server restart)."""
+
+    __slots__ = ("sha", "source")
+
+    def __init__(self, *parts: str) -> None:
+        self.source = "\n".join(parts)
+        self.sha = hashlib.sha1(self.source.encode()).hexdigest()
+
+    def __call__(self, client: _Client, keys: Sequence[str], *args: _Arg) -> object:
+        try:
+            return client.execute_command("EVALSHA", self.sha, len(keys), *keys, *args)
+        except NoScriptError:
+            # First use on this server, or the server restarted and lost its script cache.
+            client.execute_command("SCRIPT", "LOAD", self.source)
+            return client.execute_command("EVALSHA", self.sha, len(keys), *keys, *args)
+
+
+_ENVELOPE = """
+local function parse(e)
+  local bar = string.find(e, '|', 1, true)
+  local seq, d, p = string.match(string.sub(e, 1, bar - 1), '^([^:]*):(%d+):(-?%d+)$')
+  return seq, tonumber(d), p, string.sub(e, bar + 1)
+end
+local function build(seq, d, p, data)
+  return seq .. ':' .. string.format('%d', d) .. ':' .. p .. '|' .. data
+end
+local function wake(key)
+  redis.call('LPUSH', key, '1')
+  redis.call('LTRIM', key, 0, 0)
+end
+"""
+
+# A LIST queue: new items go in on the left, are taken from the right; redelivered
+# items go back on the right so they are next.
+_LIST = """
+local function next_seq(key) return '0' end
+local function qpop(q) return redis.call('RPOP', q) end
+local function qpush(q, e, p) redis.call('LPUSH', q, e) end
+local function qreturn(q, e, p) redis.call('RPUSH', q, e) end
+"""
+
+# A ZSET queue: score -priority, ties ordered by the zero-padded sequence number that
+# starts each member; redelivered items keep their sequence number, hence their place.
+_ZSET = """
+local function next_seq(key) return string.format('%016d', redis.call('INCR', key)) end
+local function qpop(q)
+  local r = redis.call('ZPOPMIN', q)
+  if #r == 0 then return false end
+  return r[1]
+end
+local function qpush(q, e, p) redis.call('ZADD', q, -tonumber(p), e) end
+local qreturn = qpush
+"""
+
+# KEYS: queue, wake, seq   ARGV: data, priority
+_ENQUEUE = """
+local seq = next_seq(KEYS[3])
+qpush(KEYS[1], seq .. ':0:' .. ARGV[2] .. '|' .. ARGV[1], ARGV[2])
+wake(KEYS[2])
+"""
+
+# KEYS: queue, inflight, leases   ARGV: token, deadline
+_RESERVE = """
+local e = qpop(KEYS[1])
+if not e then return false end
+local seq, d, p, data = parse(e)
+e = build(seq, d + 1, p, data)
+redis.call('HSET', KEYS[2], ARGV[1], e)
+redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
+return e
+"""
+
+# KEYS: inflight, leases   ARGV: token, deadline
+_EXTEND = """
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
+return 1
+"""
+
+# KEYS: inflight, leases   ARGV: token
+_ACK = """
+if redis.call('HDEL', KEYS[1], ARGV[1]) == 0 then return 0 end
+redis.call('ZREM', KEYS[2], ARGV[1])
+return 1
+"""
+
+# KEYS: inflight, leases, queue, wake   ARGV: token
+_RELEASE = """
+local e = redis.call('HGET', KEYS[1], ARGV[1])
+if not e then return 0 end
+redis.call('HDEL', KEYS[1], ARGV[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
+local seq, d, p, data = parse(e)
+qreturn(KEYS[3], build(seq, math.max(d - 1, 0), p, data), p)
+wake(KEYS[4])
+return 1
+"""
+
+# KEYS: inflight, leases, dead, dead_reason, dead_index   ARGV: token, reason, now
+_DEAD_LETTER = """
+local e = redis.call('HGET', KEYS[1], ARGV[1])
+if not e then return 0 end
+redis.call('HDEL', KEYS[1], ARGV[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('HSET', KEYS[3], ARGV[1], e)
+redis.call('HSET', KEYS[4], ARGV[1], ARGV[2])
+redis.call('ZADD', KEYS[5], ARGV[3], ARGV[1])
+return 1
+"""
+
+# KEYS: inflight, leases, queue, wake, dead, dead_reason, dead_index
+# ARGV: now, max_deliveries, batch
+_REQUEUE_EXPIRED = """
+local tokens = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[1], 'LIMIT', 0, ARGV[3])
+local max = tonumber(ARGV[2])
+local moved, requeued = 0, 0
+for _, t in ipairs(tokens) do
+  redis.call('ZREM', KEYS[2], t)
+  local e = redis.call('HGET', KEYS[1], t)
+  if e then
+    redis.call('HDEL', KEYS[1], t)
+    local seq, d, p, data = parse(e)
+    if d >= max then
+      redis.call('HSET', KEYS[5], t, e)
+      redis.call('HSET', KEYS[6], t, 'lease expired after ' .. string.format('%d', d)
+        .. ' deliveries (max_deliveries=' .. ARGV[2] .. ')')
+      redis.call('ZADD', KEYS[7], ARGV[1], t)
+    else
+      qreturn(KEYS[3], e, p)
+      requeued = requeued + 1
+    end
+    moved = moved + 1
+  end
+end
+if requeued > 0 then wake(KEYS[4]) end
+return moved
+"""
+
+# KEYS: dead, dead_reason, dead_index   ARGV: limit (-1: all)
+_DEAD_LETTERS = """
+local ids = redis.call('ZRANGE', KEYS[3], 0, tonumber(ARGV[1]), 'WITHSCORES')
+local out = {}
+for i = 1, #ids, 2 do
+  local id = ids[i]
+  table.insert(out, id)
+  table.insert(out, ids[i + 1])
+  table.insert(out, redis.call('HGET', KEYS[1], id) or '')
+  table.insert(out, redis.call('HGET', KEYS[2], id) or '')
+end
+return out
+"""
+
+# KEYS: dead, dead_reason, dead_index, queue, wake   ARGV: id
+_REQUEUE_DEAD = """
+local e = redis.call('HGET', KEYS[1], ARGV[1])
+if not e then return 0 end
+redis.call('HDEL', KEYS[1], ARGV[1])
+redis.call('HDEL', KEYS[2], ARGV[1])
+redis.call('ZREM', KEYS[3], ARGV[1])
+local seq, d, p, data = parse(e)
+qreturn(KEYS[4], build(seq, 0, p, data), p)
+wake(KEYS[5])
+return 1
+"""
+
+# KEYS: schedule, seq   ARGV: timestamp, data
+_SCHEDULE_ADD = """
+local seq = string.format('%016d', redis.call('INCR', KEYS[2]))
+redis.call('ZADD', KEYS[1], ARGV[1], seq .. ARGV[2])
+"""
+
+# KEYS: schedule   ARGV: timestamp.  Take and remove in one step: two schedulers never
+# both get an item.
+_SCHEDULE_READ = """
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+if #due > 0 then redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1]) end
+return due
+"""
+
+_SEQ_WIDTH: Final = 16  # the zero-padded sequence number prefixing schedule members
+
+# Key/value store in a HASH, with optional per-key expiry kept in a ZSET (Redis before 7.4
+# has no per-field TTL). Expiry uses the server's clock (TIME), so every client agrees.
+_TTL = """
+if redis.replicate_commands then redis.replicate_commands() end
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+local function purge(k)
+  local d = redis.call('ZSCORE', KEYS[2], k)
+  if d and tonumber(d) <= now_ms() then
+    redis.call('HDEL', KEYS[1], k)
+    redis.call('ZREM', KEYS[2], k)
+  end
+end
+local function purge_all()
+  local now = now_ms()
+  local dead = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now)
+  for _, k in ipairs(dead) do redis.call('HDEL', KEYS[1], k) end
+  if #dead > 0 then redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now) end
+end
+"""
+
+# KEYS: results, ttl   ARGV: key
+_H_PEEK = "purge(ARGV[1])\nreturn redis.call('HGET', KEYS[1], ARGV[1])"
+_H_POP = """
+purge(ARGV[1])
+local v = redis.call('HGET', KEYS[1], ARGV[1])
+if v then
+  redis.call('HDEL', KEYS[1], ARGV[1])
+  redis.call('ZREM', KEYS[2], ARGV[1])
+end
+return v
+"""
+_H_HAS = "purge(ARGV[1])\nreturn redis.call('HEXISTS', KEYS[1], ARGV[1])"
+# ARGV: key, value
+_H_PUT = """
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('ZREM', KEYS[2], ARGV[1])
+"""
+# ARGV: key, value, ttl_ms (0: none)
+_H_PUT_IF_EMPTY = """
+purge(ARGV[1])
+if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
+local ttl = tonumber(ARGV[3])
+if ttl > 0 then redis.call('ZADD', KEYS[2], now_ms() + ttl, ARGV[1]) end
+return 1
+"""
+_H_SIZE = "purge_all()\nreturn redis.call('HLEN', KEYS[1])"
+_H_ITEMS = "purge_all()\nreturn redis.call('HGETALL', KEYS[1])"
+# KEYS: results, ttl, done   ARGV: key, value, notify_ttl_ms (0: no notification)
+_H_PUT_RESULT = """
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('ZREM', KEYS[2], ARGV[1])
+if ARGV[3] ~= '0' then
+  redis.call('LPUSH', KEYS[3], '1')
+  redis.call('PEXPIRE', KEYS[3], ARGV[3])
+end
+"""
+
+# Acknowledge a lease and store its task's result in one step (or neither, if stale).
+_ACK_PREFIX = """
+if redis.call('HDEL', KEYS[1], ARGV[1]) == 0 then return 0 end
+redis.call('ZREM', KEYS[2], ARGV[1])
+"""
+# KEYS: inflight, leases, results, ttl, done   ARGV: token, key, value, notify_ttl_ms
+_H_ACK_RESULT = """
+redis.call('HSET', KEYS[3], ARGV[2], ARGV[3])
+redis.call('ZREM', KEYS[4], ARGV[2])
+if ARGV[4] ~= '0' then
+  redis.call('LPUSH', KEYS[5], '1')
+  redis.call('PEXPIRE', KEYS[5], ARGV[4])
+end
+return 1
+"""
+
+# Expiring variants: a result lives at r:<key> with a TTL and is read without being
+# removed (it expires instead); any other value lives at k:<key> and is popped normally.
+# KEYS: r:<key>, k:<key>
+_X_POP = """
+local v = redis.call('GET', KEYS[1])
+if v then return v end
+v = redis.call('GET', KEYS[2])
+if v then redis.call('DEL', KEYS[2]) end
+return v
+"""
+# ARGV: value
+_X_PUT = """
+redis.call('SET', KEYS[2], ARGV[1])
+redis.call('DEL', KEYS[1])
+"""
+# ARGV: value, ttl_ms (0: none)
+_X_PUT_IF_EMPTY = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+local ok
+if ARGV[2] ~= '0' then
+  ok = redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2])
+else
+  ok = redis.call('SET', KEYS[2], ARGV[1], 'NX')
+end
+if ok then return 1 end
+return 0
+"""
+# KEYS: r:<key>, k:<key>, done   ARGV: value, expire_seconds, notify_ttl_ms
+_X_PUT_RESULT = """
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+redis.call('DEL', KEYS[2])
+if ARGV[3] ~= '0' then
+  redis.call('LPUSH', KEYS[3], '1')
+  redis.call('PEXPIRE', KEYS[3], ARGV[3])
+end
+"""
+# KEYS: inflight, leases, r:<key>, k:<key>, done
+# ARGV: token, value, expire_seconds, notify_ttl_ms
+_X_ACK_RESULT = """
+redis.call('SET', KEYS[3], ARGV[2], 'EX', ARGV[3])
+redis.call('DEL', KEYS[4])
+if ARGV[4] ~= '0' then
+  redis.call('LPUSH', KEYS[5], '1')
+  redis.call('PEXPIRE', KEYS[5], ARGV[4])
+end
+return 1
+"""
+# KEYS: c:<key>   ARGV: amount, expire_seconds
+_X_INCR = """
+local v = redis.call('INCRBY', KEYS[1], ARGV[1])
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+return v
+"""
+
+
+def _queue_scripts(priority: bool) -> dict[str, _Script]:
+    kind = _ZSET if priority else _LIST
+    bodies = {
+        "enqueue": _ENQUEUE,
+        "reserve": _RESERVE,
+        "release": _RELEASE,
+        "requeue_expired": _REQUEUE_EXPIRED,
+        "requeue_dead": _REQUEUE_DEAD,
+    }
+    return {name: _Script(_ENVELOPE, kind, body) for name, body in bodies.items()}
+
+
+_LIST_SCRIPTS: Final = _queue_scripts(priority=False)
+_ZSET_SCRIPTS: Final = _queue_scripts(priority=True)
+_EXTEND_S: Final = _Script(_EXTEND)
+_ACK_S: Final = _Script(_ACK)
+_DEAD_LETTER_S: Final = _Script(_DEAD_LETTER)
+_DEAD_LETTERS_S: Final = _Script(_DEAD_LETTERS)
+_SCHEDULE_ADD_S: Final = _Script(_SCHEDULE_ADD)
+_SCHEDULE_READ_S: Final = _Script(_SCHEDULE_READ)
+_H_PEEK_S: Final = _Script(_TTL, _H_PEEK)
+_H_POP_S: Final = _Script(_TTL, _H_POP)
+_H_HAS_S: Final = _Script(_TTL, _H_HAS)
+_H_PUT_S: Final = _Script(_H_PUT)
+_H_PUT_IF_EMPTY_S: Final = _Script(_TTL, _H_PUT_IF_EMPTY)
+_H_SIZE_S: Final = _Script(_TTL, _H_SIZE)
+_H_ITEMS_S: Final = _Script(_TTL, _H_ITEMS)
+_H_PUT_RESULT_S: Final = _Script(_H_PUT_RESULT)
+_X_POP_S: Final = _Script(_X_POP)
+_X_PUT_S: Final = _Script(_X_PUT)
+_X_PUT_IF_EMPTY_S: Final = _Script(_X_PUT_IF_EMPTY)
+_X_PUT_RESULT_S: Final = _Script(_X_PUT_RESULT)
+_X_INCR_S: Final = _Script(_X_INCR)
+_H_ACK_RESULT_S: Final = _Script(_ACK_PREFIX, _H_ACK_RESULT)
+_X_ACK_RESULT_S: Final = _Script(_ACK_PREFIX, _X_ACK_RESULT)
+
+# requeue_expired handles at most this many leases per call, so one call never blocks the
+# server for long; the consumer's reaper calls it again on its next round.
+_REAP_BATCH: Final = 1000
+
+
+class _Retry(Retry):
+    """redis-py's default retry policy, except that refused credentials fail at once.
+
+    redis-py counts ``AuthenticationError`` as a connection error and retries it ten
+    times with back-off (seconds); a wrong password never gets right by retrying.
+    """
+
+    @override
+    def call_with_retry(
+        self,
+        do: Callable[[], _T],
+        fail: Callable[[Exception], Any] | Callable[[Exception, int], Any],
+        is_retryable: Callable[[Exception], bool] | None = None,
+        with_failure_count: bool = False,
+    ) -> _T:
+        def retryable(error: Exception) -> bool:
+            if isinstance(error, AuthenticationError | AuthorizationError):
+                return False
+            return is_retryable is None or is_retryable(error)
+
+        return super().call_with_retry(do, fail, retryable, with_failure_count)
+
+
+def _default_retry() -> Retry:
+    return _Retry(ExponentialWithJitterBackoff(base=0.01, cap=1.0), retries=10)
+
+
+def _redact(url: str) -> str:
+    """``url`` without its password (kept: scheme, user, host, port, path)."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.hostname or ""
+    if parts.port is not None:
+        netloc = f"{netloc}:{parts.port}"
+    user = f"{parts.username}:***@" if parts.username else ":***@"
+    return urlunsplit(parts._replace(netloc=user + netloc))
+
+
+def _describe(kwargs: Mapping[str, Any]) -> str:
+    """A URL naming the server a connection pool reaches, without any password."""
+    path = kwargs.get("path")
+    db = kwargs.get("db", 0)
+    if path:
+        return f"unix://{path}?db={db}"
+    scheme = "rediss" if kwargs.get("ssl") or "ssl_context" in kwargs else "redis"
+    user = kwargs.get("username")
+    auth = f"{user}@" if user else ""
+    if kwargs.get("password") or kwargs.get("credential_provider"):
+        auth = f"{user or ''}:***@"
+    return f"{scheme}://{auth}{kwargs.get('host', 'localhost')}:{kwargs.get('port', 6379)}/{db}"
+
+
+class RedisStorage:
+    """Queue, schedule and results in Redis; a LIST queue without priorities.
+
+    Satisfies :class:`huey.protocols.Storage`, :class:`~huey.protocols.SupportsLeases`,
+    :class:`~huey.protocols.SupportsCounters`, :class:`~huey.protocols.SupportsExpiringKeys`,
+    :class:`~huey.protocols.SupportsBlockingDequeue`, :class:`~huey.protocols.SupportsClose`
+    and :class:`~huey.protocols.SupportsResultNotification`.
+
+    Give at most one of ``connection_pool``, ``url`` and ``host``/``port``; with none of
+    them the storage connects to ``localhost:6379``. Redis errors surface as
+    :class:`~huey.exceptions.StorageError` (:class:`RedisConnectionFailed` when the server
+    is unreachable or refuses the credentials), naming the server without its password.
+
+    Args:
+        name: the queue's name; every key starts with ``huey:{<name>}:``.
+        blocking: ``dequeue`` and ``reserve`` wait up to ``read_timeout`` seconds for an
+            item instead of returning ``None`` at once.
+        read_timeout: seconds a blocking read waits.
+        connection_pool: a ready ``redis.ConnectionPool``.
+        url: ``redis://[[user]:password@]host[:port][/db]``, ``rediss://...`` (TLS) or
+            ``unix:///path/to/socket?db=0``.
+        client_name: the name these connections report in ``CLIENT LIST``.
+        notify_result: storing a result wakes readers waiting on it at once (see
+            :meth:`wait_result`) instead of them polling.
+        notify_result_ttl: seconds an unclaimed wake-up token is kept.
+        host: the server's host name.
+        port: the server's port.
+        password: the password (``AUTH``); with ``username`` an ACL user's password.
+        db: the database number.
+        username: the ACL user (Redis 6+).
+        connection_params: other ``redis.Redis`` arguments (``ssl=True``,
+            ``ssl_ca_certs=...``, ``socket_timeout=...``, ``retry=...``).
+
+    Raises:
+        ConfigurationError: conflicting connection options, a name containing ``{`` or
+            ``}``, or a non-positive ``read_timeout``.
+    """
+
+    priority: ClassVar[bool] = False
+
+    def __init__(
+        self,
+        name: str = "huey",
+        blocking: bool = True,
+        read_timeout: float = 1,
+        connection_pool: redis.ConnectionPool | None = None,
+        url: str | None = None,
+        client_name: str | None = None,
+        notify_result: bool = False,
+        notify_result_ttl: float = 60,
+        *,
+        host: str | None = None,
+        port: int | None = None,
+        password: str | None = None,
+        db: int | None = None,
+        username: str | None = None,
+        **connection_params: Any,
+    ) -> None:
+        if not name or "{" in name or "}" in name:
+            raise ConfigurationError(
+                f"Redis queue name must be non-empty without '{{' or '}}', got {name!r} "
+                "(braces would break the key hash tag)"
+            )
+        if read_timeout <= 0:
+            raise ConfigurationError(f"read_timeout must be positive, got {read_timeout!r}")
+        if notify_result_ttl <= 0:
+            raise ConfigurationError("notify_result_ttl must be positive")
+        self.name: str = name
+        self.blocking: bool = blocking
+        self.read_timeout: float = float(read_timeout)
+        self.notify_result: bool = notify_result
+        self.notify_result_ttl: float = float(notify_result_ttl)
+        self.url: str
+        self._client, self.url = self._connect(
+            connection_pool,
+            url,
+            client_name,
+            {"host": host, "port": port, "password": password, "db": db, "username": username},
+            connection_params,
+        )
+        prefix = f"huey:{{{name}}}:"
+        self._prefix = prefix
+        self._queue = prefix + "queue"
+        self._seq = prefix + "seq"
+        self._wake = prefix + "wake"
+        self._schedule = prefix + "schedule"
+        self._inflight = prefix + "inflight"
+        self._leases = prefix + "leases"
+        self._dead = prefix + "dead"
+        self._dead_reason = prefix + "dead:reason"
+        self._dead_index = prefix + "dead:index"
+        self._results = prefix + "results"
+        self._results_ttl = prefix + "results:ttl"
+        self._counters = prefix + "counters"
+        self._scripts = _ZSET_SCRIPTS if self.priority else _LIST_SCRIPTS
+
+    @staticmethod
+    def _connect(
+        pool: redis.ConnectionPool | None,
+        url: str | None,
+        client_name: str | None,
+        explicit: dict[str, Any],
+        params: dict[str, Any],
+    ) -> tuple[_Client, str]:
+        given = {key: value for key, value in explicit.items() if value is not None}
+        if pool is not None:
+            if url is not None or given or params or client_name is not None:
+                raise ConfigurationError(
+                    "give either connection_pool= or connection options (url, host, port, "
+                    "password, db, client_name...), not both: configure the pool instead"
+                )
+            client = redis.Redis(connection_pool=pool)
+            return cast("_Client", client), _describe(pool.connection_kwargs)
+        if client_name is not None:
+            params["client_name"] = client_name
+        params.setdefault("retry", _default_retry())
+        if url is not None:
+            if "host" in given or "port" in given:
+                raise ConfigurationError("give either url= or host=/port=, not both")
+            try:
+                url_pool = redis.ConnectionPool.from_url(url, **given, **params)  # pyright: ignore[reportUnknownMemberType]  # redis-py leaves **kwargs unannotated
+            except ValueError as exc:
+                raise ConfigurationError(f"invalid Redis url {_redact(url)!r}: {exc}") from exc
+            # from_pool: closing the client also closes the pool made here.
+            client = redis.Redis.from_pool(url_pool)
+            return cast("_Client", client), _redact(url)
+        client = redis.Redis(**given, **params)
+        return cast("_Client", client), _describe(client.connection_pool.connection_kwargs)
+
+    @override
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name!r} at {self.url}>"
+
+    # --- plumbing ------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _errors(self) -> Generator[None]:
+        """Turn redis-py exceptions into huey's, naming the server (never its password)."""
+        try:
+            yield
+        except (AuthenticationError, AuthorizationError) as exc:
+            raise RedisConnectionFailed(
+                f"Redis at {self.url} refused the credentials: {exc}", storage=self.url
+            ) from exc
+        except (RedisConnectionError, RedisTimeoutError) as exc:
+            raise RedisConnectionFailed(
+                f"cannot reach Redis at {self.url}: {exc}", storage=self.url
+            ) from exc
+        except OutOfMemoryError as exc:
+            raise StorageFull(
+                f"Redis at {self.url} is out of memory (maxmemory): {exc}", storage=self.url
+            ) from exc
+        except ResponseError as exc:
+            if str(exc).startswith(("WRONGPASS", "NOAUTH")):
+                raise RedisConnectionFailed(
+                    f"Redis at {self.url} refused the credentials: {exc}", storage=self.url
+                ) from exc
+            if isinstance(exc, NoPermissionError) or str(exc).startswith("NOPERM"):
+                raise StorageError(
+                    f"Redis at {self.url} denied a command to this user (ACL): {exc}",
+                    storage=self.url,
+                ) from exc
+            raise StorageError(f"Redis at {self.url} failed: {exc}", storage=self.url) from exc
+        except RedisError as exc:
+            raise StorageError(f"Redis at {self.url} failed: {exc}", storage=self.url) from exc
+
+    def _run(self, script: _Script, keys: Sequence[str], *args: _Arg) -> object:
+        with self._errors():
+            return script(self._client, keys, *args)
+
+    def _command(self, *args: _Arg) -> object:
+        with self._errors():
+            return self._client.execute_command(*args)
+
+    def _scan(self, pattern: str) -> list[bytes]:
+        keys: list[bytes] = []
+        cursor: object = 0
+        with self._errors():
+            while True:
+                reply = _as_list(
+                    self._client.execute_command("SCAN", _as_int(cursor), "MATCH", pattern)
+                )
+                cursor = reply[0]
+                keys.extend(key for key in map(_as_bytes, _as_list(reply[1])) if key)
+                if _as_int(cursor) == 0:
+                    return keys
+
+    def _pattern(self, middle: str) -> str:
+        # Escape glob characters of the name so SCAN matches this queue's keys only.
+        escaped = "".join("\\" + c if c in "*?[]\\" else c for c in self._prefix)
+        return escaped + middle + "*"
+
+    def _delete(self, keys: Sequence[str | bytes]) -> None:
+        for start in range(0, len(keys), 500):
+            self._command("UNLINK", *keys[start : start + 500])
+
+    # --- connection checks ---------------------------------------------------------------
+
+    def check_connection(self) -> None:
+        """Ping the server; the consumer calls this at startup to fail fast.
+
+        Raises:
+            RedisConnectionFailed: unreachable server or refused credentials (the message
+                names the URL without its password).
+            ConfigurationError: a priority storage on a server older than Redis 5.
+        """
+        self._command("PING")
+        if self.priority:
+            try:
+                info = self._command("INFO", "server")
+            except StorageError:  # INFO is in ACL category @dangerous: do not insist
+                return
+            if isinstance(info, dict):
+                version = str(cast("dict[str, object]", info).get("redis_version", "0"))
+                if int(version.split(".")[0] or 0) < 5:
+                    raise ConfigurationError(
+                        f"{type(self).__name__} needs Redis 5.0 or newer; {self.url} runs {version}"
+                    )
+
+    def persistence_warning(self) -> str | None:
+        """A warning to log at startup when the server does not persist its data.
+
+        Returns:
+            The warning text when both AOF and RDB snapshots are off (a restart then
+            loses every queued task), ``None`` when data is persisted or the server does
+            not allow ``CONFIG GET`` (managed services often forbid it).
+        """
+        try:
+            reply = self._command("CONFIG", "GET", "appendonly")
+            save = self._command("CONFIG", "GET", "save")
+        except StorageError:
+            return None
+        settings = {**_config_dict(reply), **_config_dict(save)}
+        if settings.get("appendonly", "no") == "no" and not settings.get("save", "").strip():
+            return (
+                f"Redis at {self.url} has persistence off (appendonly no, save ''): a "
+                "restart of Redis loses every queued and scheduled task. Turn on AOF "
+                "(appendonly yes) to keep them."
+            )
+        return None
+
+    def close(self) -> None:
+        """Close this storage's connections (they reopen on next use).
+
+        A ``connection_pool`` given by the caller stays theirs to close.
+        """
+        self._client.close()
+
+    # --- queue ---------------------------------------------------------------------------
+
+    def enqueue(self, data: bytes, priority: int | None = None, /) -> None:
+        """Append ``data`` to the queue (one round trip).
+
+        Raises:
+            ConfigurationError: a non-zero ``priority`` on a storage without priorities.
+        """
+        if priority and not self.priority:
+            raise ConfigurationError(
+                f"{type(self).__name__} does not support task priorities (got priority="
+                f"{priority}); use PriorityRedisHuey / PriorityRedisStorage (Redis 5+)"
+            )
+        self._run(
+            self._scripts["enqueue"], (self._queue, self._wake, self._seq), data, priority or 0
+        )
+
+    def dequeue(self) -> bytes | None:
+        """Remove and return the next item; blocks up to ``read_timeout`` if ``blocking``.
+
+        This is the destructive, at-most-once read of the original huey; prefer
+        :meth:`reserve`.
+        """
+        if self.priority and self.blocking:
+            reply = _as_list(self._command("BZPOPMIN", self._queue, self.read_timeout))
+            envelope = _as_bytes(reply[1]) if reply else None
+        elif self.priority:
+            # redis-py turns the reply into [(member, score)]; raw RESP is [member, score]
+            reply = _as_list(self._command("ZPOPMIN", self._queue))
+            head: object = reply[0] if reply else None
+            first = list(cast("tuple[object, ...]", head)) if isinstance(head, tuple) else reply
+            envelope = _as_bytes(first[0]) if first else None
+        elif self.blocking:
+            reply = _as_list(self._command("BRPOP", self._queue, self.read_timeout))
+            envelope = _as_bytes(reply[1]) if reply else None
+        else:
+            envelope = _as_bytes(self._command("RPOP", self._queue))
+        return None if envelope is None else _strip(envelope)
+
+    def queue_size(self) -> int:
+        """Number of items waiting in the queue (leased items not included)."""
+        return _as_int(self._command("ZCARD" if self.priority else "LLEN", self._queue))
+
+    def enqueued_items(self, limit: int | None = None, /) -> Sequence[bytes]:
+        """Items in the queue in dequeue order, at most ``limit`` of them."""
+        if limit is not None and limit <= 0:
+            return []
+        if self.priority:
+            stop = -1 if limit is None else limit - 1
+            reply = _as_list(self._command("ZRANGE", self._queue, 0, stop))
+        else:
+            start = 0 if limit is None else -limit
+            reply = _as_list(self._command("LRANGE", self._queue, start, -1))
+            reply.reverse()
+        return [_strip(item) for item in map(_as_bytes, reply) if item is not None]
+
+    def flush_queue(self) -> None:
+        """Remove every item from the queue, leased items included (their tokens go stale)."""
+        self._command("DEL", self._queue, self._wake, self._inflight, self._leases)
+
+    # --- leases --------------------------------------------------------------------------
+
+    def reserve(self, now: float, lease_seconds: float, /) -> Lease | None:
+        """Lease the next item until ``now + lease_seconds`` (one round trip when queued).
+
+        When the queue is empty and ``blocking`` is set, waits up to ``read_timeout``
+        seconds for an enqueue to wake it, then tries once more (the lease then still ends
+        at ``now + lease_seconds``).
+        """
+        lease = self._reserve(now, lease_seconds)
+        if lease is None and self.blocking:
+            self._command("BRPOP", self._wake, self.read_timeout)
+            lease = self._reserve(now, lease_seconds)
+        return lease
+
+    def _reserve(self, now: float, lease_seconds: float) -> Lease | None:
+        token = secrets.token_hex(12)
+        deadline = now + lease_seconds
+        reply = self._run(
+            self._scripts["reserve"],
+            (self._queue, self._inflight, self._leases),
+            token,
+            _number(deadline),
+        )
+        envelope = _as_bytes(reply)
+        if envelope is None:
+            return None
+        deliveries, data = _unwrap(envelope)
+        return Lease(token=token, data=data, deliveries=deliveries, deadline=deadline)
+
+    def extend_lease(self, token: str, now: float, lease_seconds: float, /) -> bool:
+        """Push the lease's deadline to ``now + lease_seconds``; ``False`` if stale."""
+        reply = self._run(
+            _EXTEND_S, (self._inflight, self._leases), token, _number(now + lease_seconds)
+        )
+        return _as_int(reply) == 1
+
+    def ack(self, token: str, /) -> bool:
+        """Delete the leased item; ``False`` (nothing deleted) if the token is stale."""
+        return _as_int(self._run(_ACK_S, (self._inflight, self._leases), token)) == 1
+
+    def ack_with_result(self, token: str, key: str, value: bytes, /) -> bool:
+        """Acknowledge the lease and store its task's result, atomically, in one round trip.
+
+        Like :meth:`ack` followed by :meth:`put_result`, except that with a stale token
+        nothing is stored either: the worker that now holds the message records the
+        outcome, so a result is never written by a worker that lost its lease.
+
+        Returns:
+            Whether the token was current (and the result stored).
+        """
+        keys = (self._inflight, self._leases, self._results, self._results_ttl)
+        reply = self._run(
+            _H_ACK_RESULT_S, (*keys, self._done_key(key)), token, key, value, self._notify_ms()
+        )
+        return _as_int(reply) == 1
+
+    def release(self, token: str, /) -> bool:
+        """Put the leased item back at the head of the queue, uncounted; ``False`` if stale.
+
+        The delivery that is given back does not count towards ``max_deliveries``.
+        """
+        reply = self._run(
+            self._scripts["release"],
+            (self._inflight, self._leases, self._queue, self._wake),
+            token,
+        )
+        return _as_int(reply) == 1
+
+    def dead_letter(self, token: str, reason: str, now: float, /) -> bool:
+        """Move the leased item to the dead letters; ``False`` if the token is stale."""
+        keys = (self._inflight, self._leases, self._dead, self._dead_reason, self._dead_index)
+        return _as_int(self._run(_DEAD_LETTER_S, keys, token, reason, _number(now))) == 1
+
+    def requeue_expired(self, now: float, max_deliveries: int, /) -> int:
+        """Return leases whose deadline is before ``now`` to the head of the queue.
+
+        An item already delivered ``max_deliveries`` times goes to the dead letters
+        instead. Handles at most 1000 leases per call.
+
+        Returns:
+            How many leases were requeued or dead-lettered.
+        """
+        keys = (
+            self._inflight,
+            self._leases,
+            self._queue,
+            self._wake,
+            self._dead,
+            self._dead_reason,
+            self._dead_index,
+        )
+        script = self._scripts["requeue_expired"]
+        return _as_int(self._run(script, keys, _number(now), max_deliveries, _REAP_BATCH))
+
+    def leased_count(self) -> int:
+        """Number of items currently leased (in flight)."""
+        return _as_int(self._command("HLEN", self._inflight))
+
+    def dead_letters(self, limit: int | None = None, /) -> Sequence[DeadLetter]:
+        """The dead letters, oldest first, at most ``limit`` of them."""
+        if limit is not None and limit <= 0:
+            return []
+        stop = -1 if limit is None else limit - 1
+        keys = (self._dead, self._dead_reason, self._dead_index)
+        flat = _as_list(self._run(_DEAD_LETTERS_S, keys, stop))
+        letters: list[DeadLetter] = []
+        for i in range(0, len(flat), 4):
+            envelope = _as_bytes(flat[i + 2]) or b"0:0:0|"
+            deliveries, data = _unwrap(envelope)
+            letters.append(
+                DeadLetter(
+                    id=_as_str(flat[i]),
+                    data=data,
+                    reason=_as_str(flat[i + 3]),
+                    deliveries=deliveries,
+                    timestamp=float(_as_str(flat[i + 1])),
+                )
+            )
+        return letters
+
+    def requeue_dead_letter(self, letter_id: str, /) -> bool:
+        """Put a dead letter back with a fresh delivery count; whether it existed.
+
+        It goes to the head of a FIFO queue, or back to its place among its priority.
+        """
+        keys = (self._dead, self._dead_reason, self._dead_index, self._queue, self._wake)
+        return _as_int(self._run(self._scripts["requeue_dead"], keys, letter_id)) == 1
+
+    def purge_dead_letters(self) -> int:
+        """Delete every dead letter; return how many there were."""
+        count = _as_int(self._command("ZCARD", self._dead_index))
+        self._command("DEL", self._dead, self._dead_reason, self._dead_index)
+        return count
+
+    # --- schedule ------------------------------------------------------------------------
+
+    def add_to_schedule(self, data: bytes, timestamp: float, /) -> None:
+        """Store ``data`` to become due at ``timestamp`` (UTC epoch seconds)."""
+        self._run(_SCHEDULE_ADD_S, (self._schedule, self._seq), _number(timestamp), data)
+
+    def read_schedule(self, timestamp: float, /) -> Sequence[bytes]:
+        """Atomically remove and return every item due at or before ``timestamp``."""
+        reply = _as_list(self._run(_SCHEDULE_READ_S, (self._schedule,), _number(timestamp)))
+        return [item[_SEQ_WIDTH:] for item in map(_as_bytes, reply) if item is not None]
+
+    def schedule_size(self) -> int:
+        """Number of items in the schedule."""
+        return _as_int(self._command("ZCARD", self._schedule))
+
+    def scheduled_items(self, limit: int | None = None, /) -> Sequence[bytes]:
+        """Items in the schedule, earliest first, at most ``limit`` of them."""
+        if limit is not None and limit <= 0:
+            return []
+        stop = -1 if limit is None else limit - 1
+        reply = _as_list(self._command("ZRANGE", self._schedule, 0, stop))
+        return [item[_SEQ_WIDTH:] for item in map(_as_bytes, reply) if item is not None]
+
+    def flush_schedule(self) -> None:
+        """Remove every item from the schedule."""
+        self._command("DEL", self._schedule)
+
+    # --- key/value store (a HASH) -------------------------------------------------------
+
+    def _kv_keys(self) -> tuple[str, str]:
+        return (self._results, self._results_ttl)
+
+    def put_data(self, key: str, value: bytes, /) -> None:
+        """Store ``value`` under ``key``, replacing any previous value and its TTL."""
+        self._run(_H_PUT_S, self._kv_keys(), key, value)
+
+    def peek_data(self, key: str, /) -> bytes | EmptyDataType:
+        """The value under ``key``, or ``EmptyData``."""
+        value = _as_bytes(self._run(_H_PEEK_S, self._kv_keys(), key))
+        return EmptyData if value is None else value
+
+    def pop_data(self, key: str, /) -> bytes | EmptyDataType:
+        """Remove and return the value under ``key``, or ``EmptyData``."""
+        value = _as_bytes(self._run(_H_POP_S, self._kv_keys(), key))
+        return EmptyData if value is None else value
+
+    def put_if_empty(self, key: str, value: bytes, /) -> bool:
+        """Store ``value`` only if ``key`` holds nothing; whether it was stored."""
+        return _as_int(self._run(_H_PUT_IF_EMPTY_S, self._kv_keys(), key, value, 0)) == 1
+
+    def put_if_empty_ttl(self, key: str, value: bytes, ttl: float, /) -> bool:
+        """Like :meth:`put_if_empty`; the key disappears after ``ttl`` seconds."""
+        ttl_ms = _ttl_ms(ttl)
+        return _as_int(self._run(_H_PUT_IF_EMPTY_S, self._kv_keys(), key, value, ttl_ms)) == 1
+
+    def has_data_for_key(self, key: str, /) -> bool:
+        """Whether ``key`` holds a value."""
+        return _as_int(self._run(_H_HAS_S, self._kv_keys(), key)) == 1
+
+    def result_store_size(self) -> int:
+        """Number of keys in the key/value store."""
+        return _as_int(self._run(_H_SIZE_S, self._kv_keys()))
+
+    def result_items(self) -> Mapping[str, bytes]:
+        """Every key and value of the key/value store."""
+        flat = _as_list(self._run(_H_ITEMS_S, self._kv_keys()))
+        return {_as_str(flat[i]): _as_bytes(flat[i + 1]) or b"" for i in range(0, len(flat), 2)}
+
+    def flush_results(self) -> None:
+        """Remove every key of the key/value store."""
+        self._command("DEL", self._results, self._results_ttl)
+
+    def put_result(self, key: str, value: bytes, /) -> None:
+        """Store a task result and, with ``notify_result``, wake readers waiting on it."""
+        self._run(
+            _H_PUT_RESULT_S,
+            (self._results, self._results_ttl, self._done_key(key)),
+            key,
+            value,
+            self._notify_ms(),
+        )
+
+    def _done_key(self, key: str) -> str:
+        return f"{self._prefix}done:{key}"
+
+    def _notify_ms(self) -> int:
+        return _ttl_ms(self.notify_result_ttl) if self.notify_result else 0
+
+    def wait_result(self, key: str, timeout: float, /) -> bool:
+        """Block until a result is stored under ``key`` or ``timeout`` seconds pass.
+
+        Only useful with ``notify_result=True`` (otherwise nothing wakes the reader and
+        this returns ``False`` at once, leaving the caller to poll). Waits at most
+        ``read_timeout`` seconds per call, so callers re-check the store regularly (when
+        several readers wait on one key only one is woken).
+
+        Returns:
+            Whether a wake-up arrived (the caller then reads the store).
+        """
+        if not self.notify_result:
+            return False
+        # BLPOP treats 0 as "for ever": never send less than 10 ms.
+        wait = max(min(timeout, self.read_timeout), 0.01)
+        return bool(_as_list(self._command("BLPOP", self._done_key(key), wait)))
+
+    # --- counters ------------------------------------------------------------------------
+
+    def incr(self, key: str, amount: int = 1, /) -> int:
+        """Add ``amount`` to the counter ``key`` and return the new value."""
+        return _as_int(self._command("HINCRBY", self._counters, key, amount))
+
+    def delete_counter(self, key: str, /) -> None:
+        """Remove the counter ``key``."""
+        self._command("HDEL", self._counters, key)
+
+    def flush_counters(self) -> None:
+        """Remove every counter."""
+        self._command("DEL", self._counters)
+
+    # --- everything ----------------------------------------------------------------------
+
+    def flush_all(self) -> None:
+        """Delete every key of this queue: queue, schedule, leases, dead letters, results."""
+        self._delete(self._scan(self._pattern("")))
+
+
+def _ttl_ms(seconds: float) -> int:
+    if not seconds > 0 or math.isinf(seconds):
+        raise ValueError(f"ttl must be a positive number of seconds, got {seconds!r}")
+    return max(1, math.ceil(seconds * 1000))
+
+
+def _config_dict(reply: object) -> dict[str, str]:
+    """``CONFIG GET`` replies as a dict (redis-py returns a dict, raw RESP a flat list)."""
+    if isinstance(reply, dict):
+        items = cast("dict[object, object]", reply).items()
+        return {_as_str(k): _as_str(v) for k, v in items}
+    flat = _as_list(reply)
+    return {_as_str(flat[i]): _as_str(flat[i + 1]) for i in range(0, len(flat) - 1, 2)}
+
+
+class PriorityRedisStorage(RedisStorage):
+    """:class:`RedisStorage` whose queue is a sorted set: higher priority first.
+
+    Needs Redis 5.0 or newer. Takes the same arguments as :class:`RedisStorage`.
+    """
+
+    priority: ClassVar[bool] = True
+
+
+class RedisExpireStorage(RedisStorage):
+    """:class:`RedisStorage` whose task results are plain keys that expire.
+
+    Results (stored by :meth:`put_result`) live under ``huey:{<name>}:r:<key>`` with a
+    time-to-live of ``expire_time`` seconds, and reading them does not remove them (they
+    expire instead), so any number of readers see them. Other values (locks,
+    revocations, ``huey.put()``) live under ``huey:{<name>}:k:<key>`` without a TTL and
+    are removed by :meth:`pop_data` as usual. Counters expire after ``expire_time`` too.
+
+    Args:
+        name: the queue's name.
+        expire_time: seconds a result (and a counter) is kept.
+        blocking: see :class:`RedisStorage`.
+        read_timeout: see :class:`RedisStorage`.
+        connection_pool: see :class:`RedisStorage`.
+        url: see :class:`RedisStorage`.
+        client_name: see :class:`RedisStorage`.
+        notify_result: see :class:`RedisStorage`.
+        notify_result_ttl: see :class:`RedisStorage`.
+        host: see :class:`RedisStorage`.
+        port: see :class:`RedisStorage`.
+        password: see :class:`RedisStorage`.
+        db: see :class:`RedisStorage`.
+        username: see :class:`RedisStorage`.
+        connection_params: see :class:`RedisStorage`.
+
+    Raises:
+        ConfigurationError: ``expire_time`` is not a positive whole number of seconds, or
+            as :class:`RedisStorage`.
+    """
+
+    def __init__(
+        self,
+        name: str = "huey",
+        expire_time: int = 86400,
+        blocking: bool = True,
+        read_timeout: float = 1,
+        connection_pool: redis.ConnectionPool | None = None,
+        url: str | None = None,
+        client_name: str | None = None,
+        notify_result: bool = False,
+        notify_result_ttl: float = 60,
+        *,
+        host: str | None = None,
+        port: int | None = None,
+        password: str | None = None,
+        db: int | None = None,
+        username: str | None = None,
+        **connection_params: Any,
+    ) -> None:
+        if type(expire_time) is not int or expire_time < 1:
+            raise ConfigurationError(
+                f"expire_time must be a positive int (seconds), got {expire_time!r}"
+            )
+        self.expire_time: int = expire_time
+        super().__init__(
+            name,
+            blocking,
+            read_timeout,
+            connection_pool,
+            url,
+            client_name,
+            notify_result,
+            notify_result_ttl,
+            host=host,
+            port=port,
+            password=password,
+            db=db,
+            username=username,
+            **connection_params,
+        )
+
+    def _keys(self, key: str) -> tuple[str, str]:
+        return (f"{self._prefix}r:{key}", f"{self._prefix}k:{key}")
+
+    @override
+    def put_data(self, key: str, value: bytes, /) -> None:
+        """Store ``value`` under ``key`` without a TTL (replacing a result there)."""
+        self._run(_X_PUT_S, self._keys(key), value)
+
+    @override
+    def peek_data(self, key: str, /) -> bytes | EmptyDataType:
+        """The value under ``key``, or ``EmptyData``."""
+        reply = _as_list(self._command("MGET", *self._keys(key)))
+        for value in map(_as_bytes, reply):
+            if value is not None:
+                return value
+        return EmptyData
+
+    @override
+    def pop_data(self, key: str, /) -> bytes | EmptyDataType:
+        """The value under ``key``, or ``EmptyData``; removes it unless it is a result."""
+        value = _as_bytes(self._run(_X_POP_S, self._keys(key)))
+        return EmptyData if value is None else value
+
+    @override
+    def put_if_empty(self, key: str, value: bytes, /) -> bool:
+        """Store ``value`` only if ``key`` holds nothing; whether it was stored."""
+        return _as_int(self._run(_X_PUT_IF_EMPTY_S, self._keys(key), value, 0)) == 1
+
+    @override
+    def put_if_empty_ttl(self, key: str, value: bytes, ttl: float, /) -> bool:
+        """Like :meth:`put_if_empty`; the key disappears after ``ttl`` seconds."""
+        ttl_ms = _ttl_ms(ttl)
+        return _as_int(self._run(_X_PUT_IF_EMPTY_S, self._keys(key), value, ttl_ms)) == 1
+
+    @override
+    def has_data_for_key(self, key: str, /) -> bool:
+        """Whether ``key`` holds a value."""
+        return _as_int(self._command("EXISTS", *self._keys(key))) > 0
+
+    def _kv_scan(self) -> list[bytes]:
+        return self._scan(self._pattern("r:")) + self._scan(self._pattern("k:"))
+
+    @override
+    def result_store_size(self) -> int:
+        """Number of keys in the key/value store (counted with ``SCAN``)."""
+        return len(self._kv_scan())
+
+    @override
+    def result_items(self) -> Mapping[str, bytes]:
+        """Every key and value of the key/value store (read with ``SCAN``)."""
+        keys = self._kv_scan()
+        items: dict[str, bytes] = {}
+        skip = len(self._prefix.encode()) + 2  # the prefix and "r:" / "k:"
+        for start in range(0, len(keys), 500):
+            chunk = keys[start : start + 500]
+            values = _as_list(self._command("MGET", *chunk))
+            for key, value in zip(chunk, map(_as_bytes, values), strict=True):
+                if value is not None:  # expired between SCAN and MGET
+                    items[key[skip:].decode("utf-8", "surrogateescape")] = value
+        return items
+
+    @override
+    def flush_results(self) -> None:
+        """Remove every key of the key/value store."""
+        self._delete(self._kv_scan())
+
+    @override
+    def put_result(self, key: str, value: bytes, /) -> None:
+        """Store a task result for ``expire_time`` seconds; wake readers if notifying."""
+        rkey, kkey = self._keys(key)
+        self._run(
+            _X_PUT_RESULT_S,
+            (rkey, kkey, self._done_key(key)),
+            value,
+            self.expire_time,
+            self._notify_ms(),
+        )
+
+    @override
+    def ack_with_result(self, token: str, key: str, value: bytes, /) -> bool:
+        """Acknowledge the lease and store the result for ``expire_time`` seconds, atomically.
+
+        Returns:
+            Whether the token was current (and the result stored).
+        """
+        rkey, kkey = self._keys(key)
+        keys = (self._inflight, self._leases, rkey, kkey, self._done_key(key))
+        reply = self._run(_X_ACK_RESULT_S, keys, token, value, self.expire_time, self._notify_ms())
+        return _as_int(reply) == 1
+
+    @override
+    def incr(self, key: str, amount: int = 1, /) -> int:
+        """Add ``amount`` to the counter ``key``; the counter expires after ``expire_time``."""
+        return _as_int(self._run(_X_INCR_S, (f"{self._prefix}c:{key}",), amount, self.expire_time))
+
+    @override
+    def delete_counter(self, key: str, /) -> None:
+        """Remove the counter ``key``."""
+        self._command("DEL", f"{self._prefix}c:{key}")
+
+    @override
+    def flush_counters(self) -> None:
+        """Remove every counter."""
+        self._delete(self._scan(self._pattern("c:")))
+
+
+class PriorityRedisExpireStorage(RedisExpireStorage):
+    """:class:`RedisExpireStorage` with the priority queue of :class:`PriorityRedisStorage`.
+
+    Needs Redis 5.0 or newer. Takes the same arguments as :class:`RedisExpireStorage`.
+    """
+
+    priority: ClassVar[bool] = True
