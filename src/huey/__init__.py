@@ -16,9 +16,13 @@ Quick start::
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ._api import BlackHoleHuey as BlackHoleHuey
+from ._api import FileHuey as FileHuey
 from ._api import Huey as Huey
 from ._api import MemoryHuey as MemoryHuey
+from ._api import SqliteHuey as SqliteHuey
 from ._crontab import crontab as crontab
 from ._result import Result as Result
 from ._result import ResultGroup as ResultGroup
@@ -28,11 +32,35 @@ from ._version import __version__ as __version__
 from .exceptions import CancelExecution as CancelExecution
 from .exceptions import RetryTask as RetryTask
 
+if TYPE_CHECKING:
+    from ._redis_huey import PriorityRedisExpireHuey as PriorityRedisExpireHuey
+    from ._redis_huey import PriorityRedisHuey as PriorityRedisHuey
+    from ._redis_huey import RedisExpireHuey as RedisExpireHuey
+    from ._redis_huey import RedisHuey as RedisHuey
+
+# Loaded on first use so that ``import huey`` does not need redis-py.
+_LAZY = frozenset({"RedisHuey", "PriorityRedisHuey", "RedisExpireHuey", "PriorityRedisExpireHuey"})
+
+
+def __getattr__(name: str) -> object:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'huey' has no attribute {name!r}")
+    try:
+        from . import _redis_huey
+    except ImportError as exc:
+        raise ImportError(f"huey.{name} needs redis-py: pip install 'huey[redis]'") from exc
+    value: object = getattr(_redis_huey, name)
+    globals()[name] = value
+    return value
+
+
 __all__ = (
     "BlackHoleHuey",
     "CancelExecution",
     "Huey",
+    "FileHuey",
     "MemoryHuey",
+    "SqliteHuey",
     "Result",
     "ResultGroup",
     "RetryTask",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import os
 import traceback
 import uuid
 from collections.abc import Callable, Iterable
@@ -17,6 +18,7 @@ from contextlib import AbstractContextManager
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import (
+    TYPE_CHECKING,
     Any,
     ClassVar,
     Concatenate,
@@ -36,6 +38,7 @@ from ._core import Decision, Drop, Enqueue, Failure, Outcome, Success
 from ._localtime import datetime_to_epoch, epoch_to_datetime
 from ._lock import TaskLock
 from ._messages import (
+    ErrorInfo,
     Revocation,
     error_from_wire,
     error_to_wire,
@@ -66,7 +69,15 @@ from .exceptions import (
     TaskTimeout,
     UnknownTaskError,
 )
-from .protocols import Clock, Serializer, Storage, SupportsCounters
+from .protocols import (
+    Clock,
+    DeadLetter,
+    Serializer,
+    Storage,
+    SupportsCounters,
+    SupportsLeases,
+    SupportsResultNotification,
+)
 from .serializer import Serializer as PickleSerializer
 from .signals import (
     ALL_SIGNALS,
@@ -79,9 +90,21 @@ from .signals import (
     SIGNAL_TIMEOUT,
     Signal,
 )
-from .storage import BlackHoleStorage, MemoryStorage
+from .storage import BlackHoleStorage, FileStorage, MemoryStorage, SqliteStorage
 
-__all__ = ("BlackHoleHuey", "Huey", "HueyOptions", "MemoryHuey")
+if TYPE_CHECKING:
+    from . import consumer
+
+__all__ = (
+    "BlackHoleHuey",
+    "Delivery",
+    "FileHuey",
+    "Huey",
+    "HueyOptions",
+    "MemoryHuey",
+    "Receiver",
+    "SqliteHuey",
+)
 
 logger = logging.getLogger("huey")
 
@@ -273,7 +296,7 @@ class _HueyState:
     mode type parameter); they all delegate here.
     """
 
-    storage_class: ClassVar[Callable[..., Storage]] = MemoryStorage
+    storage_class: ClassVar[Callable[..., Storage]] = SqliteStorage
 
     def __init__(
         self,
@@ -311,10 +334,10 @@ class _HueyState:
                 f"delivery must be 'at-least-once' or 'at-most-once', got {delivery!r}"
             )
         self.delivery: Delivery = delivery
-        self.lease_timeout = delay_to_seconds(lease_timeout, what="lease_timeout")
+        self.lease_timeout: float = delay_to_seconds(lease_timeout, what="lease_timeout")
         if self.lease_timeout <= 0:
             raise ConfigurationError("lease_timeout must be positive")
-        self.max_deliveries = _check_count(max_deliveries, "max_deliveries")
+        self.max_deliveries: int = _check_count(max_deliveries, "max_deliveries")
         if self.max_deliveries < 1:
             raise ConfigurationError("max_deliveries must be at least 1")
         if storage is None:
@@ -662,6 +685,20 @@ class Huey(_HueyState, Generic[RM]):
                     f"{name} is registered with context=True, so it must accept a `task` "
                     "keyword argument (e.g. `task: Task[int] | None = None`)"
                 )
+        if validate is not None:
+            # The scheduler calls periodic tasks without arguments: fail now, not at run time.
+            required = [
+                p.name
+                for p in inspect.signature(fn).parameters.values()
+                if p.default is inspect.Parameter.empty
+                and p.kind not in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+                and not (p.name == "task" and settings.get("context"))
+            ]
+            if required:
+                raise ConfigurationError(
+                    f"periodic task {name} is called without arguments, but requires "
+                    f"{', '.join(required)}"
+                )
         task_settings = TaskSettings(
             name=name,
             retries=_check_count(settings.get("retries", 0), "retries"),
@@ -687,6 +724,8 @@ class Huey(_HueyState, Generic[RM]):
     # --- building tasks --------------------------------------------------------------
 
     def _epoch(self, value: datetime, what: str) -> float:
+        if not isinstance(value, datetime):  # pyright: ignore[reportUnnecessaryIsInstance]  # checked for untyped callers
+            raise TypeError(f"{what} must be a datetime, got {value!r}")
         return datetime_to_epoch(value, what=what)
 
     def _build_task(
@@ -747,11 +786,19 @@ class Huey(_HueyState, Generic[RM]):
         priority: int | None,
     ) -> Task[R]:
         new_eta: float | None = None
+        if eta is not None and delay is not None:
+            raise ValueError("give eta or delay, not both")
         if eta is not None:
             new_eta = self._epoch(eta, "eta")
         elif delay is not None:
             new_eta = self.clock.time() + delay_to_seconds(delay)
-        changes: dict[str, Any] = {"id": str(uuid.uuid4()), "eta": new_eta, "expires_at": None}
+        # A relative expiry is re-resolved when the copy is enqueued; an absolute one stays.
+        kept_expiry = task.expires_at if task.expires is None else None
+        changes: dict[str, Any] = {
+            "id": str(uuid.uuid4()),
+            "eta": new_eta,
+            "expires_at": kept_expiry,
+        }
         if isinstance(expires, datetime):
             changes.update(expires=None, expires_at=self._epoch(expires, "expires"))
         elif expires is not None:
@@ -844,12 +891,17 @@ class Huey(_HueyState, Generic[RM]):
         Raises:
             MessageDecodeError: the item could not be decoded (it has been taken off the
                 queue and is attached as ``exc.data``).
-            UnknownTaskError: the item names a task not registered here.
+            UnknownTaskError: the item names a task not registered here (attached as
+                ``exc.data`` too).
         """
         data = self.storage.dequeue()
         if data is None:
             return None
-        return self.deserialize_task(data)
+        try:
+            return self.deserialize_task(data)
+        except (MessageDecodeError, UnknownTaskError) as exc:
+            exc.data = data
+            raise
 
     def add_schedule(self, task: Task[Any]) -> None:
         """Put ``task`` in the schedule, to be enqueued at its ``eta``."""
@@ -872,8 +924,16 @@ class Huey(_HueyState, Generic[RM]):
         return tasks
 
     def read_periodic(self, timestamp: datetime | float) -> list[Task[Any]]:
-        """New tasks for every periodic task whose ``validate_datetime`` accepts ``timestamp``."""
-        moment = epoch_to_datetime(self._timestamp(timestamp), utc=self.utc)
+        """New tasks for every periodic task whose ``validate_datetime`` accepts ``timestamp``.
+
+        A naive datetime is taken as already in this huey's frame (UTC, or local time
+        with ``utc=False``) and passed to ``validate_datetime`` unchanged, as the original
+        huey does; epoch seconds and aware datetimes are converted to that frame.
+        """
+        if isinstance(timestamp, datetime) and timestamp.tzinfo is None:
+            moment = timestamp
+        else:
+            moment = epoch_to_datetime(self._timestamp(timestamp), utc=self.utc)
         return [
             wrapper.s()
             for wrapper in self._registry.values()
@@ -943,10 +1003,16 @@ class Huey(_HueyState, Generic[RM]):
             return Failure(exception=exc, signal=SIGNAL_LOCKED)
         except RetryTask as exc:
             eta = None
-            if exc.eta is not None:
-                eta = self._epoch(exc.eta, "RetryTask eta")
-            elif exc.delay is not None:
-                eta = self.clock.time() + delay_to_seconds(exc.delay)
+            try:
+                if exc.eta is not None:
+                    eta = self._epoch(exc.eta, "RetryTask eta")
+                elif exc.delay is not None:
+                    eta = self.clock.time() + delay_to_seconds(exc.delay, what="RetryTask delay")
+            except (TypeError, ValueError) as bad:
+                # A RetryTask with an unusable eta/delay is a bug in the task: report it
+                # like any other error instead of letting it escape the worker.
+                logger.exception("task %s (%s) raised an invalid RetryTask", task.name, task.id)
+                return Failure(exception=bad, traceback=traceback.format_exc())
             return Failure(exception=exc, signal=None, retry=True, retry_eta=eta, store=False)
         except CancelExecution as exc:
             return Failure(exception=exc, signal=SIGNAL_CANCELED, retry=exc.retry, store=False)
@@ -958,13 +1024,29 @@ class Huey(_HueyState, Generic[RM]):
             logger.exception("task %s (%s) failed", task.name, task.id)
             return Failure(exception=exc, traceback=traceback.format_exc())
 
+    def _serialize_result(self, task: Task[Any], value: object) -> bytes:
+        try:
+            return self.serializer.serialize(value)
+        except Exception as exc:
+            # The task ran, but its value cannot be stored: store why instead, so the
+            # reader gets a TaskException rather than waiting for ever.
+            logger.exception("cannot serialize the result of %s (%s)", task.name, task.id)
+            error = TaskSerializationError(f"cannot serialize the result of {task.name}: {exc!r}")
+            info = ErrorInfo(
+                error=repr(error),
+                traceback=traceback.format_exc(),
+                task_id=task.id,
+                retries=task.retries,
+            )
+            return self.serializer.serialize(error_to_wire(info))
+
     def _apply(self, task: Task[Any], effects: Iterable[_core.Effect]) -> None:
         for effect in effects:
             match effect:
                 case _core.StoreResult(task_id, value):
-                    self.storage.put_data(task_id, self.serializer.serialize(value))
+                    self._store_result(task_id, self._serialize_result(task, value))
                 case _core.StoreError(task_id, info):
-                    self.storage.put_data(task_id, self.serializer.serialize(error_to_wire(info)))
+                    self._store_result(task_id, self.serializer.serialize(error_to_wire(info)))
                 case _core.PostExecute(value, exception):
                     self._run_post_execute(task, value, exception)
                 case _core.Emit(signal, exception):
@@ -1212,12 +1294,20 @@ class Huey(_HueyState, Generic[RM]):
             deadline = None if timeout is None else self.clock.monotonic() + timeout
             delay = 0.05
             while raw is EmptyData:
+                wait = max_delay
                 if deadline is not None:
                     remaining = deadline - self.clock.monotonic()
                     if remaining <= 0:
                         break
                     delay = min(delay, remaining)
-                self.clock.sleep(delay)
+                    wait = min(wait, remaining)
+                storage = self.storage
+                if isinstance(storage, SupportsResultNotification) and storage.notify_result:
+                    # Woken as soon as the result is stored; re-check at least every
+                    # max_delay (several readers of one key: only one is woken).
+                    storage.wait_result(task_id, wait)
+                else:
+                    self.clock.sleep(delay)
                 delay = min(delay * backoff, max_delay)
                 raw = read(task_id)
         if raw is EmptyData:
@@ -1274,7 +1364,15 @@ class Huey(_HueyState, Generic[RM]):
 
     def put_result(self, key: str, value: object) -> None:
         """Store a task result under ``key``."""
-        self.put(key, value)
+        self._store_result(key, self.serializer.serialize(value))
+
+    def _store_result(self, key: str, data: bytes) -> None:
+        # Storages that keep results apart (expiry, waking readers) get put_result.
+        storage = self.storage
+        if isinstance(storage, SupportsResultNotification):
+            storage.put_result(key, data)
+        else:
+            storage.put_data(key, data)
 
     def put_if_empty(self, key: str, value: object) -> bool:
         """Store ``value`` only if ``key`` holds nothing; whether it was stored."""
@@ -1333,6 +1431,65 @@ class Huey(_HueyState, Generic[RM]):
 
     def __bool__(self) -> bool:
         return True
+
+    def _leasing_storage(self, what: str) -> SupportsLeases:
+        storage = self.storage
+        if not isinstance(storage, SupportsLeases):
+            raise ConfigurationError(
+                f"{what} needs a storage with leased delivery (SupportsLeases); "
+                f"{type(storage).__name__} lacks it"
+            )
+        return storage
+
+    def dead_letters(self, limit: int | None = None) -> list[DeadLetter]:
+        """Messages moved to the dead-letter area, oldest first.
+
+        A message lands there when it cannot be decoded, names an unknown task, or was
+        delivered more than ``max_deliveries`` times without being acknowledged.
+
+        Args:
+            limit: return at most this many.
+
+        Raises:
+            ConfigurationError: the storage has no leases (no dead-letter area).
+        """
+        return list(self._leasing_storage("dead_letters()").dead_letters(limit))
+
+    def requeue_dead_letter(self, letter_id: str) -> bool:
+        """Put a dead letter back in the queue with a fresh delivery count.
+
+        Args:
+            letter_id: the :attr:`~huey.protocols.DeadLetter.id`.
+
+        Returns:
+            Whether the dead letter existed.
+
+        Raises:
+            ConfigurationError: the storage has no leases (no dead-letter area).
+        """
+        return self._leasing_storage("requeue_dead_letter()").requeue_dead_letter(letter_id)
+
+    def purge_dead_letters(self) -> int:
+        """Delete every dead letter; return how many there were.
+
+        Raises:
+            ConfigurationError: the storage has no leases (no dead-letter area).
+        """
+        return self._leasing_storage("purge_dead_letters()").purge_dead_letters()
+
+    def create_consumer(self, **options: Unpack[consumer.ConsumerKwargs]) -> consumer.Consumer:
+        """A :class:`~huey.consumer.Consumer` for this huey (call ``run()`` on it).
+
+        Args:
+            options: the consumer options (``workers``, ``worker_type``, ...; see
+                :class:`~huey.consumer.Consumer`).
+
+        Raises:
+            ConfigurationError: an option is invalid.
+        """
+        from .consumer import Consumer
+
+        return Consumer(self, **options)
 
     def flush(self) -> None:
         """Empty the queue, the schedule, the result store and the counters."""
@@ -1408,3 +1565,164 @@ class BlackHoleHuey(Huey[RM]):
         self, name: str = "huey", *, results: bool = True, **options: Unpack[HueyOptions]
     ) -> None:
         _HueyState.__init__(self, name, results, **options)
+
+
+class SqliteHuey(Huey[RM]):
+    """:class:`Huey` on a SQLite file (:class:`~huey.storage.SqliteStorage`).
+
+    Safe with several consumer processes on one machine; several hueys (names) may
+    share one file. Extra keyword arguments for :func:`sqlite3.connect` need
+    ``Huey(storage=SqliteStorage(...))``.
+
+    Args:
+        name: the queue's name.
+        results: store task return values.
+        filename: the database file.
+        cache_mb: megabytes of page cache per connection.
+        fsync: make every commit durable against power loss.
+        timeout: seconds to wait for another connection's write lock.
+        strict_fifo: never reuse row ids (only for a new file).
+        journal_mode: SQLite journal mode (default ``"wal"``).
+        options: the other :class:`Huey` options.
+    """
+
+    storage_class: ClassVar[Callable[..., Storage]] = SqliteStorage
+
+    @overload
+    def __init__(
+        self: SqliteHuey[Literal[True]],
+        name: str = "huey",
+        *,
+        results: Literal[True] = True,
+        filename: str | os.PathLike[str] = "huey.db",
+        cache_mb: int = 8,
+        fsync: bool = False,
+        timeout: float = 5.0,
+        strict_fifo: bool = False,
+        journal_mode: str = "wal",
+        **options: Unpack[HueyOptions],
+    ) -> None: ...
+    @overload
+    def __init__(
+        self: SqliteHuey[Literal[False]],
+        name: str = "huey",
+        *,
+        results: Literal[False],
+        filename: str | os.PathLike[str] = "huey.db",
+        cache_mb: int = 8,
+        fsync: bool = False,
+        timeout: float = 5.0,
+        strict_fifo: bool = False,
+        journal_mode: str = "wal",
+        **options: Unpack[HueyOptions],
+    ) -> None: ...
+    @overload
+    def __init__(
+        self: SqliteHuey[bool],
+        name: str = "huey",
+        *,
+        results: bool,
+        filename: str | os.PathLike[str] = "huey.db",
+        cache_mb: int = 8,
+        fsync: bool = False,
+        timeout: float = 5.0,
+        strict_fifo: bool = False,
+        journal_mode: str = "wal",
+        **options: Unpack[HueyOptions],
+    ) -> None: ...
+    def __init__(
+        self,
+        name: str = "huey",
+        *,
+        results: bool = True,
+        filename: str | os.PathLike[str] = "huey.db",
+        cache_mb: int = 8,
+        fsync: bool = False,
+        timeout: float = 5.0,
+        strict_fifo: bool = False,
+        journal_mode: str = "wal",
+        **options: Unpack[HueyOptions],
+    ) -> None:
+        _HueyState.__init__(
+            self,
+            name,
+            results,
+            **options,
+            filename=filename,
+            cache_mb=cache_mb,
+            fsync=fsync,
+            timeout=timeout,
+            strict_fifo=strict_fifo,
+            journal_mode=journal_mode,
+        )
+
+
+class FileHuey(Huey[RM]):
+    """:class:`Huey` on a directory (:class:`~huey.storage.FileStorage`).
+
+    For small deployments; slower than :class:`SqliteHuey`.
+
+    Args:
+        name: the queue's name.
+        results: store task return values.
+        path: the directory (created if missing); one directory per queue.
+        levels: sub-directory levels for result files.
+        use_thread_lock: lock with a thread lock instead of a lock file (only when a
+            single process uses the directory).
+        options: the other :class:`Huey` options.
+    """
+
+    storage_class: ClassVar[Callable[..., Storage]] = FileStorage
+
+    @overload
+    def __init__(
+        self: FileHuey[Literal[True]],
+        name: str = "huey",
+        *,
+        results: Literal[True] = True,
+        path: str | os.PathLike[str],
+        levels: int = 2,
+        use_thread_lock: bool = False,
+        **options: Unpack[HueyOptions],
+    ) -> None: ...
+    @overload
+    def __init__(
+        self: FileHuey[Literal[False]],
+        name: str = "huey",
+        *,
+        results: Literal[False],
+        path: str | os.PathLike[str],
+        levels: int = 2,
+        use_thread_lock: bool = False,
+        **options: Unpack[HueyOptions],
+    ) -> None: ...
+    @overload
+    def __init__(
+        self: FileHuey[bool],
+        name: str = "huey",
+        *,
+        results: bool,
+        path: str | os.PathLike[str],
+        levels: int = 2,
+        use_thread_lock: bool = False,
+        **options: Unpack[HueyOptions],
+    ) -> None: ...
+    def __init__(
+        self,
+        name: str = "huey",
+        *,
+        results: bool = True,
+        path: str | os.PathLike[str],
+        levels: int = 2,
+        use_thread_lock: bool = False,
+        **options: Unpack[HueyOptions],
+    ) -> None:
+        _HueyState.__init__(
+            self,
+            name,
+            results,
+            **options,
+            path=path,
+            levels=levels,
+            use_thread_lock=use_thread_lock,
+        )

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from ._api import BlackHoleHuey as BlackHoleHuey
+from ._api import FileHuey as FileHuey
 from ._api import Huey as Huey
 from ._api import HueyOptions as HueyOptions
 from ._api import MemoryHuey as MemoryHuey
+from ._api import SqliteHuey as SqliteHuey
 from ._crontab import crontab as crontab
 from ._lock import TaskLock as TaskLock
 from ._result import Result as Result
@@ -22,7 +24,9 @@ __all__ = (
     "ConfiguredTask",
     "Huey",
     "HueyOptions",
+    "FileHuey",
     "MemoryHuey",
+    "SqliteHuey",
     "PeriodicTaskWrapper",
     "Pipeline",
     "Result",

@@ -1,0 +1,340 @@
+"""Where workers run: threads, forked processes or gevent greenlets.
+
+An environment starts a worker body, tells whether it is still alive, bounds a task's
+run time (``timeout``) and interrupts running tasks on an immediate shutdown. The stop
+flag is a pipe (:class:`PipeFlag`): it survives ``fork()``, is safe to set from a signal
+handler and lets an idle worker sleep on it, so a shutdown wakes every worker at once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import logging
+import multiprocessing
+import os
+import select
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable, Generator
+from contextlib import AbstractContextManager
+from types import FrameType, ModuleType
+from typing import Any, Protocol
+
+from typing_extensions import override
+
+from ..constants import WorkerType
+from ..exceptions import ConfigurationError, TaskTimeout
+
+__all__ = (
+    "Environment",
+    "GreenletEnvironment",
+    "PipeFlag",
+    "ProcessEnvironment",
+    "Runner",
+    "ThreadEnvironment",
+    "check_timeout",
+    "create_environment",
+    "time_remaining",
+)
+
+logger = logging.getLogger("huey.consumer")
+
+
+class PipeFlag:
+    """A one-way boolean flag built on a pipe, shared with forked children.
+
+    ``set`` writes a byte that is never read, so the read end stays readable for ever:
+    ``is_set`` and ``wait`` poll it. Writing to a pipe is async-signal-safe, so signal
+    handlers may call ``set``. (On Windows, which has neither ``fork`` nor ``select`` on
+    pipes, it is a plain thread event.)
+    """
+
+    def __init__(self) -> None:
+        self._event: threading.Event | None = None
+        self._read = self._write = -1
+        if sys.platform == "win32":  # pragma: no cover - no Windows CI
+            self._event = threading.Event()
+        else:
+            self._read, self._write = os.pipe()
+            os.set_blocking(self._write, False)
+        self._set = False
+
+    def set(self) -> None:
+        """Raise the flag (idempotent)."""
+        if self._event is not None:  # pragma: no cover - Windows
+            self._event.set()
+        elif not self._set:
+            self._set = True
+            with contextlib.suppress(BlockingIOError, OSError):
+                os.write(self._write, b"x")
+
+    def is_set(self) -> bool:
+        """Whether the flag is raised (in this process or any related one)."""
+        return self.wait(0)
+
+    def wait(self, timeout: float) -> bool:
+        """Sleep up to ``timeout`` seconds or until the flag is raised; whether it is."""
+        if self._event is not None:  # pragma: no cover - Windows
+            return self._event.wait(max(timeout, 0.0))
+        ready, _, _ = select.select([self._read], [], [], max(timeout, 0.0))
+        return bool(ready)
+
+    def close(self) -> None:
+        """Release the pipe."""
+        for fd in (self._read, self._write):
+            if fd >= 0:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+
+
+class Runner(Protocol):
+    """A started worker."""
+
+    @property
+    def name(self) -> str:
+        """Human-readable name."""
+        ...
+
+    def is_alive(self) -> bool:
+        """Whether the worker body is still running."""
+        ...
+
+    def join(self, timeout: float | None = None) -> None:
+        """Wait for the worker to end, at most ``timeout`` seconds."""
+        ...
+
+
+# --- cooperative timeouts (thread workers) -------------------------------------------
+
+_deadline = threading.local()
+
+
+def _current_deadline() -> float | None:
+    value: object = getattr(_deadline, "value", None)
+    return value if isinstance(value, float) else None
+
+
+def time_remaining() -> float | None:
+    """Seconds left before the running task's ``timeout`` (``None``: no timeout).
+
+    Call it from inside a task. Thread workers cannot interrupt a task that overruns its
+    timeout; long tasks check their budget with this or :func:`check_timeout`.
+    """
+    deadline = _current_deadline()
+    return None if deadline is None else deadline - time.monotonic()
+
+
+def check_timeout() -> None:
+    """Raise :class:`~huey.exceptions.TaskTimeout` if the running task used up its timeout.
+
+    The cooperative check for thread workers (process and greenlet workers enforce
+    timeouts themselves); harmless anywhere else.
+
+    Raises:
+        TaskTimeout: the task's ``timeout`` has passed.
+    """
+    remaining = time_remaining()
+    if remaining is not None and remaining <= 0:
+        raise TaskTimeout(f"task ran past its timeout ({-remaining:.3f}s over)")
+
+
+@contextlib.contextmanager
+def _deadline_scope(seconds: float | None) -> Generator[None, None, None]:
+    previous = _current_deadline()
+    _deadline.value = None if seconds is None else time.monotonic() + seconds
+    try:
+        yield
+    finally:
+        _deadline.value = previous
+
+
+class Environment:
+    """How workers are run. Subclasses provide the worker kind.
+
+    Attributes:
+        kind: the worker type.
+    """
+
+    kind: WorkerType = "thread"
+    enforces_timeouts = False
+
+    def start(self, body: Callable[[], None], name: str) -> Runner:
+        """Run ``body`` in a new worker named ``name``."""
+        raise NotImplementedError
+
+    def timeout(self, seconds: float | None) -> AbstractContextManager[None]:
+        """Bound the task run inside the ``with`` block to ``seconds`` (inside a worker)."""
+        return _deadline_scope(seconds)
+
+    def interrupt(self, runners: list[Runner]) -> None:
+        """Cut short the tasks running in ``runners`` (immediate shutdown)."""
+        del runners
+
+    def prepare_worker(self, on_interrupt_request: Callable[[], None]) -> None:
+        """Called first thing inside a new worker (process workers install handlers).
+
+        Args:
+            on_interrupt_request: what to do when asked to stop while no task runs.
+        """
+        del on_interrupt_request
+
+
+class ThreadEnvironment(Environment):
+    """Daemon threads. Timeouts are cooperative (:func:`check_timeout`)."""
+
+    kind: WorkerType = "thread"
+
+    @override
+    def start(self, body: Callable[[], None], name: str) -> Runner:
+        thread = threading.Thread(target=body, name=name, daemon=True)
+        thread.start()
+        return thread
+
+
+class ProcessEnvironment(Environment):
+    """Forked child processes; timeouts enforced with ``SIGALRM``.
+
+    On an immediate shutdown the parent sends ``SIGTERM``: a child running a task raises
+    ``KeyboardInterrupt`` in it (``SIGNAL_INTERRUPTED``; with leased delivery the message
+    goes back to the queue); an idle child just stops. Children ignore ``SIGINT`` and
+    ``SIGHUP``, which belong to the parent (a terminal's Ctrl-C reaches the whole group).
+    """
+
+    kind: WorkerType = "process"
+    enforces_timeouts = True
+
+    def __init__(self) -> None:
+        self._context = multiprocessing.get_context("fork")
+        self._busy = False
+
+    @override
+    def start(self, body: Callable[[], None], name: str) -> Runner:
+        process = self._context.Process(target=body, name=name, daemon=True)
+        process.start()
+        return process
+
+    @override
+    def prepare_worker(self, on_interrupt_request: Callable[[], None]) -> None:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
+
+        def on_term(signum: int, frame: FrameType | None) -> None:
+            del signum, frame
+            on_interrupt_request()
+            if self._busy:
+                raise KeyboardInterrupt("consumer stopped immediately")
+
+        signal.signal(signal.SIGTERM, on_term)
+
+    @override
+    @contextlib.contextmanager
+    def timeout(self, seconds: float | None) -> Generator[None, None, None]:
+        def on_alarm(signum: int, frame: FrameType | None) -> None:
+            del signum, frame
+            raise TaskTimeout(f"task timed out after {seconds:g}s")
+
+        self._busy = True
+        try:
+            with _deadline_scope(seconds):
+                if seconds is None:
+                    yield
+                    return
+                previous = signal.signal(signal.SIGALRM, on_alarm)
+                signal.setitimer(signal.ITIMER_REAL, seconds)
+                try:
+                    yield
+                finally:
+                    signal.setitimer(signal.ITIMER_REAL, 0)
+                    signal.signal(signal.SIGALRM, previous)
+        finally:
+            self._busy = False
+
+    @override
+    def interrupt(self, runners: list[Runner]) -> None:
+        for runner in runners:
+            pid = getattr(runner, "pid", None)
+            if isinstance(pid, int) and runner.is_alive():
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGTERM)
+
+
+def _import_gevent() -> ModuleType:
+    try:
+        return importlib.import_module("gevent")
+    except ImportError as exc:
+        raise ConfigurationError(
+            "worker_type 'greenlet' needs gevent, which is not installed: "
+            "pip install gevent (or use -k thread / -k process)"
+        ) from exc
+
+
+class GreenletEnvironment(Environment):
+    """gevent greenlets (needs ``gevent``; monkey-patch the app for concurrency).
+
+    Timeouts are enforced with ``gevent.Timeout``; an immediate shutdown raises
+    ``KeyboardInterrupt`` in every greenlet.
+    """
+
+    kind: WorkerType = "greenlet"
+    enforces_timeouts = True
+
+    def __init__(self) -> None:
+        self._gevent = _import_gevent()
+        monkey = importlib.import_module("gevent.monkey")
+        if not monkey.is_module_patched("socket"):
+            logger.warning(
+                "greenlet workers without gevent monkey-patching run one task at a time; "
+                "call gevent.monkey.patch_all() at the top of the app module"
+            )
+
+    @override
+    def start(self, body: Callable[[], None], name: str) -> Runner:
+        greenlet: Any = self._gevent.spawn(body)
+        return _GreenletRunner(greenlet, name)
+
+    @override
+    @contextlib.contextmanager
+    def timeout(self, seconds: float | None) -> Generator[None, None, None]:
+        with _deadline_scope(seconds):
+            if seconds is None:
+                yield
+                return
+            with self._gevent.Timeout(seconds, TaskTimeout(f"task timed out after {seconds:g}s")):
+                yield
+
+    @override
+    def interrupt(self, runners: list[Runner]) -> None:
+        greenlets = [runner.greenlet for runner in runners if isinstance(runner, _GreenletRunner)]
+        self._gevent.killall(greenlets, KeyboardInterrupt, block=False)
+
+
+class _GreenletRunner:
+    def __init__(self, greenlet: Any, name: str) -> None:
+        self.greenlet = greenlet
+        self._name = name
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    def is_alive(self) -> bool:
+        return not bool(self.greenlet.dead)
+
+    def join(self, timeout: float | None = None) -> None:
+        self.greenlet.join(timeout)
+
+
+def create_environment(kind: WorkerType) -> Environment:
+    """The environment for worker type ``kind``.
+
+    Raises:
+        ConfigurationError: greenlet workers without gevent installed.
+    """
+    if kind == "process":
+        return ProcessEnvironment()
+    if kind == "greenlet":
+        return GreenletEnvironment()
+    return ThreadEnvironment()

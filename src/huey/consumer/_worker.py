@@ -1,0 +1,340 @@
+"""The bodies that run inside workers: the task worker and the scheduler.
+
+Both are loops over one iteration method, run until the shared stop flag is raised.
+Storage failures never kill them: the first failure of an outage is logged with its
+cause, the following ones quietly, and the loop backs off until the storage answers
+again (then it logs the recovery).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from .. import _core
+from .._delivery import requeue_expired
+from ..protocols import (
+    SupportsBlockingDequeue,
+    SupportsExpiringKeys,
+    SupportsScheduleTransfer,
+)
+from ..signals import SIGNAL_ENQUEUED
+from ._delivery_shim import Delivered, take_next
+from ._environment import Environment, PipeFlag
+from ._options import ConsumerOptions
+
+if TYPE_CHECKING:
+    from .._api import Huey
+    from .._task import Task
+
+__all__ = ("Scheduler", "Worker", "OutageLog")
+
+logger = logging.getLogger("huey.consumer")
+
+
+class OutageLog:
+    """Logs a storage outage once when it starts and once when it ends.
+
+    Args:
+        who: names the loop in the messages.
+        initial_delay: first back-off pause in seconds.
+        max_delay: longest back-off pause.
+    """
+
+    def __init__(self, who: str, initial_delay: float, max_delay: float) -> None:
+        self.who = who
+        self.initial_delay = initial_delay
+        self.max_delay = max_delay
+        self.failures: int = 0
+        self.delay: float = initial_delay
+        self.started: float = 0.0
+
+    def failed(self, exc: BaseException) -> float:
+        """Record a failure; return how long to back off before trying again."""
+        if self.failures == 0:
+            self.started = time.monotonic()
+            self.delay = self.initial_delay
+            logger.error(
+                "%s: storage failed (%s: %s); retrying with back-off up to %gs, "
+                "further failures are logged at debug level until it recovers",
+                self.who,
+                type(exc).__name__,
+                exc,
+                self.max_delay,
+            )
+        else:
+            logger.debug("%s: storage still failing: %r", self.who, exc)
+            self.delay = min(self.delay * 2, self.max_delay)
+        self.failures += 1
+        return self.delay
+
+    def succeeded(self) -> None:
+        """Record a success; log the recovery if an outage was going on."""
+        if self.failures:
+            logger.warning(
+                "%s: storage is back after %d failed attempts (%.1fs)",
+                self.who,
+                self.failures,
+                time.monotonic() - self.started,
+            )
+            self.failures = 0
+
+
+class Worker:
+    """Takes tasks off the queue and runs them until the stop flag is raised.
+
+    Args:
+        huey: the application.
+        options: consumer options (polling delays, ``max_tasks``).
+        environment: where the worker runs (bounds task run time).
+        stop: the consumer's stop flag.
+        name: for log messages.
+    """
+
+    def __init__(
+        self,
+        huey: Huey[Any],
+        options: ConsumerOptions,
+        environment: Environment,
+        stop: PipeFlag,
+        name: str,
+    ) -> None:
+        self.huey = huey
+        self.options = options
+        self.environment = environment
+        self.stop_flag = stop
+        self.name = name
+        self.delay: float = options.initial_delay
+        self.tasks_run: int = 0
+        self.in_flight: Delivered | None = None
+        self.stop_requested: bool = False
+        self.recycled: bool = False
+        self.outage: OutageLog = OutageLog(name, options.initial_delay, options.max_delay)
+        storage = huey.storage
+        self.blocking: bool = isinstance(storage, SupportsBlockingDequeue) and bool(
+            storage.blocking
+        )
+
+    def request_stop(self) -> None:
+        """Stop after the current task (called from a process worker's signal handler)."""
+        self.stop_requested = True
+
+    def run(self) -> None:
+        """The worker body: startup hooks, the loop, shutdown hooks."""
+        self.environment.prepare_worker(self.request_stop)
+        self.huey.run_startup_hooks()
+        try:
+            while not self.stop_requested and not self.stop_flag.is_set():
+                if not self.loop():
+                    break
+        except KeyboardInterrupt:
+            logger.debug("%s: interrupted", self.name)
+        finally:
+            self.huey.run_shutdown_hooks()
+
+    def loop(self) -> bool:
+        """One iteration; ``False`` when the worker should end (recycling)."""
+        try:
+            delivered = take_next(self.huey, self._execute)
+        except KeyboardInterrupt:
+            raise
+        except Exception as exc:
+            self.stop_flag.wait(self.outage.failed(exc))
+            return True
+        self.outage.succeeded()
+        if delivered:
+            self.delay = self.options.initial_delay
+            self.tasks_run += 1
+            if self.options.max_tasks is not None and self.tasks_run >= self.options.max_tasks:
+                logger.info("%s: ran %d tasks, recycling", self.name, self.tasks_run)
+                self.recycled = True
+                return False
+        elif not self.blocking:
+            self.stop_flag.wait(self.delay)
+            self.delay = min(self.delay * self.options.backoff, self.options.max_delay)
+        return True
+
+    def _execute(self, delivered: Delivered, run: Callable[[], object]) -> None:
+        task = delivered.task
+        self.in_flight = delivered
+        started = time.monotonic()
+        try:
+            with self.environment.timeout(task.timeout):
+                run()
+        finally:
+            self.in_flight = None
+        elapsed = time.monotonic() - started
+        overran = task.timeout is not None and elapsed > task.timeout
+        if overran and not self.environment.enforces_timeouts:
+            # Process and greenlet workers cut the task short; threads cannot.
+            logger.warning(
+                "%s: task %s (%s) ran %.2fs, past its timeout of %gs; thread workers "
+                "cannot interrupt tasks: call huey.consumer.check_timeout() in long tasks "
+                "or use -k process / -k greenlet",
+                self.name,
+                task.name,
+                task.id,
+                elapsed,
+                task.timeout,
+            )
+
+
+class Scheduler:
+    """Moves due scheduled tasks to the queue and enqueues periodic tasks.
+
+    Periodic tasks are checked once per wall-clock minute, aligned to the minute
+    (:func:`huey._core.minutes_to_check`), and each run is claimed with a per-slot
+    marker in storage so several consumers enqueue it once.
+
+    Args:
+        huey: the application.
+        options: consumer options (``scheduler_interval``, ``periodic``).
+        stop: the consumer's stop flag.
+    """
+
+    def __init__(self, huey: Huey[Any], options: ConsumerOptions, stop: PipeFlag) -> None:
+        self.huey = huey
+        self.options = options
+        self.stop_flag = stop
+        self.last_minute: float | None = None
+        self.outage: OutageLog = OutageLog("scheduler", options.initial_delay, options.max_delay)
+        self.stop_requested: bool = False
+
+    def request_stop(self) -> None:
+        """Stop after the current iteration."""
+        self.stop_requested = True
+
+    def run_in(self, environment: Environment) -> None:
+        """The scheduler body, for ``environment.start``."""
+        environment.prepare_worker(self.request_stop)
+        try:
+            self.run()
+        except KeyboardInterrupt:
+            logger.debug("scheduler: interrupted")
+
+    def run(self) -> None:
+        """Iterate every ``scheduler_interval`` seconds until stopped."""
+        interval = float(self.options.scheduler_interval)
+        next_run = time.monotonic()
+        while not self.stop_requested and not self.stop_flag.is_set():
+            self.loop()
+            next_run += interval
+            now = time.monotonic()
+            if next_run < now:
+                # Late (a slow storage, a stall): skip the missed beats, keep the rhythm.
+                next_run = now + interval - (now - next_run) % interval
+            self.stop_flag.wait(next_run - now)
+
+    def loop(self, now: float | None = None) -> None:
+        """One iteration at wall-clock ``now`` (default: the huey's clock)."""
+        now = self.huey.clock.time() if now is None else now
+        try:
+            self.requeue_expired(now)
+            self.move_due(now)
+            if self.options.periodic:
+                self.enqueue_periodic(now)
+        except Exception as exc:
+            self.outage.failed(exc)
+            return
+        self.outage.succeeded()
+
+    def requeue_expired(self, now: float) -> int:
+        """Give back the messages of workers that died holding a lease."""
+        del now  # the delivery flow reads the huey's clock
+        return requeue_expired(self.huey)
+
+    def move_due(self, now: float) -> int:
+        """Move the scheduled tasks due at ``now`` to the queue; return how many.
+
+        Storages with :class:`~huey.protocols.SupportsScheduleTransfer` move them in one
+        atomic step. Otherwise they are taken off the schedule, then enqueued; if
+        enqueueing fails the rest goes back to the schedule (only a crash of this very
+        process between the two steps can lose them).
+        """
+        storage = self.huey.storage
+        if isinstance(storage, SupportsScheduleTransfer):
+            moved = storage.move_due(now, self._priority_of)
+            for data in moved:
+                try:
+                    task = self.huey.deserialize_task(data)
+                except Exception:  # the worker dead-letters it; nothing to announce
+                    continue
+                self.huey._emit(SIGNAL_ENQUEUED, task)  # pyright: ignore[reportPrivateUsage] - the consumer is part of huey
+            count = len(moved)
+        else:
+            tasks = self.huey.read_schedule(now)
+            for index, task in enumerate(tasks):
+                try:
+                    self.huey.enqueue(task)
+                except Exception:
+                    for rest in tasks[index:]:
+                        self.huey.add_schedule(rest)
+                    raise
+            count = len(tasks)
+        if count:
+            logger.debug("moved %d due task(s) to the queue", count)
+        return count
+
+    def _priority_of(self, data: bytes) -> int | None:
+        try:
+            return self.huey.deserialize_task(data).priority
+        except Exception:
+            return None
+
+    def enqueue_periodic(self, now: float) -> int:
+        """Check the periodic tasks for every minute not yet checked; return how many ran."""
+        minutes = _core.minutes_to_check(self.last_minute, now)
+        skipped = _core.skipped_minutes(self.last_minute, minutes)
+        if skipped:
+            logger.warning(
+                "periodic tasks: skipped %d minute(s) after a stall or a clock jump "
+                "(at most %d missed minutes are caught up)",
+                skipped,
+                _core.MAX_CATCH_UP_MINUTES,
+            )
+        count = 0
+        for minute in minutes:
+            count += self.enqueue_periodic_minute(minute)
+            self.last_minute = minute
+        return count
+
+    def enqueue_periodic_minute(self, minute: float) -> int:
+        """Enqueue the periodic tasks due at ``minute`` that no other consumer claimed."""
+        try:
+            due = self.huey.read_periodic(minute)
+        except Exception:
+            logger.exception("a periodic task's validate_datetime failed")
+            return 0
+        count = 0
+        for task in due:
+            if self.claim(task, minute):
+                try:
+                    self.huey.enqueue(task)
+                except Exception:
+                    # Un-claim, so the retry of this minute enqueues it.
+                    self.huey.storage.pop_data(
+                        _core.periodic_slot_key(self.huey.name, task.name, minute)
+                    )
+                    raise
+                count += 1
+                logger.info("enqueued periodic task %s for %s", task.name, _minute_text(minute))
+        return count
+
+    def claim(self, task: Task[Any], minute: float) -> bool:
+        """Take the slot of ``task`` at ``minute``; ``False`` if another consumer has it."""
+        storage = self.huey.storage
+        key = _core.periodic_slot_key(self.huey.name, task.name, minute)
+        value = self.huey.serializer.serialize(minute)
+        if isinstance(storage, SupportsExpiringKeys):
+            return storage.put_if_empty_ttl(key, value, _core.PERIODIC_MARKER_TTL)
+        # No expiring keys: drop the marker of the run that left the look-back window.
+        storage.pop_data(
+            _core.periodic_slot_key(self.huey.name, task.name, minute - _core.PERIODIC_MARKER_TTL)
+        )
+        return storage.put_if_empty(key, value)
+
+
+def _minute_text(minute: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(minute))
