@@ -22,7 +22,8 @@ from typing import Any, NoReturn
 from typing_extensions import override
 
 from .consumer._options import ConsumerKwargs
-from .exceptions import ConfigurationError
+from .exceptions import ConfigurationError, StorageError
+from .protocols import SupportsConnectionCheck
 
 __all__ = ("build_parser", "load_huey", "main")
 
@@ -278,6 +279,12 @@ def main(argv: list[str] | None = None) -> int:
             consumer = Consumer(huey, **_consumer_options(args))
         except ConfigurationError as exc:
             raise UsageError(str(exc)) from None
+        storage = huey.storage
+        if isinstance(storage, SupportsConnectionCheck):
+            try:
+                storage.check_connection()
+            except StorageError as exc:
+                raise UsageError(str(exc).replace("\n", " ")) from None
     except UsageError as exc:
         sys.stderr.write(f"{PROG}: error: {exc}\n")
         return USAGE_ERROR

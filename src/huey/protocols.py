@@ -31,6 +31,8 @@ __all__ = (
     "SupportsLeases",
     "SupportsBlockingDequeue",
     "SupportsClose",
+    "SupportsConnectionCheck",
+    "SupportsDurabilityReport",
     "SupportsResultNotification",
     "SupportsScheduleTransfer",
     "Lease",
@@ -239,6 +241,33 @@ class SupportsBlockingDequeue(Protocol):
     """
 
     blocking: bool
+
+
+@runtime_checkable
+class SupportsConnectionCheck(Protocol):
+    """**Protocol:** a storage behind a server, which the consumer checks at startup.
+
+    ``huey_consumer`` calls ``check_connection`` before starting workers and exits with
+    status 2 and a one-line message when it raises, instead of starting workers that
+    could only log connection errors.
+    """
+
+    def check_connection(self) -> None:
+        """Reach the server once.
+
+        Raises:
+            StorageError: the server cannot be reached or refuses the credentials.
+        """
+        ...
+
+
+@runtime_checkable
+class SupportsDurabilityReport(Protocol):
+    """**Protocol:** a storage that can tell whether its server keeps data across restarts."""
+
+    def persistence_warning(self) -> str | None:
+        """A warning for the consumer to log at startup, or ``None`` when data is kept."""
+        ...
 
 
 @runtime_checkable

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from typing_extensions import Unpack
 
 from ..exceptions import ConfigurationError
-from ..protocols import SupportsClose
+from ..protocols import SupportsClose, SupportsDurabilityReport
 from ..signals import SIGNAL_INTERRUPTED
 from ._delivery_shim import release_in_flight
 from ._environment import Environment, PipeFlag, Runner, create_environment
@@ -103,6 +103,10 @@ class Consumer:
             released = self.huey.flush_locks(*options.extra_locks)
             logger.info("released locks: %s", ", ".join(sorted(released)) or "(none held)")
         storage = self.huey.storage
+        if isinstance(storage, SupportsDurabilityReport):
+            warning = storage.persistence_warning()
+            if warning:
+                logger.warning("%s", warning)
         if options.worker_type == "process" and isinstance(storage, SupportsClose):
             # Children must not share the parent's connections: each opens its own.
             storage.close()
