@@ -13,9 +13,9 @@ import logging
 import os
 import traceback
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import (
     TYPE_CHECKING,
@@ -75,8 +75,10 @@ from .protocols import (
     Serializer,
     Storage,
     SupportsCounters,
+    SupportsKeyedEnqueue,
     SupportsLeases,
     SupportsResultNotification,
+    SupportsScheduleTransfer,
 )
 from .serializer import Serializer as PickleSerializer
 from .signals import (
@@ -107,6 +109,20 @@ __all__ = (
 )
 
 logger = logging.getLogger("huey")
+
+
+@dataclass(slots=True)
+class _Settlement:
+    """Writes ``Huey._execute`` leaves to its caller, to make together with the ack.
+
+    Attributes:
+        results: ``(key, bytes)`` results to store, in the order they were produced.
+        discard: keys to remove (the instance revocation flag).
+    """
+
+    results: list[tuple[str, bytes]] = field(default_factory=lambda: [])
+    discard: list[str] = field(default_factory=lambda: [])
+
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -882,7 +898,12 @@ class Huey(_HueyState, Generic[RM]):
             self.execute(task)
             return
         data = self.serialize_task(task)
-        self.storage.enqueue(data, task.priority or None)
+        storage = self.storage
+        if isinstance(storage, SupportsKeyedEnqueue):
+            # reserve then hands the revocation flags over with the lease (no extra reads).
+            storage.enqueue_keyed(data, task.priority or None, self._revocation_keys(task))
+        else:
+            storage.enqueue(data, task.priority or None)
         self._emit(SIGNAL_ENQUEUED, task)
 
     def dequeue(self) -> Task[Any] | None:
@@ -906,7 +927,14 @@ class Huey(_HueyState, Generic[RM]):
     def add_schedule(self, task: Task[Any]) -> None:
         """Put ``task`` in the schedule, to be enqueued at its ``eta``."""
         eta = task.eta if task.eta is not None else self.clock.time()
-        self.storage.add_to_schedule(self.serialize_task(task), eta)
+        storage = self.storage
+        if isinstance(storage, SupportsScheduleTransfer):
+            # The priority travels with the item, so the atomic move keeps it.
+            storage.add_to_schedule_with_priority(
+                self.serialize_task(task), eta, task.priority or 0
+            )
+        else:
+            storage.add_to_schedule(self.serialize_task(task), eta)
         self._emit(SIGNAL_SCHEDULED, task)
 
     def read_schedule(self, timestamp: datetime | float | None = None) -> list[Task[Any]]:
@@ -953,17 +981,51 @@ class Huey(_HueyState, Generic[RM]):
 
     # --- execution -----------------------------------------------------------------
 
-    def execute(self, task: Task[Any], timestamp: datetime | float | None = None) -> object:
+    def execute(
+        self,
+        task: Task[Any],
+        timestamp: datetime | float | None = None,
+        *,
+        revocations: Sequence[bytes | None] | None = None,
+    ) -> object:
         """Run ``task`` now, the way a consumer worker does; return its value.
 
         A task that is not due yet goes to the schedule; a revoked or expired task is
         dropped (with its signal). Results, retries and pipeline stages are handled.
+
+        Args:
+            task: the task to run.
+            timestamp: the current time (default: the clock's).
+            revocations: the stored revocation flags of the task instance and of its
+                task (``r:<id>`` then ``rt:<name>``, ``None`` for no flag) when the
+                caller already read them, as :attr:`~huey.protocols.Lease.watched`
+                holds them; by default they are read from the storage.
+
+        Raises:
+            UnknownTaskError: ``task`` names a task not registered here.
+            ValueError: ``revocations`` does not hold exactly two flags.
         """
+        return self._execute(task, timestamp, revocations, None)
+
+    def _execute(
+        self,
+        task: Task[Any],
+        timestamp: datetime | float | None,
+        revocations: Sequence[bytes | None] | None,
+        settlement: _Settlement | None,
+    ) -> object:
+        """:meth:`execute`; with ``settlement``, results and flag removals are left in it."""
+        if revocations is not None and len(revocations) != 2:
+            raise ValueError(
+                f"revocations must hold 2 flags (instance, task), got {len(revocations)}"
+            )
         now = self._timestamp(timestamp)
         wrapper = self._registry.get(task.name)
         if wrapper is None:
             raise UnknownTaskError(task.name)
-        revoked = _core.is_due(task, now) and self._check_and_consume_revocation(task, now)
+        revoked = _core.is_due(task, now) and self._check_and_consume_revocation(
+            task, now, revocations
+        )
         decision: Decision = _core.decide(task, now, revoked=revoked)
         if isinstance(decision, _core.Defer):
             self.add_schedule(task)
@@ -979,7 +1041,10 @@ class Huey(_HueyState, Generic[RM]):
             return None
         outcome = self._call(wrapper, task)
         if not wrapper.settings.periodic:
-            self.storage.pop_data(task.revoke_id)
+            if settlement is None:
+                self.storage.pop_data(task.revoke_id)
+            else:
+                settlement.discard.append(task.revoke_id)
         self._apply(
             task,
             _core.settle(
@@ -989,6 +1054,7 @@ class Huey(_HueyState, Generic[RM]):
                 store_results=self.results and not wrapper.settings.periodic,
                 store_none=self.store_none,
             ),
+            settlement,
         )
         return outcome.value if isinstance(outcome, Success) else None
 
@@ -1040,13 +1106,26 @@ class Huey(_HueyState, Generic[RM]):
             )
             return self.serializer.serialize(error_to_wire(info))
 
-    def _apply(self, task: Task[Any], effects: Iterable[_core.Effect]) -> None:
+    def _apply(
+        self,
+        task: Task[Any],
+        effects: Iterable[_core.Effect],
+        settlement: _Settlement | None = None,
+    ) -> None:
         for effect in effects:
             match effect:
                 case _core.StoreResult(task_id, value):
-                    self._store_result(task_id, self._serialize_result(task, value))
+                    data = self._serialize_result(task, value)
+                    if settlement is None:
+                        self._store_result(task_id, data)
+                    else:
+                        settlement.results.append((task_id, data))
                 case _core.StoreError(task_id, info):
-                    self._store_result(task_id, self.serializer.serialize(error_to_wire(info)))
+                    data = self.serializer.serialize(error_to_wire(info))
+                    if settlement is None:
+                        self._store_result(task_id, data)
+                    else:
+                        settlement.results.append((task_id, data))
                 case _core.PostExecute(value, exception):
                     self._run_post_execute(task, value, exception)
                 case _core.Emit(signal, exception):
@@ -1201,9 +1280,15 @@ class Huey(_HueyState, Generic[RM]):
         record = Revocation(until=until, once=revoke_once)
         self.storage.put_data(key, self.serializer.serialize(revocation_to_wire(record)))
 
+    @staticmethod
+    def _revocation_keys(task: Task[Any]) -> tuple[str, str]:
+        return (task.revoke_id, f"rt:{task.name}")
+
     def _read_revocation(self, key: str) -> Revocation | None:
-        raw = self.storage.peek_data(key)
-        if raw is EmptyData:
+        return self._decode_revocation(key, self.storage.peek_data(key))
+
+    def _decode_revocation(self, key: str, raw: bytes | EmptyDataType | None) -> Revocation | None:
+        if raw is None or raw is EmptyData:
             return None
         try:
             return revocation_from_wire(self.serializer.deserialize(raw))
@@ -1214,10 +1299,16 @@ class Huey(_HueyState, Generic[RM]):
     def _revocation_state(self, key: str, now: float) -> tuple[bool, bool]:
         return _core.revocation_applies(self._read_revocation(key), now)
 
-    def _check_and_consume_revocation(self, task: Task[Any], now: float) -> bool:
+    def _check_and_consume_revocation(
+        self, task: Task[Any], now: float, known: Sequence[bytes | None] | None = None
+    ) -> bool:
         revoked = False
-        for key in (task.revoke_id, f"rt:{task.name}"):
-            applies, consume = self._revocation_state(key, now)
+        for index, key in enumerate(self._revocation_keys(task)):
+            if known is None:
+                record = self._read_revocation(key)
+            else:
+                record = self._decode_revocation(key, known[index])
+            applies, consume = _core.revocation_applies(record, now)
             if consume:
                 self.storage.pop_data(key)
             revoked = revoked or applies

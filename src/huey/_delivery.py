@@ -15,6 +15,13 @@ With ``Huey(delivery="at-least-once")`` (the default) and a storage offering
 5. a task interrupted by a shutdown (``KeyboardInterrupt``) is released back to the
    queue at once instead of waiting for its lease to expire.
 
+On a storage with :class:`~huey.protocols.SupportsKeyedEnqueue` and
+:class:`~huey.protocols.SupportsSettle` (Redis), a task costs two round trips: the
+reservation also returns the task's revocation flags (huey names them when it enqueues),
+and one atomic *settle* stores the result, removes the instance revocation flag and
+acknowledges, or, with a stale token, does none of it. The result then becomes readable
+when the message is acknowledged, after the post-execute hooks and signals ran.
+
 A worker that dies mid-task simply never acknowledges: once the lease expires,
 :func:`requeue_expired` (the consumer calls it periodically) returns the message to the
 queue, or moves it to the dead letters after ``huey.max_deliveries`` deliveries.
@@ -35,10 +42,13 @@ from types import TracebackType
 from typing import Any, Literal, Self, TypeAlias
 
 from . import _core
-from ._api import Huey
+from ._api import (
+    Huey,
+    _Settlement,  # pyright: ignore[reportPrivateUsage]  # the flow is part of huey's shell
+)
 from ._task import Task
 from .exceptions import MessageDecodeError, UnknownTaskError
-from .protocols import Clock, Lease, SupportsLeases
+from .protocols import Clock, Lease, SupportsLeases, SupportsSettle
 from .signals import SIGNAL_DEAD_LETTER, SIGNAL_INTERRUPTED, Signal
 
 __all__ = (
@@ -152,6 +162,34 @@ def _dead_letter(
     return DeliveryReport(status="stale", task=task, lease=lease, reason=reason)
 
 
+def _execute(
+    huey: Huey[Any], task: Task[Any], lease: Lease, settlement: _Settlement | None
+) -> None:
+    # Flags read by reserve are only trusted in the shape huey asked for at enqueue.
+    known = lease.watched if lease.watched is not None and len(lease.watched) == 2 else None
+    huey._execute(task, None, known, settlement)  # pyright: ignore[reportPrivateUsage]  # the flow is part of huey's shell
+
+
+def _write(huey: Huey[Any], results: list[tuple[str, bytes]], discard: list[str]) -> None:
+    """Record a settlement's writes one by one (the generic path)."""
+    for key, data in results:
+        huey._store_result(key, data)  # pyright: ignore[reportPrivateUsage]  # the flow is part of huey's shell
+    for key in discard:
+        huey.storage.pop_data(key)
+
+
+def _settle(
+    storage: SupportsLeases, huey: Huey[Any], lease: Lease, done: _Settlement | None
+) -> bool:
+    """Record what is left of the outcome and acknowledge; whether the token was current."""
+    if done is None or not isinstance(storage, SupportsSettle):
+        return storage.ack(lease.token)
+    # A failed pipeline leaves one error per remaining stage: all but one go first.
+    _write(huey, done.results[1:], [])
+    first = done.results[0] if done.results else None
+    return storage.settle(lease.token, first, done.discard)
+
+
 def _decode(huey: Huey[Any], data: bytes) -> Task[Any] | str:
     """The task, or the reason it cannot be run here."""
     try:
@@ -260,8 +298,10 @@ def run_received(
         heartbeat = LeaseHeartbeat(
             storage, lease.token, huey.lease_timeout, huey.clock, heartbeat_interval
         ).start()
+    # With a settling storage the writes wait for the one atomic settle at the end.
+    settlement = _Settlement() if isinstance(storage, SupportsSettle) else None
     try:
-        huey.execute(task)
+        _execute(huey, task, lease, settlement)
     except Exception:
         logger.exception(
             "recording the outcome of %s (%s) failed; its message will be delivered "
@@ -281,12 +321,14 @@ def run_received(
         if heartbeat is not None:
             heartbeat.stop()
     if _was_interrupted(task):
+        if settlement is not None:
+            _write(huey, settlement.results, settlement.discard)
         storage.release(lease.token)
         logger.info(
             "task %s (%s) interrupted; its message is back in the queue", task.name, task.id
         )
         return DeliveryReport(status="released", task=task, lease=lease)
-    if not storage.ack(lease.token):
+    if not _settle(storage, huey, lease, settlement):
         logger.warning(
             "task %s (%s) finished after its lease expired and the message was handed to "
             "another worker; this acknowledgement was refused (the task may run again)",

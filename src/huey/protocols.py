@@ -35,6 +35,8 @@ __all__ = (
     "SupportsDurabilityReport",
     "SupportsResultNotification",
     "SupportsScheduleTransfer",
+    "SupportsKeyedEnqueue",
+    "SupportsSettle",
     "Lease",
     "DeadLetter",
     "Serializer",
@@ -159,12 +161,18 @@ class Lease:
         data: the item's bytes.
         deliveries: how many times the item has been handed out, this time included.
         deadline: UTC epoch seconds after which the item may be handed to someone else.
+        watched: for an item queued with
+            :meth:`SupportsKeyedEnqueue.enqueue_keyed`, the values of its keys in the
+            key/value store (``None`` for an empty key), read atomically with the
+            reservation; ``None`` when the item was queued without keys (the caller
+            then reads what it needs itself).
     """
 
     token: str
     data: bytes
     deliveries: int
     deadline: float
+    watched: tuple[bytes | None, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -306,20 +314,91 @@ class SupportsScheduleTransfer(Protocol):
 
     Without it the consumer's scheduler takes due items off the schedule
     (``read_schedule``) and enqueues them one by one, so a crash in between loses them.
+    With it every due item is either still in the schedule or in the queue, never in
+    neither and never in both. Every storage shipped with huey implements it.
     """
+
+    def add_to_schedule_with_priority(
+        self, data: bytes, timestamp: float, priority: int, /
+    ) -> None:
+        """Store ``data`` to become due at ``timestamp`` and to be queued with ``priority``.
+
+        Args:
+            data: the item.
+            timestamp: UTC epoch seconds at which it becomes due.
+            priority: the queue priority it gets when :meth:`move_due` moves it.
+
+        Raises:
+            ValueError: ``priority`` is not an int the storage can keep.
+            ConfigurationError: a non-zero ``priority`` on a storage without priorities.
+        """
+        ...
 
     def move_due(
         self, timestamp: float, priority_of: Callable[[bytes], int | None], /
     ) -> Sequence[bytes]:
         """Atomically move every item due at ``timestamp`` from the schedule to the queue.
 
+        Items added with :meth:`add_to_schedule_with_priority` keep the priority stored
+        with them; ``priority_of`` is only the fallback for items added with plain
+        ``add_to_schedule`` (for example by an older huey).
+
         Args:
             timestamp: UTC epoch seconds; items scheduled at or before it are due.
-            priority_of: gives the queue priority of an item (huey decodes the message);
-                called inside the storage's transaction, so it must not touch the storage.
+            priority_of: gives the queue priority of an item scheduled without one (huey
+                decodes the message); it may be called inside the storage's transaction,
+                so it must not touch the storage.
 
         Returns:
             The moved items, earliest first.
+        """
+        ...
+
+
+@runtime_checkable
+class SupportsKeyedEnqueue(Protocol):
+    """**Protocol:** queue items that name keys for ``reserve`` to read with the lease.
+
+    Together with :class:`SupportsLeases`, this saves the round trips of reading those
+    keys after reserving: huey names each task's revocation flags (``r:<id>``,
+    ``rt:<name>``), so a worker learns whether the task is revoked from ``reserve``.
+    """
+
+    def enqueue_keyed(self, data: bytes, priority: int | None, keys: Sequence[str], /) -> None:
+        """Like ``enqueue``, and ``reserve`` returns the values of ``keys`` in the lease.
+
+        Args:
+            data: the item.
+            priority: as for ``enqueue``.
+            keys: keys of the key/value store; :attr:`Lease.watched` holds their values,
+                in this order, for every lease of this item.
+        """
+        ...
+
+
+@runtime_checkable
+class SupportsSettle(Protocol):
+    """**Protocol:** finish a leased item in one atomic step (one round trip on a server).
+
+    huey settles a task with it: the task's result is stored, its one-shot keys (the
+    instance revocation flag) removed and its message acknowledged together, or, when
+    the lease is stale, nothing happens at all.
+    """
+
+    def settle(
+        self, token: str, result: tuple[str, bytes] | None, discard: Sequence[str], /
+    ) -> bool:
+        """Store ``result``, delete ``discard`` and acknowledge the lease, atomically.
+
+        Args:
+            token: the lease's token.
+            result: ``(key, value)`` to store as ``put_result`` would (``put_data`` on a
+                storage without it), or ``None``.
+            discard: keys of the key/value store to remove, as ``pop_data`` would.
+
+        Returns:
+            Whether the token was current; with a stale token nothing is stored,
+            removed or acknowledged.
         """
         ...
 

@@ -19,19 +19,23 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Sequence
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from .constants import EmptyData
 from .protocols import (
+    Lease,
     Storage,
     SupportsClose,
     SupportsCounters,
     SupportsExpiringKeys,
+    SupportsKeyedEnqueue,
     SupportsLeases,
+    SupportsScheduleTransfer,
+    SupportsSettle,
 )
 from .storage import MemoryStorage
 
-__all__ = ("MockClock", "MemoryStorage", "check_storage", "STORAGE_CHECKS")
+__all__ = ("MockClock", "MemoryStorage", "check_storage", "STORAGE_CHECKS", "SETTLE_CHECKS")
 
 T = TypeVar("T")
 
@@ -476,8 +480,183 @@ def _check_concurrent_reserve(storage: SupportsLeases, base: Storage) -> None:
     _equal(set(delivered), items, "concurrent reserve() delivers every item")
 
 
+# --- SupportsScheduleTransfer ----------------------------------------------------------
+
+
+def _check_schedule_transfer(storage: SupportsScheduleTransfer, base: Storage) -> None:
+    prioritized = _has_priorities(base)
+
+    def level(priority: int) -> int:
+        # FIFO-only storages refuse non-zero priorities; their items all queue at 0.
+        return priority if prioritized else 0
+
+    asked: list[bytes] = []
+
+    def priority_of(data: bytes) -> int | None:
+        asked.append(data)
+        return level(3)
+
+    storage.add_to_schedule_with_priority(b"s-low", 10.0, 0)
+    storage.add_to_schedule_with_priority(b"s-high", 10.0, level(5))
+    base.add_to_schedule(b"s-plain", 12.0)
+    storage.add_to_schedule_with_priority(b"s-negative", 14.0, level(-2))
+    storage.add_to_schedule_with_priority(b"s-later", 100.0, level(9))
+    schedule = [b"s-low", b"s-high", b"s-plain", b"s-negative", b"s-later"]
+    _equal(
+        list(base.scheduled_items()),
+        schedule,
+        "items scheduled with a priority are listed like others, earliest first",
+    )
+    _equal(list(storage.move_due(9.999, priority_of)), [], "move_due() moves nothing not due")
+    _equal(base.queue_size(), 0, "move_due() of nothing due queues nothing")
+    base.enqueue(b"queued-first")
+    moved = list(storage.move_due(50.0, priority_of))
+    _equal(moved, schedule[:4], "move_due(t) returns the items due at or before t, earliest first")
+    _expect(
+        set(asked) <= {b"s-plain"},
+        "priority_of is only asked about items scheduled without a priority",
+        f"asked about {asked!r}",
+    )
+    if prioritized:
+        _expect(
+            b"s-plain" in asked,
+            "items scheduled without a priority take theirs from priority_of",
+            "priority_of was never called",
+        )
+        queued = [b"s-high", b"s-plain", b"queued-first", b"s-low", b"s-negative"]
+    else:
+        queued = [b"queued-first", b"s-low", b"s-high", b"s-plain", b"s-negative"]
+    _equal(list(base.scheduled_items()), [b"s-later"], "items not yet due stay in the schedule")
+    rule = (
+        "moved items keep their stored priority and queue behind items already waiting "
+        "at the same priority, in schedule order"
+    )
+    _equal(list(base.enqueued_items()), queued, rule)
+    _equal(list(storage.move_due(50.0, priority_of)), [], "an item is moved only once")
+    _equal([base.dequeue() for _ in queued], queued, f"dequeue(): {rule}")
+    _equal(list(base.read_schedule(1e12)), [b"s-later"], "read_schedule() returns the data")
+    try:
+        storage.add_to_schedule_with_priority(b"bad", 1.0, cast("int", "high"))
+    except ValueError:
+        pass
+    else:
+        raise AssertionError(
+            "storage contract violated: add_to_schedule_with_priority() refuses a non-int "
+            "priority with ValueError (it was accepted)"
+        )
+    _equal(base.schedule_size(), 0, "a refused priority stores nothing")
+
+
+def _check_schedule_transfer_failure(storage: SupportsScheduleTransfer, base: Storage) -> None:
+    if not _has_priorities(base):
+        return  # FIFO-only storages queue everything at priority 0: no priority_of call
+    for index in range(4):
+        base.add_to_schedule(f"f{index}".encode(), 10.0 + index)
+
+    def broken(data: bytes) -> int | None:
+        if data == b"f2":
+            raise LookupError("cannot decode")
+        return 0
+
+    try:
+        storage.move_due(100.0, broken)
+    except LookupError:
+        pass
+    else:
+        raise AssertionError(
+            "storage contract violated: an exception from priority_of propagates out of "
+            "move_due() (it was swallowed)"
+        )
+    _equal(
+        base.schedule_size() + base.queue_size(),
+        4,
+        "after a failed move_due() every item is in the schedule or the queue, never both",
+    )
+    rest = list(storage.move_due(100.0, lambda data: 0))
+    _equal(base.schedule_size(), 0, "a later move_due() moves what a failed one left")
+    _equal(
+        sorted(base.enqueued_items()),
+        [b"f0", b"f1", b"f2", b"f3"],
+        "after a failed and a successful move_due() every item is queued exactly once",
+    )
+    _expect(
+        set(rest) <= {b"f0", b"f1", b"f2", b"f3"},
+        "move_due() returns the items it moved",
+        f"returned {rest!r}",
+    )
+
+
+def _check_schedule_transfer_concurrent(storage: SupportsScheduleTransfer, base: Storage) -> None:
+    items = [f"c{i}".encode() for i in range(60)]
+    for index, item in enumerate(items):
+        storage.add_to_schedule_with_priority(item, 1000.0 + index, 0)
+
+    def move(_: int) -> list[bytes]:
+        got: list[bytes] = []
+        for step in range(30):
+            got.extend(storage.move_due(1000.0 + 2 * step + 1, lambda data: 0))
+        return got
+
+    moved = [item for batch in _run_threads(4, move) for item in batch]
+    _equal(sorted(moved), sorted(items), "concurrent move_due() calls move each item once")
+    _equal(base.schedule_size(), 0, "concurrent move_due() empties the due schedule")
+    _equal(base.queue_size(), len(items), "concurrent move_due() queues each item once")
+
+
+# --- SupportsKeyedEnqueue and SupportsSettle (the two-round-trip task path) -----------
+
+
+def _reserved(storage: SupportsLeases, now: float, data: bytes) -> Lease:
+    lease = storage.reserve(now, 10.0)
+    _expect(lease is not None and lease.data == data, "reserve() hands out the item", "")
+    assert lease is not None
+    return lease
+
+
+def _check_keyed_reserve(storage: SupportsLeases, base: Storage) -> None:
+    assert isinstance(storage, SupportsKeyedEnqueue)
+    base.put_data("flag:a", b"A")
+    storage.enqueue_keyed(b"keyed", None, ("flag:a", "flag:b"))
+    base.enqueue(b"plain")
+    lease = _reserved(storage, 100.0, b"keyed")
+    _equal(lease.watched, (b"A", None), "reserve() returns the values of the item's keys")
+    _equal(base.peek_data("flag:a"), b"A", "reserve() leaves the watched values in place")
+    _equal(_reserved(storage, 100.0, b"plain").watched, None, "an unkeyed item watches nothing")
+    base.put_data("flag:b", b"B")
+    _expect(storage.release(lease.token), "release() of a keyed item", "returned False")
+    again = _reserved(storage, 101.0, b"keyed")
+    _equal(again.watched, (b"A", b"B"), "each reservation reads the values anew")
+    _equal(again.deliveries, 1, "a keyed item counts its deliveries like any other")
+
+
+def _check_settle(storage: SupportsLeases, base: Storage) -> None:
+    assert isinstance(storage, SupportsSettle)
+    base.put_data("gone", b"x")
+    base.put_data("kept", b"y")
+    base.enqueue(b"job")
+    first = _reserved(storage, 100.0, b"job")
+    _equal(storage.requeue_expired(111.0, 5), 1, "an expired lease is requeued")
+    second = _reserved(storage, 111.0, b"job")
+    stale = storage.settle(first.token, ("res", b"late"), ("gone",))
+    _expect(not stale, "settle() refuses a stale token", "returned True")
+    _equal(base.peek_data("res"), EmptyData, "a refused settle() stores nothing")
+    _equal(base.peek_data("gone"), b"x", "a refused settle() deletes nothing")
+    current = storage.settle(second.token, ("res", b"42"), ("gone",))
+    _expect(current, "settle() with the current token", "returned False")
+    _equal(base.peek_data("res"), b"42", "settle() stores the result")
+    _equal(base.has_data_for_key("gone"), False, "settle() deletes the discarded keys")
+    _equal(base.peek_data("kept"), b"y", "settle() leaves other keys alone")
+    _expect(not storage.ack(second.token), "settle() acknowledges the lease", "ack() worked")
+    _equal(storage.requeue_expired(1e12, 5), 0, "a settled item never comes back")
+    base.enqueue(b"next")
+    lease = _reserved(storage, 200.0, b"next")
+    _expect(storage.settle(lease.token, None, ()), "settle() without a result acks", "")
+    _equal((base.queue_size(), storage.requeue_expired(1e12, 5)), (0, 0), "the item is gone")
+
+
 _Check = Callable[[Storage], None]
 _LeaseCheck = Callable[[SupportsLeases, Storage], None]
+_TransferCheck = Callable[[SupportsScheduleTransfer, Storage], None]
 
 _BASE_CHECKS: tuple[tuple[str, _Check], ...] = (
     ("queue_fifo", _check_queue_fifo),
@@ -503,11 +682,28 @@ _LEASE_CHECKS: tuple[tuple[str, _LeaseCheck], ...] = (
     ("concurrent_reserve", _check_concurrent_reserve),
 )
 
+_SETTLE_CHECKS: tuple[tuple[str, _LeaseCheck], ...] = (
+    ("keyed_reserve", _check_keyed_reserve),
+    ("settle", _check_settle),
+)
+
+SETTLE_CHECKS: tuple[str, ...] = tuple(name for name, _ in _SETTLE_CHECKS)
+"""Checks :func:`check_storage` runs, after :data:`STORAGE_CHECKS`, for a storage with
+:class:`~huey.protocols.SupportsKeyedEnqueue` and :class:`~huey.protocols.SupportsSettle`
+(the Redis storages)."""
+
+_TRANSFER_CHECKS: tuple[tuple[str, _TransferCheck], ...] = (
+    ("schedule_transfer", _check_schedule_transfer),
+    ("schedule_transfer_failure", _check_schedule_transfer_failure),
+    ("schedule_transfer_concurrent", _check_schedule_transfer_concurrent),
+)
+
 STORAGE_CHECKS: tuple[str, ...] = (
     *(name for name, _ in _BASE_CHECKS),
     "counters",
     "expiring_keys",
     *(name for name, _ in _LEASE_CHECKS),
+    *(name for name, _ in _TRANSFER_CHECKS),
 )
 """The names of every check :func:`check_storage` knows, in the order it runs them."""
 
@@ -519,7 +715,10 @@ def check_storage(make_storage: Callable[[], Storage]) -> Sequence[str]:
     example a new queue name or a new file each time). Checks for a capability
     (:class:`~huey.protocols.SupportsCounters`,
     :class:`~huey.protocols.SupportsExpiringKeys`,
-    :class:`~huey.protocols.SupportsLeases`) run when the storage implements it.
+    :class:`~huey.protocols.SupportsLeases`,
+    :class:`~huey.protocols.SupportsScheduleTransfer`) run when the storage implements it;
+    so do :data:`SETTLE_CHECKS` for a leasing storage with both
+    :class:`~huey.protocols.SupportsKeyedEnqueue` and :class:`~huey.protocols.SupportsSettle`.
     Storages implementing :class:`~huey.protocols.SupportsClose` are closed after each
     check. Times passed to lease methods are explicit (no sleeping), except in the
     expiring-keys check, which waits about 0.1 s because ``put_if_empty_ttl`` reads the
@@ -556,6 +755,8 @@ def check_storage(make_storage: Callable[[], Storage]) -> Sequence[str]:
     has_counters = isinstance(probe, SupportsCounters)
     has_ttl = isinstance(probe, SupportsExpiringKeys)
     has_leases = isinstance(probe, SupportsLeases)
+    has_transfer = isinstance(probe, SupportsScheduleTransfer)
+    has_settle = isinstance(probe, SupportsKeyedEnqueue) and isinstance(probe, SupportsSettle)
     if isinstance(probe, SupportsClose):
         probe.close()
     if has_counters:
@@ -583,6 +784,28 @@ def check_storage(make_storage: Callable[[], Storage]) -> Sequence[str]:
                 check(storage, storage)
 
             run(name, leases)
+    if has_transfer:
+        for name, transfer_check in _TRANSFER_CHECKS:
+
+            def transfer(storage: Storage, check: _TransferCheck = transfer_check) -> None:
+                has_it = isinstance(storage, SupportsScheduleTransfer)
+                _same_kind(has_it, storage, "SupportsScheduleTransfer")
+                assert isinstance(storage, SupportsScheduleTransfer)
+                check(storage, storage)
+
+            run(name, transfer)
+    if has_leases and has_settle:
+        for name, settle_check in _SETTLE_CHECKS:
+
+            def settles(storage: Storage, check: _LeaseCheck = settle_check) -> None:
+                has_it = isinstance(storage, SupportsSettle) and isinstance(
+                    storage, SupportsKeyedEnqueue
+                )
+                _same_kind(has_it, storage, "SupportsSettle and SupportsKeyedEnqueue")
+                assert isinstance(storage, SupportsLeases)
+                check(storage, storage)
+
+            run(name, settles)
     return tuple(ran)
 
 

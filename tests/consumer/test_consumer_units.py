@@ -6,7 +6,7 @@ import importlib.util
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -20,9 +20,10 @@ from huey.consumer._environment import PipeFlag, ThreadEnvironment
 from huey.consumer._worker import Scheduler, Worker
 from huey.exceptions import ConfigurationError, StorageError, TaskTimeout
 from huey.protocols import Consumer as ConsumerProtocol
-from huey.protocols import Lease
-from huey.storage import MemoryStorage, SqliteStorage
+from huey.protocols import Lease, Storage, SupportsScheduleTransfer
+from huey.storage import FileStorage, MemoryStorage, SqliteStorage
 from tests.conftest import START, MockClock
+from tests.storage.base_only import BaseOnlyStorage
 
 
 def _every_minute(moment: datetime) -> bool:
@@ -206,6 +207,23 @@ class _FlakyStorage(MemoryStorage):
             raise StorageError("database is locked", storage="flaky")
         return super().read_schedule(timestamp)
 
+    @override
+    def move_due(
+        self, timestamp: float, priority_of: Callable[[bytes], int | None], /
+    ) -> Sequence[bytes]:
+        if self.down:
+            raise StorageError("database is locked", storage="flaky")
+        return super().move_due(timestamp, priority_of)
+
+
+def _errors_of(caplog: pytest.LogCaptureFixture, prefix: str) -> list[str]:
+    """Error messages of one loop (threads left by other tests may log too)."""
+    return [
+        record.getMessage()
+        for record in caplog.records
+        if record.levelno >= logging.ERROR and record.getMessage().startswith(prefix)
+    ]
+
 
 def test_storage_outage_is_logged_once_and_recovery_is_logged(
     clock: MockClock, caplog: pytest.LogCaptureFixture
@@ -220,9 +238,9 @@ def test_storage_outage_is_logged_once_and_recovery_is_logged(
             scheduler.loop()
         storage.down = False
         scheduler.loop()
-    errors = [record for record in caplog.records if record.levelno >= logging.ERROR]
+    errors = _errors_of(caplog, "scheduler:")
     assert len(errors) == 1
-    assert "database is locked" in errors[0].getMessage()
+    assert "database is locked" in errors[0]
     assert "storage is back after 5 failed attempts" in caplog.text
 
 
@@ -305,11 +323,21 @@ def test_threaded_consumer_runs_tasks_and_stops_gracefully() -> None:
     assert not any(slot.runner.is_alive() for slot in consumer.workers)
 
 
+_TRANSFER_STORAGES: dict[str, Callable[[Path], Storage]] = {
+    "memory": lambda path: MemoryStorage("atomic"),
+    "sqlite": lambda path: SqliteStorage("atomic", path / "q.db"),
+    "file": lambda path: FileStorage("atomic", path / "files"),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(_TRANSFER_STORAGES))
 def test_scheduler_moves_due_tasks_atomically_keeping_priority(
-    clock: MockClock, tmp_path: Path
+    clock: MockClock, tmp_path: Path, kind: str
 ) -> None:
-    """On SQLite the due tasks move in one transaction, keep their priority, and announce."""
-    app = Huey("atomic", clock=clock, storage=SqliteStorage("atomic", tmp_path / "q.db"))
+    """Due tasks move in one atomic step on every storage, keep their priority, and announce."""
+    storage = _TRANSFER_STORAGES[kind](tmp_path)
+    assert isinstance(storage, SupportsScheduleTransfer)
+    app = Huey("atomic", clock=clock, storage=storage)
     enqueued: list[str] = []
 
     @app.task(name="job")
@@ -329,6 +357,45 @@ def test_scheduler_moves_due_tasks_atomically_keeping_priority(
     assert app.scheduled_count() == 0
     assert [task.args[0] for task in app.pending()] == ["high", "low"]
     assert sorted(enqueued[-2:]) == ["high", "low"]
+
+
+@pytest.mark.parametrize("kind", sorted(_TRANSFER_STORAGES))
+def test_scheduler_asks_the_message_for_items_scheduled_without_priority(
+    clock: MockClock, tmp_path: Path, kind: str
+) -> None:
+    """Items put in the schedule without a stored priority get the task's own priority."""
+    storage = _TRANSFER_STORAGES[kind](tmp_path)
+    app = Huey("atomic", clock=clock, storage=storage)
+
+    @app.task(name="job")
+    def job(tag: str) -> str:
+        return tag
+
+    # As an older huey did: plain add_to_schedule, the priority only inside the message.
+    storage.add_to_schedule(app.serialize_task(job.s("low")), clock.time())
+    urgent = job.with_options(priority=7).s("urgent")
+    storage.add_to_schedule(app.serialize_task(urgent), clock.time())
+    scheduler = Scheduler(app, check_options(periodic=False), PipeFlag())
+    assert scheduler.move_due(clock.time()) == 2
+    assert [queued.args[0] for queued in app.pending()] == ["urgent", "low"]
+
+
+def test_scheduler_without_transfer_still_moves_due_tasks(clock: MockClock) -> None:
+    """A storage without SupportsScheduleTransfer gets the read-then-enqueue fallback."""
+    storage = BaseOnlyStorage()
+    assert not isinstance(storage, SupportsScheduleTransfer)
+    app = Huey("fallback", clock=clock, storage=storage)
+
+    @app.task(name="job")
+    def job(tag: str) -> str:
+        return tag
+
+    job.with_options(delay=5)("later")
+    scheduler = Scheduler(app, check_options(periodic=False), PipeFlag())
+    assert scheduler.move_due(clock.time()) == 0
+    clock.advance(5)
+    assert scheduler.move_due(clock.time()) == 1
+    assert [queued.args[0] for queued in app.pending()] == ["later"]
 
 
 def test_failed_transfer_leaves_the_schedule_intact(clock: MockClock, tmp_path: Path) -> None:
@@ -396,9 +463,9 @@ def test_worker_survives_a_storage_outage_and_logs_it_once(
         storage.down = False
         worker.loop()
     assert result.get() == 7
-    errors = [record for record in caplog.records if record.levelno >= logging.ERROR]
+    errors = _errors_of(caplog, "w:")
     assert len(errors) == 1
-    assert "server unreachable" in errors[0].getMessage()
+    assert "server unreachable" in errors[0]
     assert "storage is back after 4 failed attempts" in caplog.text
 
 

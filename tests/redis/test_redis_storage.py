@@ -20,8 +20,11 @@ from huey.protocols import (
     SupportsClose,
     SupportsCounters,
     SupportsExpiringKeys,
+    SupportsKeyedEnqueue,
     SupportsLeases,
     SupportsResultNotification,
+    SupportsScheduleTransfer,
+    SupportsSettle,
 )
 from huey.storage.redis import (
     PriorityRedisExpireStorage,
@@ -29,7 +32,7 @@ from huey.storage.redis import (
     RedisExpireStorage,
     RedisStorage,
 )
-from huey.testing import STORAGE_CHECKS, check_storage
+from huey.testing import SETTLE_CHECKS, STORAGE_CHECKS, check_storage
 
 from .conftest import StorageFactory, dispose
 
@@ -49,13 +52,13 @@ def raw(url: str) -> redis.Redis:
 def test_check_storage_passes(cls: type[RedisStorage], make_storage: StorageFactory) -> None:
     """Every Redis storage passes the whole conformance suite, capabilities included."""
     ran = check_storage(lambda: make_storage(cls, blocking=False))
-    assert tuple(ran) == STORAGE_CHECKS
+    assert tuple(ran) == STORAGE_CHECKS + SETTLE_CHECKS
 
 
 def test_check_storage_passes_when_blocking(make_storage: StorageFactory) -> None:
     """The blocking reads (BZPOPMIN, the wake list) pass the suite too."""
     ran = check_storage(lambda: make_storage(PriorityRedisExpireStorage, read_timeout=0.02))
-    assert tuple(ran) == STORAGE_CHECKS
+    assert tuple(ran) == STORAGE_CHECKS + SETTLE_CHECKS
 
 
 @pytest.mark.parametrize("cls", ALL)
@@ -69,6 +72,9 @@ def test_capabilities(cls: type[RedisStorage], make_storage: StorageFactory) -> 
         SupportsBlockingDequeue,
         SupportsClose,
         SupportsResultNotification,
+        SupportsScheduleTransfer,
+        SupportsKeyedEnqueue,
+        SupportsSettle,
     ):
         assert isinstance(storage, protocol), protocol
     assert storage.blocking is True
@@ -105,6 +111,25 @@ def test_fifo_storage_refuses_priority(
     storage.enqueue(b"y", 0)
     storage.enqueue(b"z", None)
     assert storage.queue_size() == 2
+    with pytest.raises(ConfigurationError, match="PriorityRedis"):
+        storage.add_to_schedule_with_priority(b"x", 1.0, 5)
+    assert storage.schedule_size() == 0
+
+
+@pytest.mark.parametrize("cls", PRIORITY)
+def test_move_due_keeps_extreme_priorities_in_one_script(
+    cls: type[RedisStorage], make_storage: StorageFactory
+) -> None:
+    """Huge and negative stored priorities survive the Lua move; binary data is intact."""
+    storage = make_storage(cls, blocking=False)
+    blob = bytes(range(256)) + b"|p:"
+    storage.add_to_schedule_with_priority(b"low", 1.0, -(2**40))
+    storage.add_to_schedule_with_priority(blob, 2.0, 0)
+    storage.add_to_schedule_with_priority(b"high", 3.0, 2**40)
+    assert list(storage.scheduled_items()) == [b"low", blob, b"high"]
+    assert list(storage.move_due(10.0, lambda data: None)) == [b"low", blob, b"high"]
+    assert list(storage.enqueued_items()) == [b"high", blob, b"low"]
+    assert storage.schedule_size() == 0
 
 
 def test_redis_huey_refuses_priority(redis_url: str) -> None:

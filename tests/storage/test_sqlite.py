@@ -231,3 +231,29 @@ def test_bad_limits_and_priorities_are_refused(tmp_path: Path) -> None:
         storage.enqueue(b"x", 2**70)
     with pytest.raises(ValueError, match="ttl"):
         storage.put_if_empty_ttl("k", b"v", 0)
+
+
+def test_schedule_table_of_an_older_huey_gains_a_priority_column(tmp_path: Path) -> None:
+    """A schedule table without ``priority`` is extended in place; its rows keep working."""
+    path = tmp_path / "old.db"
+    SqliteStorage("q", path).close()
+    with closing(sqlite3.connect(path)) as db, db:
+        db.execute("DROP TABLE huey_schedule")
+        db.execute(
+            """CREATE TABLE huey_schedule (id INTEGER PRIMARY KEY, queue TEXT NOT NULL,
+               data BLOB NOT NULL, timestamp REAL NOT NULL)"""
+        )
+        db.execute("INSERT INTO huey_schedule (queue, data, timestamp) VALUES ('q', x'6f6c64', 1)")
+    storage = SqliteStorage("q", path)
+    storage.add_to_schedule_with_priority(b"new", 2.0, 9)
+    asked: list[bytes] = []
+
+    def priority_of(data: bytes) -> int:
+        asked.append(data)
+        return 4
+
+    assert list(storage.move_due(5.0, priority_of)) == [b"old", b"new"]
+    assert asked == [b"old"]
+    assert list(storage.enqueued_items()) == [b"new", b"old"]
+    with pytest.raises(ValueError, match="64 bits"):
+        storage.add_to_schedule_with_priority(b"x", 1.0, 2**70)

@@ -7,7 +7,7 @@ Layout under ``path``::
     queue.journal      append-only list of the names added to queue/
     inflight/          leased items, named <order>.<deliveries>.<token>;
                        the file's mtime is the lease deadline
-    schedule/          scheduled items, named <due time>.<sequence>
+    schedule/          scheduled items, named <due time>.<sequence>[.<order prefix>]
     results/<h>/<h>/   key/value store, one file per key (named by the key's SHA-256)
     counters/          one file per counter
     dead/              dead letters: a JSON header line, then the item's bytes
@@ -29,6 +29,13 @@ replaced by an empty one when it grows past 1 MiB; consumers notice the new file
 (they keep the old one open, so its inode number cannot be reused) and rescan once.
 When the heap runs dry the consumer rescans, so an item whose journal line was lost
 in a crash is still found.
+
+Moving due items to the queue (``move_due``): a scheduled item's file name carries its
+priority as the inverted-priority prefix of a queue name (items scheduled by plain
+``add_to_schedule`` have none and get theirs from the caller). Each due file is
+``rename``-d from ``schedule/`` into ``queue/`` under its new queue name, which is atomic:
+after a crash every item is in exactly one of the two directories, and a moved item whose
+journal line was lost is found by the next rescan.
 """
 
 from __future__ import annotations
@@ -60,7 +67,9 @@ _JOURNAL_LIMIT: Final = 1 << 20
 _ORDER: Final = r"[0-9a-f]{16}\.[0-9a-f]{16}\.[0-9a-f]{8}"
 _QUEUE_NAME: Final = re.compile(rf"^({_ORDER})\.([0-9a-f]+)$")
 _TOKEN: Final = re.compile(rf"^({_ORDER})\.([0-9a-f]+)\.([0-9a-f]{{32}})$")
-_SCHEDULE_NAME: Final = re.compile(r"^[0-9a-f]{16}\.[0-9a-f]{16}\.[0-9a-f]{8}$")
+_SCHEDULE_NAME: Final = re.compile(
+    r"^[0-9a-f]{16}\.[0-9a-f]{16}\.[0-9a-f]{8}(?:\.([0-9a-f]{16}))?$"
+)
 _LETTER_ID: Final = re.compile(r"^[0-9a-f]{16}\.[0-9a-f]{8}$")
 _KV_HEADER: Final = struct.Struct(">Id")
 _INT64_MIN: Final = -(2**63)
@@ -136,8 +145,9 @@ class FileStorage:
     """Queue, schedule, results, counters, leases and dead letters in a directory.
 
     Satisfies :class:`~huey.protocols.Storage` and the capabilities
-    :class:`~huey.protocols.SupportsLeases`, :class:`~huey.protocols.SupportsCounters`
-    and :class:`~huey.protocols.SupportsExpiringKeys`. Safe between processes (an
+    :class:`~huey.protocols.SupportsLeases`, :class:`~huey.protocols.SupportsCounters`,
+    :class:`~huey.protocols.SupportsExpiringKeys` and
+    :class:`~huey.protocols.SupportsScheduleTransfer`. Safe between processes (an
     exclusive ``fcntl`` lock around every operation) and threads. Slower than
     :class:`~huey.storage.SqliteStorage`; use one directory per queue.
 
@@ -436,6 +446,51 @@ class FileStorage:
         name = f"{_schedule_key(float(timestamp)):016x}.{_sequence()}"
         with self._locked("adding to the schedule"):
             self._write_file(os.path.join(self._schedule_dir, name), data)
+
+    def add_to_schedule_with_priority(
+        self, data: bytes, timestamp: float, priority: int, /
+    ) -> None:
+        """Store ``data`` to become due at ``timestamp`` and to be queued with ``priority``.
+
+        Raises:
+            ValueError: ``priority`` is not an int that fits in 64 bits.
+        """
+        inverted = _INT64_MAX - _check_priority(priority)
+        name = f"{_schedule_key(float(timestamp)):016x}.{_sequence()}.{inverted:016x}"
+        with self._locked("adding to the schedule"):
+            self._write_file(os.path.join(self._schedule_dir, name), data)
+
+    def move_due(
+        self, timestamp: float, priority_of: Callable[[bytes], int | None], /
+    ) -> Sequence[bytes]:
+        """Move the items due at ``timestamp`` to the queue, each by one atomic rename.
+
+        Satisfies :class:`~huey.protocols.SupportsScheduleTransfer`: a crash leaves each
+        item either in ``schedule/`` or in ``queue/``, never in neither or both. Items keep
+        the priority stored in their file name; ``priority_of`` gives it for items
+        scheduled without one.
+        """
+        bound = _schedule_key(float(timestamp))
+        moved: list[bytes] = []
+        with self._locked("moving due items to the queue"):
+            for name in self._schedule_names():
+                if int(name[:16], 16) > bound:
+                    break
+                path = os.path.join(self._schedule_dir, name)
+                data = self._read_file(path)
+                if data is None:
+                    continue
+                stored = _SCHEDULE_NAME.match(name)
+                prefix = stored.group(1) if stored is not None else None
+                if prefix is not None:
+                    priority = _INT64_MAX - int(prefix, 16)
+                else:
+                    priority = _check_priority(priority_of(data))
+                queued = f"{_order_name(priority)}.0"
+                os.rename(path, os.path.join(self._queue_dir, queued))
+                self._publish(queued)
+                moved.append(data)
+        return moved
 
     def _schedule_names(self) -> list[str]:
         return sorted(n for n in self._names(self._schedule_dir) if _SCHEDULE_NAME.match(n))

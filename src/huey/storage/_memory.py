@@ -7,13 +7,20 @@ import itertools
 import os
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from .. import _core
 from ..constants import EmptyData, EmptyDataType
 from ..protocols import DeadLetter, Lease
 
 __all__ = ("MemoryStorage",)
+
+
+def _check_priority(priority: object) -> int:
+    """``priority``, checked at run time: untyped callers exist."""
+    if not isinstance(priority, int) or isinstance(priority, bool):
+        raise ValueError(f"priority must be an int, got {priority!r}")
+    return priority
 
 
 class _MemoryLease:
@@ -45,7 +52,8 @@ class MemoryStorage:
         self._lock = threading.RLock()
         self._order = itertools.count()
         self._queue: list[tuple[int, int, bytes]] = []
-        self._schedule: list[tuple[float, int, bytes]] = []
+        # (due time, order, data, priority or None when scheduled without one)
+        self._schedule: list[tuple[float, int, bytes, int | None]] = []
         self._data: dict[str, bytes] = {}
         self._expiry: dict[str, float] = {}
         self._counters: dict[str, int] = {}
@@ -87,7 +95,46 @@ class MemoryStorage:
 
     def add_to_schedule(self, data: bytes, timestamp: float, /) -> None:
         with self._lock:
-            heapq.heappush(self._schedule, (timestamp, next(self._order), data))
+            heapq.heappush(self._schedule, (timestamp, next(self._order), data, None))
+
+    def add_to_schedule_with_priority(
+        self, data: bytes, timestamp: float, priority: int, /
+    ) -> None:
+        """Store ``data`` to become due at ``timestamp`` and to be queued with ``priority``.
+
+        Raises:
+            ValueError: ``priority`` is not an int.
+        """
+        value = _check_priority(priority)
+        with self._lock:
+            heapq.heappush(self._schedule, (timestamp, next(self._order), data, value))
+
+    def move_due(
+        self, timestamp: float, priority_of: Callable[[bytes], int | None], /
+    ) -> Sequence[bytes]:
+        """Move the items due at ``timestamp`` to the queue under the storage's lock.
+
+        Satisfies :class:`~huey.protocols.SupportsScheduleTransfer`. Items keep the
+        priority stored with them; ``priority_of`` gives it for items scheduled without
+        one. Every priority is worked out before anything moves, so an exception from
+        ``priority_of`` leaves the schedule and the queue unchanged.
+        """
+        with self._lock:
+            due: list[tuple[float, int, bytes, int | None]] = []
+            while self._schedule and self._schedule[0][0] <= timestamp:
+                due.append(heapq.heappop(self._schedule))
+            try:
+                moves = [
+                    (data, priority_of(data) if priority is None else priority)
+                    for _, _, data, priority in due
+                ]
+            except BaseException:
+                for entry in due:
+                    heapq.heappush(self._schedule, entry)
+                raise
+            for data, priority in moves:
+                heapq.heappush(self._queue, (-(priority or 0), next(self._order), data))
+            return [data for data, _ in moves]
 
     def read_schedule(self, timestamp: float, /) -> Sequence[bytes]:
         with self._lock:

@@ -91,7 +91,8 @@ def _schema(strict_fifo: bool) -> tuple[str, ...]:
             id INTEGER PRIMARY KEY,
             queue TEXT NOT NULL,
             data BLOB NOT NULL,
-            timestamp REAL NOT NULL)""",
+            timestamp REAL NOT NULL,
+            priority INTEGER)""",
         """CREATE INDEX IF NOT EXISTS huey_schedule_due
             ON huey_schedule (queue, timestamp, id)""",
         """CREATE TABLE IF NOT EXISTS huey_kv (
@@ -151,6 +152,11 @@ def _limit(limit: object) -> int:
     return limit
 
 
+def _has_schedule_priority(create_sql: str) -> bool:
+    """Whether a ``huey_schedule`` table (by its ``CREATE`` statement) has ``priority``."""
+    return "priority" in create_sql.lower()
+
+
 def _priority(priority: object) -> int:
     value = priority or 0
     if not isinstance(value, int) or isinstance(value, bool):
@@ -169,8 +175,8 @@ class SqliteStorage:
 
     Satisfies :class:`~huey.protocols.Storage` and the capabilities
     :class:`~huey.protocols.SupportsLeases`, :class:`~huey.protocols.SupportsCounters`,
-    :class:`~huey.protocols.SupportsExpiringKeys` and
-    :class:`~huey.protocols.SupportsClose`. Several queues (huey names) may share one
+    :class:`~huey.protocols.SupportsExpiringKeys`, :class:`~huey.protocols.SupportsClose`
+    and :class:`~huey.protocols.SupportsScheduleTransfer`. Several queues (huey names) may share one
     file. Safe to use from many threads and processes at once.
 
     Args:
@@ -321,11 +327,25 @@ class SqliteStorage:
                 for statement in _schema(self.strict_fifo):
                     db.execute(statement)
             return
+        if not _has_schedule_priority(tables["huey_schedule"]):
+            self._add_schedule_priority()
         if self.strict_fifo and "AUTOINCREMENT" not in tables["huey_task"].upper():
             raise ConfigurationError(
                 f"{self.filename!r} was created without strict_fifo; strict_fifo=True "
                 "only applies to a new database file"
             )
+
+    def _add_schedule_priority(self) -> None:
+        """Add the nullable ``priority`` column to a schedule table made by an older huey.
+
+        Existing rows get NULL: scheduled without a priority, so :meth:`move_due` asks
+        its ``priority_of`` callback for them, as before.
+        """
+        with self._write("adding the schedule's priority column") as db:
+            # Checked again inside the write lock: another process may have just added it.
+            columns = db.execute("PRAGMA table_info(huey_schedule)").fetchall()
+            if not any(str(column[1]) == "priority" for column in columns):
+                db.execute("ALTER TABLE huey_schedule ADD COLUMN priority INTEGER")
 
     def _error(self, exc: sqlite3.Error, what: str) -> StorageError:
         code = getattr(exc, "sqlite_errorcode", None)
@@ -480,6 +500,22 @@ class SqliteStorage:
                 (self.name, data, float(timestamp)),
             )
 
+    def add_to_schedule_with_priority(
+        self, data: bytes, timestamp: float, priority: int, /
+    ) -> None:
+        """Store ``data`` to become due at ``timestamp`` and to be queued with ``priority``.
+
+        Raises:
+            ValueError: ``priority`` is not an int that fits in 64 bits.
+        """
+        value = _priority(priority)
+        with self._write("adding to the schedule") as db:
+            db.execute(
+                """INSERT INTO huey_schedule (queue, data, timestamp, priority)
+                   VALUES (?, ?, ?, ?)""",
+                (self.name, data, float(timestamp), value),
+            )
+
     def read_schedule(self, timestamp: float, /) -> Sequence[bytes]:
         """Atomically remove and return the items due at ``timestamp``, earliest first."""
         due = float(timestamp)
@@ -505,7 +541,9 @@ class SqliteStorage:
         """Move the items due at ``timestamp`` to the queue in one transaction.
 
         Satisfies :class:`~huey.protocols.SupportsScheduleTransfer`: a crash leaves each
-        item either in the schedule or in the queue, never in neither.
+        item either in the schedule or in the queue, never in neither. Items keep the
+        priority stored with them; ``priority_of`` (called inside the transaction) only
+        gives the priority of items scheduled without one.
         """
         due = float(timestamp)
         if not self._read(
@@ -517,16 +555,19 @@ class SqliteStorage:
         with self._write("moving due items to the queue") as db:
             rows = db.execute(
                 """DELETE FROM huey_schedule WHERE queue = ? AND timestamp <= ?
-                   RETURNING timestamp, id, data""",
+                   RETURNING timestamp, id, data, priority""",
                 (self.name, due),
             ).fetchall()
             rows.sort(key=lambda row: (row[0], row[1]))
-            items = [bytes(row[2]) for row in rows]
+            moved = [
+                (bytes(row[2]), _priority(priority_of(bytes(row[2])) if row[3] is None else row[3]))
+                for row in rows
+            ]
             db.executemany(
                 "INSERT INTO huey_task (queue, data, priority) VALUES (?, ?, ?)",
-                [(self.name, data, _priority(priority_of(data))) for data in items],
+                [(self.name, data, priority) for data, priority in moved],
             )
-        return items
+        return [data for data, _ in moved]
 
     def schedule_size(self) -> int:
         """Number of items in the schedule."""

@@ -13,6 +13,7 @@ key                                   type     use
 ``huey:{N}:seq``                      STRING   counter giving queue/schedule items their order
 ``huey:{N}:wake``                     LIST     at most one token; blocked reservers wait on it
 ``huey:{N}:schedule``                 ZSET     scheduled items, score = UTC epoch seconds
+                                               (see below for the members)
 ``huey:{N}:inflight``                 HASH     lease token -> leased item
 ``huey:{N}:leases``                   ZSET     lease token, score = lease deadline
 ``huey:{N}:dead``, ``…:dead:reason``  HASH     dead letters and why they died
@@ -28,6 +29,14 @@ key                                   type     use
 
 Queue items are wrapped in an envelope ``<seq>:<deliveries>:<priority>|<data>`` so that a
 redelivered item keeps its delivery count and its place; callers only ever see ``data``.
+An item queued by ``enqueue_keyed`` carries the keys ``reserve`` reads along with the
+lease (huey's revocation flags) at the end of its ``<seq>``: ``<seq>~<hex>~<hex>~``, each
+key hex-encoded (the ``<seq>`` prefix alone still orders the members).
+
+Schedule members are ``p<seq>:<priority>|<data>`` (``<seq>`` zero-padded to 16 digits) when
+scheduled with a priority, ``<seq><data>`` when scheduled by plain ``add_to_schedule``
+(older huey versions); the leading ``p`` tells them apart, since ``<seq>`` is digits. One
+Lua script moves every due member into the queue envelope with its priority (``move_due``).
 
 Importing this module imports ``redis`` (install ``huey[redis]``); ``import huey`` does not.
 """
@@ -201,22 +210,50 @@ local function qpush(q, e, p) redis.call('ZADD', q, -tonumber(p), e) end
 local qreturn = qpush
 """
 
-# KEYS: queue, wake, seq   ARGV: data, priority
+# KEYS: queue, wake, seq   ARGV: data, priority, keys suffix ('' or '~<hex>~...')
 _ENQUEUE = """
-local seq = next_seq(KEYS[3])
+local seq = next_seq(KEYS[3]) .. ARGV[3]
 qpush(KEYS[1], seq .. ':0:' .. ARGV[2] .. '|' .. ARGV[1], ARGV[2])
 wake(KEYS[2])
 """
 
-# KEYS: queue, inflight, leases   ARGV: token, deadline
+# Returns {envelope, values of the item's keys...}. The keys named by the item cannot be
+# declared in KEYS (they are only known once it is popped); they are in the queue's hash
+# slot all the same, since every key of the queue shares the ``{name}`` hash tag.
+# KEYS: queue, inflight, leases, results, results:ttl
+# ARGV: token, deadline, key prefix of the expiring variants ('': the results HASH)
 _RESERVE = """
+if redis.replicate_commands then redis.replicate_commands() end
 local e = qpop(KEYS[1])
 if not e then return false end
 local seq, d, p, data = parse(e)
 e = build(seq, d + 1, p, data)
 redis.call('HSET', KEYS[2], ARGV[1], e)
 redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
-return e
+local out = {e}
+local tilde = string.find(seq, '~', 1, true)
+if not tilde then return out end
+local now
+for hex in string.gmatch(string.sub(seq, tilde + 1), '(%x*)~') do
+  local k = string.gsub(hex, '%x%x', function(h) return string.char(tonumber(h, 16)) end)
+  local v
+  if ARGV[3] == '' then
+    v = redis.call('HGET', KEYS[4], k)
+    local dl = v and redis.call('ZSCORE', KEYS[5], k)
+    if dl then
+      if not now then
+        local t = redis.call('TIME')
+        now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+      end
+      if tonumber(dl) <= now then v = false end
+    end
+  else
+    v = redis.call('GET', ARGV[3] .. 'r:' .. k)
+    if not v then v = redis.call('GET', ARGV[3] .. 'k:' .. k) end
+  end
+  table.insert(out, v)
+end
+return out
 """
 
 # KEYS: inflight, leases   ARGV: token, deadline
@@ -326,7 +363,70 @@ if #due > 0 then redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1]) end
 return due
 """
 
+# KEYS: schedule, seq   ARGV: timestamp, data, priority
+_SCHEDULE_ADD_PRIORITY = """
+local seq = string.format('%016d', redis.call('INCR', KEYS[2]))
+redis.call('ZADD', KEYS[1], ARGV[1], 'p' .. seq .. ':' .. ARGV[3] .. '|' .. ARGV[2])
+"""
+
+# Move every due member to the queue in one step, each with its stored priority and a new
+# sequence number (so it queues behind what is already waiting, as an enqueue would).
+# Members scheduled without a priority take theirs from ARGV (member, priority pairs the
+# caller worked out) or else ARGV[2]; when ARGV[2] is '' and one is missing, nothing moves
+# and the script returns {0, missing members} for the caller to ask about.
+# KEYS: schedule, queue, wake, seq   ARGV: timestamp, default priority, member, priority, ...
+_SCHEDULE_MOVE = """
+local known = {}
+for i = 3, #ARGV, 2 do known[ARGV[i]] = ARGV[i + 1] end
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+local items, missing = {}, {}
+for _, m in ipairs(due) do
+  if string.sub(m, 1, 1) == 'p' then
+    local bar = string.find(m, '|', 1, true)
+    table.insert(items, {string.sub(m, 19, bar - 1), string.sub(m, bar + 1)})
+  else
+    local p = known[m]
+    if not p and ARGV[2] ~= '' then p = ARGV[2] end
+    if p then
+      table.insert(items, {p, string.sub(m, 17)})
+    else
+      table.insert(missing, m)
+    end
+  end
+end
+if #missing > 0 then return {0, missing} end
+local moved = {}
+for _, item in ipairs(items) do
+  qpush(KEYS[2], build(next_seq(KEYS[4]), 0, item[1], item[2]), item[1])
+  table.insert(moved, item[2])
+end
+if #due > 0 then
+  redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+  wake(KEYS[3])
+end
+return {1, moved}
+"""
+
 _SEQ_WIDTH: Final = 16  # the zero-padded sequence number prefixing schedule members
+# move_due asks priority_of about members scheduled without a priority at most this many
+# times (new ones may appear in between); after that they are queued with priority 0.
+_MOVE_ATTEMPTS: Final = 3
+
+
+def _check_priority(priority: object) -> int:
+    """``priority`` (``None`` counts as 0), checked at run time: untyped callers exist."""
+    value = priority or 0
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ValueError(f"priority must be an int, got {priority!r}")
+    return value
+
+
+def _schedule_data(member: bytes) -> bytes:
+    """The item inside a schedule member (with or without a stored priority)."""
+    if member[:1] == b"p":
+        return member[member.index(b"|") + 1 :]
+    return member[_SEQ_WIDTH:]
+
 
 # Key/value store in a HASH, with optional per-key expiry kept in a ZSET (Redis before 7.4
 # has no per-field TTL). Expiry uses the server's clock (TIME), so every client agrees.
@@ -404,6 +504,26 @@ end
 return 1
 """
 
+# Settle a lease: delete the discarded keys, store the result, acknowledge (or, if the
+# token is stale, none of it).
+# KEYS: inflight, leases, results, ttl, done
+# ARGV: token, has_result ('1'/'0'), key, value, notify_ttl_ms, discarded keys...
+_H_SETTLE = """
+for i = 6, #ARGV do
+  redis.call('HDEL', KEYS[3], ARGV[i])
+  redis.call('ZREM', KEYS[4], ARGV[i])
+end
+if ARGV[2] == '1' then
+  redis.call('HSET', KEYS[3], ARGV[3], ARGV[4])
+  redis.call('ZREM', KEYS[4], ARGV[3])
+  if ARGV[5] ~= '0' then
+    redis.call('LPUSH', KEYS[5], '1')
+    redis.call('PEXPIRE', KEYS[5], ARGV[5])
+  end
+end
+return 1
+"""
+
 # Expiring variants: a result lives at r:<key> with a TTL and is read without being
 # removed (it expires instead); any other value lives at k:<key> and is popped normally.
 # KEYS: r:<key>, k:<key>
@@ -451,6 +571,20 @@ if ARGV[4] ~= '0' then
 end
 return 1
 """
+# KEYS: inflight, leases, r:<key>, k:<key>, done, k:<discarded key>...
+# ARGV: token, has_result ('1'/'0'), value, expire_seconds, notify_ttl_ms
+_X_SETTLE = """
+for i = 6, #KEYS do redis.call('DEL', KEYS[i]) end
+if ARGV[2] == '1' then
+  redis.call('SET', KEYS[3], ARGV[3], 'EX', ARGV[4])
+  redis.call('DEL', KEYS[4])
+  if ARGV[5] ~= '0' then
+    redis.call('LPUSH', KEYS[5], '1')
+    redis.call('PEXPIRE', KEYS[5], ARGV[5])
+  end
+end
+return 1
+"""
 # KEYS: c:<key>   ARGV: amount, expire_seconds
 _X_INCR = """
 local v = redis.call('INCRBY', KEYS[1], ARGV[1])
@@ -479,6 +613,9 @@ _DEAD_LETTER_S: Final = _Script(_DEAD_LETTER)
 _DEAD_LETTERS_S: Final = _Script(_DEAD_LETTERS)
 _SCHEDULE_ADD_S: Final = _Script(_SCHEDULE_ADD)
 _SCHEDULE_READ_S: Final = _Script(_SCHEDULE_READ)
+_SCHEDULE_ADD_PRIORITY_S: Final = _Script(_SCHEDULE_ADD_PRIORITY)
+_SCHEDULE_MOVE_LIST_S: Final = _Script(_ENVELOPE, _LIST, _SCHEDULE_MOVE)
+_SCHEDULE_MOVE_ZSET_S: Final = _Script(_ENVELOPE, _ZSET, _SCHEDULE_MOVE)
 _H_PEEK_S: Final = _Script(_TTL, _H_PEEK)
 _H_POP_S: Final = _Script(_TTL, _H_POP)
 _H_HAS_S: Final = _Script(_TTL, _H_HAS)
@@ -494,6 +631,8 @@ _X_PUT_RESULT_S: Final = _Script(_X_PUT_RESULT)
 _X_INCR_S: Final = _Script(_X_INCR)
 _H_ACK_RESULT_S: Final = _Script(_ACK_PREFIX, _H_ACK_RESULT)
 _X_ACK_RESULT_S: Final = _Script(_ACK_PREFIX, _X_ACK_RESULT)
+_H_SETTLE_S: Final = _Script(_ACK_PREFIX, _H_SETTLE)
+_X_SETTLE_S: Final = _Script(_ACK_PREFIX, _X_SETTLE)
 
 # requeue_expired handles at most this many leases per call, so one call never blocks the
 # server for long; the consumer's reaper calls it again on its next round.
@@ -558,8 +697,9 @@ class RedisStorage:
 
     Satisfies :class:`huey.protocols.Storage`, :class:`~huey.protocols.SupportsLeases`,
     :class:`~huey.protocols.SupportsCounters`, :class:`~huey.protocols.SupportsExpiringKeys`,
-    :class:`~huey.protocols.SupportsBlockingDequeue`, :class:`~huey.protocols.SupportsClose`
-    and :class:`~huey.protocols.SupportsResultNotification`.
+    :class:`~huey.protocols.SupportsBlockingDequeue`, :class:`~huey.protocols.SupportsClose`,
+    :class:`~huey.protocols.SupportsResultNotification` and
+    :class:`~huey.protocols.SupportsScheduleTransfer`.
 
     Give at most one of ``connection_pool``, ``url`` and ``host``/``port``; with none of
     them the storage connects to ``localhost:6379``. Redis errors surface as
@@ -809,14 +949,28 @@ class RedisStorage:
         Raises:
             ConfigurationError: a non-zero ``priority`` on a storage without priorities.
         """
+        self._enqueue(data, priority, "")
+
+    def _enqueue(self, data: bytes, priority: int | None, suffix: str) -> None:
         if priority and not self.priority:
             raise ConfigurationError(
                 f"{type(self).__name__} does not support task priorities (got priority="
                 f"{priority}); use PriorityRedisHuey / PriorityRedisStorage (Redis 5+)"
             )
-        self._run(
-            self._scripts["enqueue"], (self._queue, self._wake, self._seq), data, priority or 0
-        )
+        keys = (self._queue, self._wake, self._seq)
+        self._run(self._scripts["enqueue"], keys, data, priority or 0, suffix)
+
+    def enqueue_keyed(self, data: bytes, priority: int | None, keys: Sequence[str], /) -> None:
+        """Like :meth:`enqueue`; :meth:`reserve` returns the values of ``keys`` with the lease.
+
+        huey names each task's revocation flags, so a worker learns whether the task is
+        revoked from the reservation itself (one round trip instead of three).
+
+        Raises:
+            ConfigurationError: a non-zero ``priority`` on a storage without priorities.
+        """
+        suffix = "~" + "".join(key.encode("utf-8", "surrogateescape").hex() + "~" for key in keys)
+        self._enqueue(data, priority, suffix)
 
     def dequeue(self) -> bytes | None:
         """Remove and return the next item; blocks up to ``read_timeout`` if ``blocking``.
@@ -879,17 +1033,28 @@ class RedisStorage:
     def _reserve(self, now: float, lease_seconds: float) -> Lease | None:
         token = secrets.token_hex(12)
         deadline = now + lease_seconds
-        reply = self._run(
-            self._scripts["reserve"],
-            (self._queue, self._inflight, self._leases),
-            token,
-            _number(deadline),
+        reply = _as_list(
+            self._run(
+                self._scripts["reserve"],
+                (self._queue, self._inflight, self._leases, self._results, self._results_ttl),
+                token,
+                _number(deadline),
+                self._watch_prefix(),
+            )
         )
-        envelope = _as_bytes(reply)
+        envelope = _as_bytes(reply[0]) if reply else None
         if envelope is None:
             return None
         deliveries, data = _unwrap(envelope)
-        return Lease(token=token, data=data, deliveries=deliveries, deadline=deadline)
+        keyed = b"~" in envelope[: envelope.index(b"|")]
+        watched = tuple(map(_as_bytes, reply[1:])) if keyed else None
+        return Lease(
+            token=token, data=data, deliveries=deliveries, deadline=deadline, watched=watched
+        )
+
+    def _watch_prefix(self) -> str:
+        """How the reserve script finds a stored value: '' means the results HASH."""
+        return ""
 
     def extend_lease(self, token: str, now: float, lease_seconds: float, /) -> bool:
         """Push the lease's deadline to ``now + lease_seconds``; ``False`` if stale."""
@@ -915,6 +1080,32 @@ class RedisStorage:
         keys = (self._inflight, self._leases, self._results, self._results_ttl)
         reply = self._run(
             _H_ACK_RESULT_S, (*keys, self._done_key(key)), token, key, value, self._notify_ms()
+        )
+        return _as_int(reply) == 1
+
+    def settle(
+        self, token: str, result: tuple[str, bytes] | None, discard: Sequence[str], /
+    ) -> bool:
+        """Store ``result``, delete ``discard`` and acknowledge, atomically, in one round trip.
+
+        The result is stored as :meth:`put_result` would (waking its readers with
+        ``notify_result``). With a stale token nothing is stored, deleted or acknowledged:
+        the worker that now holds the message records the outcome.
+
+        Returns:
+            Whether the token was current.
+        """
+        key, value = result if result is not None else ("", b"")
+        keys = (self._inflight, self._leases, self._results, self._results_ttl)
+        reply = self._run(
+            _H_SETTLE_S,
+            (*keys, self._done_key(key)),
+            token,
+            "1" if result is not None else "0",
+            key,
+            value,
+            self._notify_ms(),
+            *discard,
         )
         return _as_int(reply) == 1
 
@@ -1002,10 +1193,62 @@ class RedisStorage:
         """Store ``data`` to become due at ``timestamp`` (UTC epoch seconds)."""
         self._run(_SCHEDULE_ADD_S, (self._schedule, self._seq), _number(timestamp), data)
 
+    def add_to_schedule_with_priority(
+        self, data: bytes, timestamp: float, priority: int, /
+    ) -> None:
+        """Store ``data`` to become due at ``timestamp`` and to be queued with ``priority``.
+
+        Raises:
+            ValueError: ``priority`` is not an int.
+            ConfigurationError: a non-zero ``priority`` on a storage without priorities.
+        """
+        _check_priority(priority)
+        if priority and not self.priority:
+            raise ConfigurationError(
+                f"{type(self).__name__} does not support task priorities (got priority="
+                f"{priority}); use PriorityRedisHuey / PriorityRedisStorage (Redis 5+)"
+            )
+        self._run(
+            _SCHEDULE_ADD_PRIORITY_S,
+            (self._schedule, self._seq),
+            _number(timestamp),
+            data,
+            priority,
+        )
+
+    def move_due(
+        self, timestamp: float, priority_of: Callable[[bytes], int | None], /
+    ) -> Sequence[bytes]:
+        """Move every item due at ``timestamp`` to the queue with one Lua script.
+
+        Satisfies :class:`~huey.protocols.SupportsScheduleTransfer`: Redis runs the script
+        atomically, so each item is in the schedule or in the queue, never in neither or
+        both. Items keep the priority stored with them. Items scheduled without one (by an
+        older huey) get priority 0 on :class:`RedisStorage`; on the priority variants the
+        script first hands them back, ``priority_of`` is asked about them here, outside
+        Redis, and the script runs again with the answers (after a few rounds of new such
+        items appearing, the rest get priority 0).
+        """
+        script = _SCHEDULE_MOVE_ZSET_S if self.priority else _SCHEDULE_MOVE_LIST_S
+        keys = (self._schedule, self._queue, self._wake, self._seq)
+        known: list[_Arg] = []
+        for attempt in range(_MOVE_ATTEMPTS):
+            ask = self.priority and attempt < _MOVE_ATTEMPTS - 1
+            reply = _as_list(
+                self._run(script, keys, _number(timestamp), "" if ask else "0", *known)
+            )
+            members = [item for item in map(_as_bytes, _as_list(reply[1])) if item is not None]
+            if _as_int(reply[0]) == 1:
+                return members
+            known = []
+            for member in members:
+                known += [member, _check_priority(priority_of(_schedule_data(member)))]
+        raise StorageError("moving due items: the Lua script did not finish")  # unreachable
+
     def read_schedule(self, timestamp: float, /) -> Sequence[bytes]:
         """Atomically remove and return every item due at or before ``timestamp``."""
         reply = _as_list(self._run(_SCHEDULE_READ_S, (self._schedule,), _number(timestamp)))
-        return [item[_SEQ_WIDTH:] for item in map(_as_bytes, reply) if item is not None]
+        return [_schedule_data(item) for item in map(_as_bytes, reply) if item is not None]
 
     def schedule_size(self) -> int:
         """Number of items in the schedule."""
@@ -1017,7 +1260,7 @@ class RedisStorage:
             return []
         stop = -1 if limit is None else limit - 1
         reply = _as_list(self._command("ZRANGE", self._schedule, 0, stop))
-        return [item[_SEQ_WIDTH:] for item in map(_as_bytes, reply) if item is not None]
+        return [_schedule_data(item) for item in map(_as_bytes, reply) if item is not None]
 
     def flush_schedule(self) -> None:
         """Remove every item from the schedule."""
@@ -1306,6 +1549,36 @@ class RedisExpireStorage(RedisStorage):
         rkey, kkey = self._keys(key)
         keys = (self._inflight, self._leases, rkey, kkey, self._done_key(key))
         reply = self._run(_X_ACK_RESULT_S, keys, token, value, self.expire_time, self._notify_ms())
+        return _as_int(reply) == 1
+
+    @override
+    def _watch_prefix(self) -> str:
+        return self._prefix
+
+    @override
+    def settle(
+        self, token: str, result: tuple[str, bytes] | None, discard: Sequence[str], /
+    ) -> bool:
+        """Store ``result`` for ``expire_time`` seconds, delete ``discard`` and acknowledge.
+
+        Atomic and one round trip, like :meth:`RedisStorage.settle`.
+
+        Returns:
+            Whether the token was current (with a stale token nothing happens).
+        """
+        key, value = result if result is not None else ("", b"")
+        rkey, kkey = self._keys(key)
+        gone = [self._keys(name)[1] for name in discard]
+        keys = (self._inflight, self._leases, rkey, kkey, self._done_key(key), *gone)
+        reply = self._run(
+            _X_SETTLE_S,
+            keys,
+            token,
+            "1" if result is not None else "0",
+            value,
+            self.expire_time,
+            self._notify_ms(),
+        )
         return _as_int(reply) == 1
 
     @override
