@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import inspect
 import logging
-import os
 import traceback
 import uuid
 from collections.abc import Callable, Iterable, Sequence
@@ -21,7 +20,6 @@ from typing import (
     TYPE_CHECKING,
     Any,
     ClassVar,
-    Concatenate,
     Generic,
     Literal,
     TypeAlias,
@@ -35,6 +33,7 @@ from typing_extensions import ParamSpec, TypeVar, Unpack
 from . import _core
 from ._clock import SystemClock
 from ._core import Decision, Drop, Enqueue, Failure, Outcome, Success
+from ._decorators import ContextArgDecorator, PeriodicDecorator, TaskDecorator
 from ._localtime import datetime_to_epoch, epoch_to_datetime
 from ._lock import TaskLock
 from ._messages import (
@@ -92,20 +91,16 @@ from .signals import (
     SIGNAL_TIMEOUT,
     Signal,
 )
-from .storage import BlackHoleStorage, FileStorage, MemoryStorage, SqliteStorage
+from .storage import MemoryStorage, SqliteStorage
 
 if TYPE_CHECKING:
     from . import consumer
 
 __all__ = (
-    "BlackHoleHuey",
     "Delivery",
-    "FileHuey",
     "Huey",
     "HueyOptions",
-    "MemoryHuey",
     "Receiver",
-    "SqliteHuey",
 )
 
 logger = logging.getLogger("huey")
@@ -192,117 +187,6 @@ def _check_timeout(value: object) -> float | None:
 
 def _missing_methods(storage: object) -> list[str]:
     return [name for name in _STORAGE_METHODS if not callable(getattr(storage, name, None))]
-
-
-class _TaskDecorator(Generic[RM]):
-    """What ``huey.task()`` returns: applied to a function, registers it."""
-
-    __slots__ = ("_context", "_huey", "_settings")
-
-    def __init__(
-        self,
-        huey: Huey[Any],
-        settings: dict[str, Any],
-        context: AbstractContextManager[object] | None = None,
-    ) -> None:
-        self._huey = huey
-        self._settings = settings
-        self._context = context
-
-    @overload
-    def __call__(
-        self: _TaskDecorator[Literal[True]], fn: Callable[P, R], /
-    ) -> TaskWrapper[P, R, Result[R]]: ...
-    @overload
-    def __call__(
-        self: _TaskDecorator[Literal[False]], fn: Callable[P, R], /
-    ) -> TaskWrapper[P, R, None]: ...
-    @overload
-    def __call__(
-        self: _TaskDecorator[bool], fn: Callable[P, R], /
-    ) -> TaskWrapper[P, R, Result[R] | None]: ...
-    def __call__(self, fn: Callable[P, R], /) -> TaskWrapper[P, R, Any]:
-        context = self._context
-        if context is None:
-            return self._huey.register_task(fn, self._settings, None)
-
-        def with_context(*args: P.args, **kwargs: P.kwargs) -> R:
-            with context:
-                return fn(*args, **kwargs)
-
-        _copy_identity(with_context, fn)
-        return self._huey.register_task(with_context, self._settings, None)
-
-
-class _PeriodicDecorator(Generic[RM]):
-    """What ``huey.periodic_task()`` returns: applied to a function, registers it."""
-
-    __slots__ = ("_huey", "_settings", "_validate")
-
-    def __init__(
-        self, huey: Huey[Any], validate: Callable[[datetime], bool], settings: dict[str, Any]
-    ) -> None:
-        self._huey = huey
-        self._validate = validate
-        self._settings = settings
-
-    @overload
-    def __call__(
-        self: _PeriodicDecorator[Literal[True]], fn: Callable[[], R], /
-    ) -> PeriodicTaskWrapper[R, Result[R]]: ...
-    @overload
-    def __call__(
-        self: _PeriodicDecorator[Literal[False]], fn: Callable[[], R], /
-    ) -> PeriodicTaskWrapper[R, None]: ...
-    @overload
-    def __call__(
-        self: _PeriodicDecorator[bool], fn: Callable[[], R], /
-    ) -> PeriodicTaskWrapper[R, Result[R] | None]: ...
-    def __call__(self, fn: Callable[[], R], /) -> PeriodicTaskWrapper[R, Any]:
-        wrapper = self._huey.register_task(fn, self._settings, self._validate)
-        assert isinstance(wrapper, PeriodicTaskWrapper)
-        return cast("PeriodicTaskWrapper[R, Any]", wrapper)
-
-
-class _ContextArgDecorator(Generic[C, RM]):
-    """What ``huey.context_task(obj, as_argument=True)`` returns."""
-
-    __slots__ = ("_huey", "_obj", "_settings")
-
-    def __init__(
-        self, huey: Huey[Any], obj: AbstractContextManager[C], settings: dict[str, Any]
-    ) -> None:
-        self._huey = huey
-        self._obj = obj
-        self._settings = settings
-
-    @overload
-    def __call__(
-        self: _ContextArgDecorator[C, Literal[True]], fn: Callable[Concatenate[C, P], R], /
-    ) -> TaskWrapper[P, R, Result[R]]: ...
-    @overload
-    def __call__(
-        self: _ContextArgDecorator[C, Literal[False]], fn: Callable[Concatenate[C, P], R], /
-    ) -> TaskWrapper[P, R, None]: ...
-    @overload
-    def __call__(
-        self: _ContextArgDecorator[C, bool], fn: Callable[Concatenate[C, P], R], /
-    ) -> TaskWrapper[P, R, Result[R] | None]: ...
-    def __call__(self, fn: Callable[Concatenate[C, P], R], /) -> TaskWrapper[P, R, Any]:
-        obj = self._obj
-
-        def with_context(*args: P.args, **kwargs: P.kwargs) -> R:
-            with obj as value:
-                return fn(value, *args, **kwargs)
-
-        _copy_identity(with_context, fn)
-        return self._huey.register_task(with_context, self._settings, None)
-
-
-def _copy_identity(target: Callable[..., object], source: Callable[..., object]) -> None:
-    for attribute in ("__module__", "__name__", "__qualname__", "__doc__"):
-        if hasattr(source, attribute):
-            setattr(target, attribute, getattr(source, attribute))
 
 
 class _HueyState:
@@ -566,7 +450,7 @@ class Huey(_HueyState, Generic[RM]):
         name: str | None = None,
         expires: float | timedelta | datetime | None = None,
         timeout: float | None = None,
-    ) -> _TaskDecorator[RM]:
+    ) -> TaskDecorator[RM]:
         """Decorator registering a function as a task.
 
         Calling the decorated function enqueues the call and returns a
@@ -584,7 +468,7 @@ class Huey(_HueyState, Generic[RM]):
                 dropped instead of run.
             timeout: seconds the task may run.
         """
-        return _TaskDecorator(self, self._settings_dict(locals()))
+        return TaskDecorator(self, self._settings_dict(locals()))
 
     def periodic_task(
         self,
@@ -597,7 +481,7 @@ class Huey(_HueyState, Generic[RM]):
         name: str | None = None,
         expires: float | timedelta | datetime | None = None,
         timeout: float | None = None,
-    ) -> _PeriodicDecorator[RM]:
+    ) -> PeriodicDecorator[RM]:
         """Decorator registering a function the consumer runs on a schedule.
 
         Once a minute the consumer calls ``validate_datetime`` with the minute (naive,
@@ -609,7 +493,7 @@ class Huey(_HueyState, Generic[RM]):
             raise ConfigurationError("periodic_task() needs a validate_datetime function")
         settings = self._settings_dict(locals())
         del settings["validate_datetime"]
-        return _PeriodicDecorator(self, validate_datetime, settings)
+        return PeriodicDecorator(self, validate_datetime, settings)
 
     @overload
     def context_task(
@@ -624,7 +508,7 @@ class Huey(_HueyState, Generic[RM]):
         name: str | None = None,
         expires: float | timedelta | datetime | None = None,
         timeout: float | None = None,
-    ) -> _ContextArgDecorator[C, RM]: ...
+    ) -> ContextArgDecorator[C, RM]: ...
     @overload
     def context_task(
         self,
@@ -638,7 +522,7 @@ class Huey(_HueyState, Generic[RM]):
         name: str | None = None,
         expires: float | timedelta | datetime | None = None,
         timeout: float | None = None,
-    ) -> _TaskDecorator[RM]: ...
+    ) -> TaskDecorator[RM]: ...
     def context_task(
         self,
         obj: AbstractContextManager[Any],
@@ -651,7 +535,7 @@ class Huey(_HueyState, Generic[RM]):
         name: str | None = None,
         expires: float | timedelta | datetime | None = None,
         timeout: float | None = None,
-    ) -> _ContextArgDecorator[Any, RM] | _TaskDecorator[RM]:
+    ) -> ContextArgDecorator[Any, RM] | TaskDecorator[RM]:
         """Like :meth:`task`, and each run happens inside ``with obj``.
 
         With ``as_argument=True`` the value ``obj.__enter__()`` returns is passed as the
@@ -661,8 +545,8 @@ class Huey(_HueyState, Generic[RM]):
         settings = self._settings_dict(locals())
         del settings["obj"], settings["as_argument"]
         if as_argument:
-            return _ContextArgDecorator(self, obj, settings)
-        return _TaskDecorator(self, settings, obj)
+            return ContextArgDecorator(self, obj, settings)
+        return TaskDecorator(self, settings, obj)
 
     @staticmethod
     def _settings_dict(arguments: dict[str, Any]) -> dict[str, Any]:
@@ -1590,230 +1474,3 @@ class Huey(_HueyState, Generic[RM]):
         storage.flush_results()
         if isinstance(storage, SupportsCounters):
             storage.flush_counters()
-
-
-class MemoryHuey(Huey[RM]):
-    """:class:`Huey` on an in-memory storage (tests, immediate mode)."""
-
-    storage_class: ClassVar[Callable[..., Storage]] = MemoryStorage
-
-    @overload
-    def __init__(
-        self: MemoryHuey[Literal[True]],
-        name: str = "huey",
-        *,
-        results: Literal[True] = True,
-        **options: Unpack[HueyOptions],
-    ) -> None: ...
-    @overload
-    def __init__(
-        self: MemoryHuey[Literal[False]],
-        name: str = "huey",
-        *,
-        results: Literal[False],
-        **options: Unpack[HueyOptions],
-    ) -> None: ...
-    @overload
-    def __init__(
-        self: MemoryHuey[bool], name: str = "huey", *, results: bool, **options: Unpack[HueyOptions]
-    ) -> None: ...
-    def __init__(
-        self, name: str = "huey", *, results: bool = True, **options: Unpack[HueyOptions]
-    ) -> None:
-        _HueyState.__init__(self, name, results, **options)
-
-
-class BlackHoleHuey(Huey[RM]):
-    """:class:`Huey` whose storage discards everything (tests)."""
-
-    storage_class: ClassVar[Callable[..., Storage]] = BlackHoleStorage
-
-    @overload
-    def __init__(
-        self: BlackHoleHuey[Literal[True]],
-        name: str = "huey",
-        *,
-        results: Literal[True] = True,
-        **options: Unpack[HueyOptions],
-    ) -> None: ...
-    @overload
-    def __init__(
-        self: BlackHoleHuey[Literal[False]],
-        name: str = "huey",
-        *,
-        results: Literal[False],
-        **options: Unpack[HueyOptions],
-    ) -> None: ...
-    @overload
-    def __init__(
-        self: BlackHoleHuey[bool],
-        name: str = "huey",
-        *,
-        results: bool,
-        **options: Unpack[HueyOptions],
-    ) -> None: ...
-    def __init__(
-        self, name: str = "huey", *, results: bool = True, **options: Unpack[HueyOptions]
-    ) -> None:
-        _HueyState.__init__(self, name, results, **options)
-
-
-class SqliteHuey(Huey[RM]):
-    """:class:`Huey` on a SQLite file (:class:`~huey.storage.SqliteStorage`).
-
-    Safe with several consumer processes on one machine; several hueys (names) may
-    share one file. Extra keyword arguments for :func:`sqlite3.connect` need
-    ``Huey(storage=SqliteStorage(...))``.
-
-    Args:
-        name: the queue's name.
-        results: store task return values.
-        filename: the database file.
-        cache_mb: megabytes of page cache per connection.
-        fsync: make every commit durable against power loss.
-        timeout: seconds to wait for another connection's write lock.
-        strict_fifo: never reuse row ids (only for a new file).
-        journal_mode: SQLite journal mode (default ``"wal"``).
-        options: the other :class:`Huey` options.
-    """
-
-    storage_class: ClassVar[Callable[..., Storage]] = SqliteStorage
-
-    @overload
-    def __init__(
-        self: SqliteHuey[Literal[True]],
-        name: str = "huey",
-        *,
-        results: Literal[True] = True,
-        filename: str | os.PathLike[str] = "huey.db",
-        cache_mb: int = 8,
-        fsync: bool = False,
-        timeout: float = 5.0,
-        strict_fifo: bool = False,
-        journal_mode: str = "wal",
-        **options: Unpack[HueyOptions],
-    ) -> None: ...
-    @overload
-    def __init__(
-        self: SqliteHuey[Literal[False]],
-        name: str = "huey",
-        *,
-        results: Literal[False],
-        filename: str | os.PathLike[str] = "huey.db",
-        cache_mb: int = 8,
-        fsync: bool = False,
-        timeout: float = 5.0,
-        strict_fifo: bool = False,
-        journal_mode: str = "wal",
-        **options: Unpack[HueyOptions],
-    ) -> None: ...
-    @overload
-    def __init__(
-        self: SqliteHuey[bool],
-        name: str = "huey",
-        *,
-        results: bool,
-        filename: str | os.PathLike[str] = "huey.db",
-        cache_mb: int = 8,
-        fsync: bool = False,
-        timeout: float = 5.0,
-        strict_fifo: bool = False,
-        journal_mode: str = "wal",
-        **options: Unpack[HueyOptions],
-    ) -> None: ...
-    def __init__(
-        self,
-        name: str = "huey",
-        *,
-        results: bool = True,
-        filename: str | os.PathLike[str] = "huey.db",
-        cache_mb: int = 8,
-        fsync: bool = False,
-        timeout: float = 5.0,
-        strict_fifo: bool = False,
-        journal_mode: str = "wal",
-        **options: Unpack[HueyOptions],
-    ) -> None:
-        _HueyState.__init__(
-            self,
-            name,
-            results,
-            **options,
-            filename=filename,
-            cache_mb=cache_mb,
-            fsync=fsync,
-            timeout=timeout,
-            strict_fifo=strict_fifo,
-            journal_mode=journal_mode,
-        )
-
-
-class FileHuey(Huey[RM]):
-    """:class:`Huey` on a directory (:class:`~huey.storage.FileStorage`).
-
-    For small deployments; slower than :class:`SqliteHuey`.
-
-    Args:
-        name: the queue's name.
-        results: store task return values.
-        path: the directory (created if missing); one directory per queue.
-        levels: sub-directory levels for result files.
-        use_thread_lock: lock with a thread lock instead of a lock file (only when a
-            single process uses the directory).
-        options: the other :class:`Huey` options.
-    """
-
-    storage_class: ClassVar[Callable[..., Storage]] = FileStorage
-
-    @overload
-    def __init__(
-        self: FileHuey[Literal[True]],
-        name: str = "huey",
-        *,
-        results: Literal[True] = True,
-        path: str | os.PathLike[str],
-        levels: int = 2,
-        use_thread_lock: bool = False,
-        **options: Unpack[HueyOptions],
-    ) -> None: ...
-    @overload
-    def __init__(
-        self: FileHuey[Literal[False]],
-        name: str = "huey",
-        *,
-        results: Literal[False],
-        path: str | os.PathLike[str],
-        levels: int = 2,
-        use_thread_lock: bool = False,
-        **options: Unpack[HueyOptions],
-    ) -> None: ...
-    @overload
-    def __init__(
-        self: FileHuey[bool],
-        name: str = "huey",
-        *,
-        results: bool,
-        path: str | os.PathLike[str],
-        levels: int = 2,
-        use_thread_lock: bool = False,
-        **options: Unpack[HueyOptions],
-    ) -> None: ...
-    def __init__(
-        self,
-        name: str = "huey",
-        *,
-        results: bool = True,
-        path: str | os.PathLike[str],
-        levels: int = 2,
-        use_thread_lock: bool = False,
-        **options: Unpack[HueyOptions],
-    ) -> None:
-        _HueyState.__init__(
-            self,
-            name,
-            results,
-            **options,
-            path=path,
-            levels=levels,
-            use_thread_lock=use_thread_lock,
-        )

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from ._api import BlackHoleHuey as BlackHoleHuey
-from ._api import FileHuey as FileHuey
 from ._api import Huey as Huey
 from ._api import HueyOptions as HueyOptions
-from ._api import MemoryHuey as MemoryHuey
-from ._api import SqliteHuey as SqliteHuey
 from ._crontab import crontab as crontab
+from ._hueys import BlackHoleHuey as BlackHoleHuey
+from ._hueys import FileHuey as FileHuey
+from ._hueys import MemoryHuey as MemoryHuey
+from ._hueys import SqliteHuey as SqliteHuey
 from ._lock import TaskLock as TaskLock
 from ._result import Result as Result
 from ._result import ResultGroup as ResultGroup
