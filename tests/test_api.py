@@ -2014,3 +2014,20 @@ def test_custom_serializer(clock: MockClock) -> None:
     assert result.get() == 2
     assert "s" in calls
     assert "d" in calls
+
+
+def test_schedule_accepts_the_time_as_its_first_argument(
+    huey: MemoryHuey, clock: MockClock
+) -> None:
+    """``task.schedule(60)``, ``schedule(timedelta)`` and ``schedule(datetime)`` schedule a call."""
+
+    @huey.task()
+    def ping() -> str:
+        return "pong"
+
+    ping.schedule(60)
+    ping.schedule(timedelta(seconds=120))
+    ping.schedule(datetime.fromtimestamp(clock.time() + 180, UTC))
+    etas = sorted(task.eta for task in huey.scheduled() if task.eta is not None)
+    assert etas == [clock.time() + 60, clock.time() + 120, clock.time() + 180]
+    assert all(task.args == () for task in huey.scheduled())

@@ -212,6 +212,30 @@ class Task(Message, _Chain[R_co, R_co]):
         """``(args, kwargs)``, as the original huey exposes them."""
         return self.args, self.kwargs
 
+    # The cooperative timeout check of the original huey, for tasks run by thread
+    # workers (process and greenlet workers interrupt an overrunning task themselves).
+    # Call these on the running task (``context=True``); the deadline belongs to the
+    # worker running it, so outside a consumer there is none.
+
+    @property
+    def time_remaining(self) -> float | None:
+        """Seconds left before this running task's ``timeout``; ``None`` without one."""
+        from .consumer import time_remaining  # deferred: the consumer imports this module
+
+        return time_remaining()
+
+    @property
+    def is_timed_out(self) -> bool:
+        """Whether this running task has used up its ``timeout``."""
+        remaining = self.time_remaining
+        return remaining is not None and remaining <= 0
+
+    def check_timeout(self) -> None:
+        """Raise :class:`~huey.exceptions.TaskTimeout` if the task used up its ``timeout``."""
+        from .consumer import check_timeout  # deferred: the consumer imports this module
+
+        check_timeout()
+
 
 class TaskWrapper(Generic[P, R_co, H_co]):
     """A task function registered with a :class:`~huey.Huey`.
@@ -280,7 +304,7 @@ class TaskWrapper(Generic[P, R_co, H_co]):
 
     def schedule(
         self,
-        args: tuple[Any, ...] | list[Any] | None = None,
+        args: tuple[Any, ...] | list[Any] | float | timedelta | datetime | None = None,
         kwargs: Mapping[str, Any] | None = None,
         eta: datetime | None = None,
         delay: float | timedelta | None = None,
@@ -296,8 +320,16 @@ class TaskWrapper(Generic[P, R_co, H_co]):
         """Enqueue a call to run at ``eta`` or after ``delay`` seconds.
 
         ``args`` and ``kwargs`` are not type-checked against the function: prefer
-        ``task.with_options(delay=...)(...)``, which is.
+        ``task.with_options(delay=...)(...)``, which is. As in the original huey, a task
+        without arguments may be scheduled with the time alone: ``ping.schedule(60)``
+        (a delay in seconds or a ``timedelta``) or ``ping.schedule(some_datetime)``.
         """
+        if isinstance(args, bool):
+            raise TypeError(f"schedule() takes the arguments as a tuple, got {args!r}")
+        if isinstance(args, datetime):
+            args, eta = None, args
+        elif isinstance(args, timedelta | int | float):
+            args, delay = None, args
         options: dict[str, object] = {
             "eta": eta,
             "delay": delay,

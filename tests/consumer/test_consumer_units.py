@@ -288,6 +288,25 @@ def test_cooperative_timeout_check() -> None:
     assert time_remaining() is None
 
 
+def test_task_exposes_the_cooperative_timeout_check() -> None:
+    """Task.time_remaining / is_timed_out / check_timeout follow the running worker's deadline."""
+    environment = ThreadEnvironment()
+    task: Task[int] = Task(id="t", name="n")
+
+    def timed_out() -> bool:  # a call, so checkers do not narrow the property
+        return task.is_timed_out
+
+    assert task.time_remaining is None
+    assert not timed_out()
+    task.check_timeout()
+    with environment.timeout(0.001):
+        time.sleep(0.002)  # a real deadline, measured on the monotonic clock
+        assert timed_out()
+        with pytest.raises(TaskTimeout):
+            task.check_timeout()
+    assert task.time_remaining is None
+
+
 def test_pipe_flag_wakes_waiters() -> None:
     """Setting the flag from another thread wakes a waiter at once."""
     flag = PipeFlag()
