@@ -1,7 +1,9 @@
-"""``huey_consumer`` on Redis: fail fast on a bad connection, warn when nothing persists."""
+"""``huey_consumer`` on Redis: fail fast on a bad connection, warn when nothing persists,
+and share one queue between several consumers."""
 
 from __future__ import annotations
 
+import collections
 import os
 import subprocess
 import sys
@@ -11,7 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import RedisServer
+from huey import RedisHuey
+
+from .conftest import RedisServer, dispose
 
 pytestmark = [pytest.mark.redis, pytest.mark.integration]
 
@@ -75,3 +79,73 @@ def test_persistence_off_is_warned_at_startup(private_redis: MakeServer, tmp_pat
         process.communicate(timeout=30)
     warnings = [line for line in log.read_text().splitlines() if "WARNING" in line]
     assert len([line for line in warnings if "persist" in line]) == 1
+
+
+COUNTING_APP = """
+import os
+import pathlib
+import time
+
+from huey import RedisHuey
+
+huey = RedisHuey(os.environ["HUEY_TEST_NAME"], url=os.environ["HUEY_TEST_URL"], read_timeout=0.1)
+MARKS = pathlib.Path(os.environ["HUEY_TEST_MARKS"])
+
+
+@huey.task(name="app.count")
+def count(index: int) -> int:
+    # One file per execution: a task run twice leaves two files.
+    (MARKS / f"{index}.{os.getpid()}.{os.urandom(4).hex()}").touch()
+    time.sleep(0.002)  # long enough for both consumers to share the work
+    return index
+"""
+
+
+def test_two_consumers_over_one_redis_run_every_task_once(redis_url: str, tmp_path: Path) -> None:
+    """Two real huey_consumer processes share one Redis queue: every task runs once."""
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    (tmp_path / "app.py").write_text(COUNTING_APP)
+    name = f"two-consumers-{time.monotonic_ns()}"
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(tmp_path),
+        "HUEY_TEST_NAME": name,
+        "HUEY_TEST_URL": redis_url,
+        "HUEY_TEST_MARKS": str(marks),
+    }
+    logs = [tmp_path / f"consumer-{number}.log" for number in range(2)]
+    consumers = [
+        subprocess.Popen(
+            [sys.executable, "-m", "huey", "app.huey", "-w", "2", "-l", str(log)],
+            env=env,
+            cwd=tmp_path,
+            stderr=subprocess.DEVNULL,
+        )
+        for log in logs
+    ]
+    deadline = time.monotonic() + 30
+    while not all(log.exists() and "huey consumer" in log.read_text() for log in logs):
+        assert time.monotonic() < deadline, "the consumers did not start"
+        time.sleep(0.05)
+    producer = RedisHuey(name, url=redis_url)
+
+    @producer.task(name="app.count")
+    def count(index: int) -> int:
+        raise AssertionError("runs in the consumers only")
+
+    try:
+        results = [count(index) for index in range(300)]
+        values = [result.get(blocking=True, timeout=60) for result in results]
+    finally:
+        for consumer in consumers:
+            consumer.terminate()
+            consumer.wait(30)
+        dispose(producer)
+
+    assert values == list(range(300))
+    runs = collections.Counter(path.name.split(".")[0] for path in marks.iterdir())
+    assert set(runs) == {str(index) for index in range(300)}
+    assert max(runs.values()) == 1
+    pids = {path.name.split(".")[1] for path in marks.iterdir()}
+    assert len(pids) == 2, "both consumers should have taken tasks"
