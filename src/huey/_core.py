@@ -230,10 +230,10 @@ def extend_arguments(message: M, value: object) -> M:
     if value is None:
         return message
     if isinstance(value, tuple):
-        items: tuple[object, ...] = value  # pyright: ignore[reportUnknownVariableType]
+        items: tuple[object, ...] = value  # pyright: ignore[reportUnknownVariableType]  # isinstance() leaves the item types unknown
         return replace(message, args=message.args + items)
     if isinstance(value, dict):
-        mapping: dict[object, object] = value  # pyright: ignore[reportUnknownVariableType]
+        mapping: dict[object, object] = value  # pyright: ignore[reportUnknownVariableType]  # isinstance() leaves the item types unknown
         merged = {str(key): item for key, item in mapping.items()}
         merged.update(message.kwargs)
         return replace(message, kwargs=merged)

@@ -44,7 +44,7 @@ class TaskLock:
         self.name = name
         self.ttl = ttl
         self.key: str = f"{huey.name}.lock.{name}"
-        huey._locks.add(self.key)  # pyright: ignore[reportPrivateUsage]
+        huey._locks.add(self.key)  # pyright: ignore[reportPrivateUsage]  # internal API between huey modules
 
     def __call__(self, fn: Callable[P, R]) -> Callable[P, R]:
         """Wrap ``fn`` so each call holds the lock."""

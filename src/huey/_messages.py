@@ -204,7 +204,7 @@ def message_from_wire(obj: object, cls: type[M]) -> M:
 def _message_from_wire(obj: object, cls: type[M]) -> M:
     if not isinstance(obj, dict):
         raise MessageDecodeError(f"a message must decode to a dict, got {type(obj).__name__}")
-    wire: dict[object, object] = obj  # pyright: ignore[reportUnknownVariableType]
+    wire: dict[object, object] = obj  # pyright: ignore[reportUnknownVariableType]  # isinstance() leaves the item types unknown
     fields: dict[str, object] = {}
     for key, value in wire.items():
         if not isinstance(key, str):
@@ -224,7 +224,7 @@ def _message_from_wire(obj: object, cls: type[M]) -> M:
     if not isinstance(kwargs, dict):
         raise MessageDecodeError("message field 'kwargs' must be a dict")
     clean_kwargs: dict[str, object] = {}
-    for key, value in kwargs.items():  # pyright: ignore[reportUnknownVariableType]
+    for key, value in kwargs.items():  # pyright: ignore[reportUnknownVariableType]  # isinstance() leaves the item types unknown
         if not isinstance(key, str):
             raise MessageDecodeError("message keyword argument names must be strings")
         clean_kwargs[key] = value
@@ -239,7 +239,7 @@ def _message_from_wire(obj: object, cls: type[M]) -> M:
     return cls(
         id=task_id,
         name=name,
-        args=tuple(args),  # pyright: ignore[reportUnknownArgumentType]
+        args=tuple(args),  # pyright: ignore[reportUnknownArgumentType]  # isinstance() leaves the item types unknown
         kwargs=clean_kwargs,
         eta=_number(fields, "eta", None),
         retries=retries if isinstance(retries, int) else 0,
@@ -263,7 +263,7 @@ def error_from_wire(obj: object) -> ErrorInfo | None:
     """The :class:`ErrorInfo` if ``obj`` is the wire form of one, else ``None``."""
     if not isinstance(obj, dict) or _ERROR_MARKER not in obj:
         return None
-    wire: dict[object, object] = obj  # pyright: ignore[reportUnknownVariableType]
+    wire: dict[object, object] = obj  # pyright: ignore[reportUnknownVariableType]  # isinstance() leaves the item types unknown
     retries = wire.get("retries")
     return ErrorInfo(
         error=str(wire.get("error", "")),
@@ -282,7 +282,7 @@ def revocation_from_wire(obj: object) -> Revocation:
     """Rebuild a revocation flag; anything malformed counts as "revoked for ever"."""
     if not isinstance(obj, dict):
         return Revocation()
-    wire: dict[object, object] = obj  # pyright: ignore[reportUnknownVariableType]
+    wire: dict[object, object] = obj  # pyright: ignore[reportUnknownVariableType]  # isinstance() leaves the item types unknown
     until = wire.get("until")
     once = wire.get("once")
     seconds: float | None = None

@@ -92,7 +92,7 @@ class Result(Generic[R_co]):
                 :class:`~huey.exceptions.HueyException`).
         """
         if self._cached is _NOT_READ:
-            raw = self.huey._read_result(  # pyright: ignore[reportPrivateUsage]
+            raw = self.huey._read_result(  # pyright: ignore[reportPrivateUsage]  # internal API between huey modules
                 self.task.id,
                 blocking=blocking,
                 timeout=timeout,
@@ -108,7 +108,7 @@ class Result(Generic[R_co]):
                 return None
             self._cached = raw
         # The stored value is what the task returned: its type is R by construction.
-        return cast(R_co, self.huey._unpack_result(self._cached))  # pyright: ignore[reportPrivateUsage]
+        return cast(R_co, self.huey._unpack_result(self._cached))  # pyright: ignore[reportPrivateUsage]  # internal API between huey modules
 
     __call__ = get
 
@@ -116,7 +116,7 @@ class Result(Generic[R_co]):
         """Whether the result is available (reads and caches it, as the original does)."""
         if self._cached is not _NOT_READ:
             return True
-        raw = self.huey._read_result(  # pyright: ignore[reportPrivateUsage]
+        raw = self.huey._read_result(  # pyright: ignore[reportPrivateUsage]  # internal API between huey modules
             self.task.id, blocking=False, timeout=None, backoff=1.15, max_delay=1.0, preserve=False
         )
         if raw is EmptyData:
@@ -153,11 +153,11 @@ class Result(Generic[R_co]):
         is made that the original has not already run.
         """
         # Build (and so validate) the copy before touching the original.
-        copy = self.huey._copy_for_reschedule(  # pyright: ignore[reportPrivateUsage]
+        copy = self.huey._copy_for_reschedule(  # pyright: ignore[reportPrivateUsage]  # internal API between huey modules
             self.task, eta=eta, delay=delay, expires=expires, priority=priority
         )
         self.revoke(revoke_once=True)
-        self.huey._enqueue_message(copy)  # pyright: ignore[reportPrivateUsage]
+        self.huey._enqueue_message(copy)  # pyright: ignore[reportPrivateUsage]  # internal API between huey modules
         return Result(self.huey, copy)
 
 

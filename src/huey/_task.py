@@ -296,7 +296,7 @@ class TaskWrapper(Generic[P, R_co, H_co]):
         Used where a ``ParamSpec`` cannot express the call, as in :meth:`Task.then`.
         Keyword ``options`` are those of :class:`TaskOptions`.
         """
-        return self.huey._build_task(self, tuple(args), dict(kwargs), cast(TaskOptions, options))  # pyright: ignore[reportPrivateUsage]
+        return self.huey._build_task(self, tuple(args), dict(kwargs), cast(TaskOptions, options))  # pyright: ignore[reportPrivateUsage]  # internal API between huey modules
 
     def call_local(self, *args: P.args, **kwargs: P.kwargs) -> R_co:
         """Call the function directly, in this process."""
@@ -366,10 +366,10 @@ class TaskWrapper(Generic[P, R_co, H_co]):
     def map(self, it: Iterable[Any], /) -> ResultGroup[Any] | None:
         """Enqueue one call per item (a tuple item is spread as positional arguments)."""
         tasks = [
-            self.unchecked_s(item if isinstance(item, tuple) else (item,), {})  # pyright: ignore[reportUnknownArgumentType]
+            self.unchecked_s(item if isinstance(item, tuple) else (item,), {})  # pyright: ignore[reportUnknownArgumentType]  # isinstance() leaves the item types unknown
             for item in it
         ]
-        return self.huey._enqueue_many(tasks)  # pyright: ignore[reportPrivateUsage]
+        return self.huey._enqueue_many(tasks)  # pyright: ignore[reportPrivateUsage]  # internal API between huey modules
 
     def revoke(self, revoke_until: datetime | None = None, revoke_once: bool = False) -> None:
         """Stop every instance of this task from running (see ``restore``)."""
@@ -381,11 +381,11 @@ class TaskWrapper(Generic[P, R_co, H_co]):
 
     def is_revoked(self, timestamp: datetime | None = None) -> bool:
         """Whether this task is revoked (at ``timestamp``, default now)."""
-        return self.huey._is_name_revoked(self.name, timestamp)  # pyright: ignore[reportPrivateUsage]
+        return self.huey._is_name_revoked(self.name, timestamp)  # pyright: ignore[reportPrivateUsage]  # internal API between huey modules
 
     def unregister(self) -> bool:
         """Remove the task from its huey's registry."""
-        return self.huey._unregister(self)  # pyright: ignore[reportPrivateUsage]
+        return self.huey._unregister(self)  # pyright: ignore[reportPrivateUsage]  # internal API between huey modules
 
 
 class PeriodicTaskWrapper(TaskWrapper[[], R_co, H_co]):

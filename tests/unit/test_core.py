@@ -63,7 +63,7 @@ def fields(message: Message | None) -> dict[str, object] | None:
         if isinstance(value, Message):
             result[field.name] = fields(value)
         elif isinstance(value, Mapping):
-            result[field.name] = dict(value)  # pyright: ignore[reportUnknownArgumentType]
+            result[field.name] = dict(value)  # pyright: ignore[reportUnknownArgumentType]  # isinstance() leaves the item types unknown
         else:
             result[field.name] = value
     return result

@@ -38,7 +38,7 @@ def snapshot(message: Message | None) -> object:
         if isinstance(value, Message):
             result[field.name] = snapshot(value)
         elif isinstance(value, Mapping):
-            result[field.name] = dict(value)  # pyright: ignore[reportUnknownArgumentType]
+            result[field.name] = dict(value)  # pyright: ignore[reportUnknownArgumentType]  # isinstance() leaves the item types unknown
         else:
             result[field.name] = value
     return result

@@ -103,7 +103,7 @@ def _locks(value: object) -> tuple[str, ...]:
         return tuple(name.strip() for name in value.split(",") if name.strip())
     if isinstance(value, list | tuple):
         names: list[str] = []
-        for item in value:  # pyright: ignore[reportUnknownVariableType]
+        for item in value:  # pyright: ignore[reportUnknownVariableType]  # isinstance() leaves the item types unknown
             if not isinstance(item, str) or not item:
                 raise ConfigurationError(f"extra_locks must hold lock names, got {item!r}")
             names.append(item)
