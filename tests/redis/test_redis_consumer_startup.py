@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import collections
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -149,3 +150,53 @@ def test_two_consumers_over_one_redis_run_every_task_once(redis_url: str, tmp_pa
     assert max(runs.values()) == 1
     pids = {path.name.split(".")[1] for path in marks.iterdir()}
     assert len(pids) == 2, "both consumers should have taken tasks"
+
+
+def test_consumer_rides_out_a_redis_restart(private_redis: MakeServer, tmp_path: Path) -> None:
+    """Redis SIGKILLed and restarted (AOF on) under a running consumer: the consumer logs
+    the outage once per loop, backs off, reconnects, and every enqueued task completes."""
+    server = private_redis()
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    (tmp_path / "app.py").write_text(COUNTING_APP)
+    name = f"restart-{time.monotonic_ns()}"
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(tmp_path),
+        "HUEY_TEST_NAME": name,
+        "HUEY_TEST_URL": server.url,
+        "HUEY_TEST_MARKS": str(marks),
+    }
+    log = tmp_path / "consumer.log"
+    consumer = subprocess.Popen(
+        [sys.executable, "-m", "huey", "app.huey", "-w", "2", "-m", "0.5", "-l", str(log)],
+        env=env,
+        cwd=tmp_path,
+        stderr=subprocess.DEVNULL,
+    )
+    producer = RedisHuey(name, url=server.url)
+
+    @producer.task(name="app.count")
+    def count(index: int) -> int:
+        raise AssertionError("runs in the consumers only")
+
+    try:
+        before = [count(index) for index in range(50)]
+        assert [result.get(blocking=True, timeout=30) for result in before] == list(range(50))
+        server.kill()  # a crash; the outage has to last for the workers to notice it
+        time.sleep(6.0)  # longer than redis-py's own retries (about 4 s)
+        server.start()  # same port, same AOF file
+        after = [count(index) for index in range(50, 100)]
+        assert [result.get(blocking=True, timeout=30) for result in after] == list(range(50, 100))
+        assert consumer.poll() is None, "the consumer must survive the outage"
+    finally:
+        consumer.send_signal(signal.SIGINT)
+        consumer.wait(30)
+        dispose(producer)
+
+    text = log.read_text()
+    assert "storage failed" in text
+    assert "storage is back" in text
+    assert text.count("storage failed") <= 3  # once per worker and the scheduler, at most
+    runs = collections.Counter(path.name.split(".")[0] for path in marks.iterdir())
+    assert set(runs) == {str(index) for index in range(100)}
