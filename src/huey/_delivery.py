@@ -131,7 +131,7 @@ class Received:
 
 def uses_leases(huey: Huey[Any]) -> bool:
     """Whether ``huey`` delivers at-least-once (leases) rather than at-most-once."""
-    return huey.delivery == "at-least-once" and isinstance(huey.storage, SupportsLeases)
+    return _leasing_storage(huey) is not None
 
 
 def _leasing_storage(huey: Huey[Any]) -> SupportsLeases | None:
@@ -355,15 +355,19 @@ def process_next(huey: Huey[Any], *, heartbeat_interval: float | None = None) ->
     return run_received(huey, received, heartbeat_interval=heartbeat_interval)
 
 
-def requeue_expired(huey: Huey[Any]) -> int:
+def requeue_expired(huey: Huey[Any], now: float | None = None) -> int:
     """Return the expired leases of ``huey``'s queue (or dead-letter them); how many moved.
 
     A no-op returning 0 in at-most-once mode. The consumer calls it periodically.
+
+    Args:
+        huey: the application.
+        now: the current time (UTC epoch seconds); default: ``huey.clock``.
     """
     storage = _leasing_storage(huey)
     if storage is None:
         return 0
-    moved = storage.requeue_expired(huey.clock.time(), huey.max_deliveries)
+    moved = storage.requeue_expired(huey.clock.time() if now is None else now, huey.max_deliveries)
     if moved:
         logger.warning(
             "%d expired lease(s) of %s moved back to the queue or, past max_deliveries=%d, "

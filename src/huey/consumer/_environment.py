@@ -152,13 +152,13 @@ def _deadline_scope(seconds: float | None) -> Generator[None, None, None]:
 
 
 class Environment:
-    """How workers are run. Subclasses provide the worker kind.
+    """How workers are run: threads here, processes and greenlets in the subclasses.
 
     Attributes:
-        kind: the worker type.
+        enforces_timeouts: whether a task overrunning its ``timeout`` is cut short
+            (otherwise the worker only warns, and tasks may call ``check_timeout``).
     """
 
-    kind: WorkerType = "thread"
     enforces_timeouts = False
 
     def start(self, body: Callable[[], None], name: str) -> Runner:
@@ -185,8 +185,6 @@ class Environment:
 class ThreadEnvironment(Environment):
     """Daemon threads. Timeouts are cooperative (:func:`check_timeout`)."""
 
-    kind: WorkerType = "thread"
-
     @override
     def start(self, body: Callable[[], None], name: str) -> Runner:
         thread = threading.Thread(target=body, name=name, daemon=True)
@@ -203,7 +201,6 @@ class ProcessEnvironment(Environment):
     ``SIGHUP``, which belong to the parent (a terminal's Ctrl-C reaches the whole group).
     """
 
-    kind: WorkerType = "process"
     enforces_timeouts = True
 
     def __init__(self) -> None:
@@ -278,7 +275,6 @@ class GreenletEnvironment(Environment):
     ``KeyboardInterrupt`` in every greenlet.
     """
 
-    kind: WorkerType = "greenlet"
     enforces_timeouts = True
 
     def __init__(self) -> None:

@@ -164,11 +164,10 @@ def check_options(**options: object) -> ConsumerOptions:
         else _number("shutdown_timeout", timeout_value, minimum=0, strict=True)
     )
     graceful = get("graceful_signal")
-    if not isinstance(graceful, str) or graceful.upper().removeprefix("SIG") not in ("INT", "TERM"):
+    signal_name = graceful.upper().removeprefix("SIG") if isinstance(graceful, str) else None
+    if signal_name not in ("INT", "TERM"):
         raise ConfigurationError(f"graceful_signal must be INT or TERM, got {graceful!r}")
-    graceful_signal: GracefulSignal = (
-        "INT" if graceful.upper().removeprefix("SIG") == "INT" else "TERM"
-    )
+    graceful_signal: GracefulSignal = "INT" if signal_name == "INT" else "TERM"
     extra_locks = _locks(get("extra_locks"))
     return ConsumerOptions(
         workers=_integer("workers", get("workers"), minimum=1),

@@ -27,16 +27,14 @@ class SignalState:
 
     Attributes:
         request: the strongest request so far (``None``: keep running).
-        count: how many stop signals arrived.
+        wake: set whenever a request arrives, to wake the consumer's main loop.
     """
 
     request: Request | None = None
-    count: int = 0
     wake: threading.Event = field(default_factory=threading.Event)
 
     def receive(self, asked: Request) -> None:
         """Record a request: a second stop request while stopping forces an immediate stop."""
-        self.count += 1
         if self.request is None:
             self.request = asked
         elif asked == "immediate" or self.request in ("graceful", "restart"):

@@ -138,8 +138,6 @@ class Worker:
         """One iteration; ``False`` when the worker should end (recycling)."""
         try:
             delivered = take_next(self.huey, self._execute)
-        except KeyboardInterrupt:
-            raise
         except Exception as exc:
             self.stop_flag.wait(self.outage.failed(exc))
             return True
@@ -242,8 +240,7 @@ class Scheduler:
 
     def requeue_expired(self, now: float) -> int:
         """Give back the messages of workers that died holding a lease."""
-        del now  # the delivery flow reads the huey's clock
-        return requeue_expired(self.huey)
+        return requeue_expired(self.huey, now)
 
     def move_due(self, now: float) -> int:
         """Move the scheduled tasks due at ``now`` to the queue; return how many.

@@ -493,17 +493,6 @@ _ACK_PREFIX = """
 if redis.call('HDEL', KEYS[1], ARGV[1]) == 0 then return 0 end
 redis.call('ZREM', KEYS[2], ARGV[1])
 """
-# KEYS: inflight, leases, results, ttl, done   ARGV: token, key, value, notify_ttl_ms
-_H_ACK_RESULT = """
-redis.call('HSET', KEYS[3], ARGV[2], ARGV[3])
-redis.call('ZREM', KEYS[4], ARGV[2])
-if ARGV[4] ~= '0' then
-  redis.call('LPUSH', KEYS[5], '1')
-  redis.call('PEXPIRE', KEYS[5], ARGV[4])
-end
-return 1
-"""
-
 # Settle a lease: delete the discarded keys, store the result, acknowledge (or, if the
 # token is stale, none of it).
 # KEYS: inflight, leases, results, ttl, done
@@ -559,17 +548,6 @@ if ARGV[3] ~= '0' then
   redis.call('LPUSH', KEYS[3], '1')
   redis.call('PEXPIRE', KEYS[3], ARGV[3])
 end
-"""
-# KEYS: inflight, leases, r:<key>, k:<key>, done
-# ARGV: token, value, expire_seconds, notify_ttl_ms
-_X_ACK_RESULT = """
-redis.call('SET', KEYS[3], ARGV[2], 'EX', ARGV[3])
-redis.call('DEL', KEYS[4])
-if ARGV[4] ~= '0' then
-  redis.call('LPUSH', KEYS[5], '1')
-  redis.call('PEXPIRE', KEYS[5], ARGV[4])
-end
-return 1
 """
 # KEYS: inflight, leases, r:<key>, k:<key>, done, k:<discarded key>...
 # ARGV: token, has_result ('1'/'0'), value, expire_seconds, notify_ttl_ms
@@ -629,8 +607,6 @@ _X_PUT_S: Final = _Script(_X_PUT)
 _X_PUT_IF_EMPTY_S: Final = _Script(_X_PUT_IF_EMPTY)
 _X_PUT_RESULT_S: Final = _Script(_X_PUT_RESULT)
 _X_INCR_S: Final = _Script(_X_INCR)
-_H_ACK_RESULT_S: Final = _Script(_ACK_PREFIX, _H_ACK_RESULT)
-_X_ACK_RESULT_S: Final = _Script(_ACK_PREFIX, _X_ACK_RESULT)
 _H_SETTLE_S: Final = _Script(_ACK_PREFIX, _H_SETTLE)
 _X_SETTLE_S: Final = _Script(_ACK_PREFIX, _X_SETTLE)
 
@@ -951,14 +927,19 @@ class RedisStorage:
         """
         self._enqueue(data, priority, "")
 
-    def _enqueue(self, data: bytes, priority: int | None, suffix: str) -> None:
-        if priority and not self.priority:
+    def _queue_priority(self, priority: int | None) -> int:
+        """``priority`` checked (``None`` counts as 0) and refused where unsupported."""
+        value = _check_priority(priority)
+        if value and not self.priority:
             raise ConfigurationError(
                 f"{type(self).__name__} does not support task priorities (got priority="
-                f"{priority}); use PriorityRedisHuey / PriorityRedisStorage (Redis 5+)"
+                f"{value}); use PriorityRedisHuey / PriorityRedisStorage (Redis 5+)"
             )
+        return value
+
+    def _enqueue(self, data: bytes, priority: int | None, suffix: str) -> None:
         keys = (self._queue, self._wake, self._seq)
-        self._run(self._scripts["enqueue"], keys, data, priority or 0, suffix)
+        self._run(self._scripts["enqueue"], keys, data, self._queue_priority(priority), suffix)
 
     def enqueue_keyed(self, data: bytes, priority: int | None, keys: Sequence[str], /) -> None:
         """Like :meth:`enqueue`; :meth:`reserve` returns the values of ``keys`` with the lease.
@@ -1077,11 +1058,7 @@ class RedisStorage:
         Returns:
             Whether the token was current (and the result stored).
         """
-        keys = (self._inflight, self._leases, self._results, self._results_ttl)
-        reply = self._run(
-            _H_ACK_RESULT_S, (*keys, self._done_key(key)), token, key, value, self._notify_ms()
-        )
-        return _as_int(reply) == 1
+        return self.settle(token, (key, value), ())
 
     def settle(
         self, token: str, result: tuple[str, bytes] | None, discard: Sequence[str], /
@@ -1202,18 +1179,13 @@ class RedisStorage:
             ValueError: ``priority`` is not an int.
             ConfigurationError: a non-zero ``priority`` on a storage without priorities.
         """
-        _check_priority(priority)
-        if priority and not self.priority:
-            raise ConfigurationError(
-                f"{type(self).__name__} does not support task priorities (got priority="
-                f"{priority}); use PriorityRedisHuey / PriorityRedisStorage (Redis 5+)"
-            )
+        value = self._queue_priority(priority)
         self._run(
             _SCHEDULE_ADD_PRIORITY_S,
             (self._schedule, self._seq),
             _number(timestamp),
             data,
-            priority,
+            value,
         )
 
     def move_due(
@@ -1538,18 +1510,6 @@ class RedisExpireStorage(RedisStorage):
             self.expire_time,
             self._notify_ms(),
         )
-
-    @override
-    def ack_with_result(self, token: str, key: str, value: bytes, /) -> bool:
-        """Acknowledge the lease and store the result for ``expire_time`` seconds, atomically.
-
-        Returns:
-            Whether the token was current (and the result stored).
-        """
-        rkey, kkey = self._keys(key)
-        keys = (self._inflight, self._leases, rkey, kkey, self._done_key(key))
-        reply = self._run(_X_ACK_RESULT_S, keys, token, value, self.expire_time, self._notify_ms())
-        return _as_int(reply) == 1
 
     @override
     def _watch_prefix(self) -> str:
