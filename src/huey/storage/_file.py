@@ -60,6 +60,7 @@ from .. import _core
 from ..constants import EmptyData, EmptyDataType
 from ..exceptions import ConfigurationError, StorageAccessError, StorageError, StorageFull
 from ..protocols import DeadLetter, Lease
+from ._checks import INT64_MAX, INT64_MIN, check_limit, check_priority
 
 __all__ = ("FileStorage",)
 
@@ -72,8 +73,6 @@ _SCHEDULE_NAME: Final = re.compile(
 )
 _LETTER_ID: Final = re.compile(r"^[0-9a-f]{16}\.[0-9a-f]{8}$")
 _KV_HEADER: Final = struct.Struct(">Id")
-_INT64_MIN: Final = -(2**63)
-_INT64_MAX: Final = 2**63 - 1
 
 _ACCESS_ERRNOS: Final = frozenset(
     {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOTDIR, errno.EISDIR, errno.ENOENT}
@@ -98,21 +97,6 @@ def _sequence() -> str:
     return f"{_unique_ns():016x}.{os.getpid():08x}"
 
 
-def _check_priority(priority: object) -> int:
-    value = priority or 0
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise ValueError(f"priority must be an int, got {priority!r}")
-    if not _INT64_MIN <= value <= _INT64_MAX:
-        raise ValueError(f"priority must fit in 64 bits, got {priority!r}")
-    return value
-
-
-def _check_limit(limit: object) -> int | None:
-    if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 0):
-        raise ValueError(f"limit must be a non-negative int or None, got {limit!r}")
-    return limit
-
-
 # Run-time checks of arguments take ``object``: untyped callers may pass anything.
 
 
@@ -129,16 +113,16 @@ def _match(pattern: re.Pattern[str], value: object) -> re.Match[str] | None:
 
 
 def _order_name(priority: int) -> str:
-    return f"{_INT64_MAX - priority:016x}.{_sequence()}"
+    return f"{INT64_MAX - priority:016x}.{_sequence()}"
 
 
 def _priority_of(order: str) -> int:
-    return _INT64_MAX - int(order[:16], 16)
+    return INT64_MAX - int(order[:16], 16)
 
 
 def _schedule_key(timestamp: float) -> int:
     micros = int(timestamp * 1_000_000 // 1)
-    return min(max(micros - _INT64_MIN, 0), 2**64 - 1)
+    return min(max(micros - INT64_MIN, 0), 2**64 - 1)
 
 
 class FileStorage:
@@ -394,7 +378,7 @@ class FileStorage:
 
     def enqueue(self, data: bytes, priority: int | None = None, /) -> None:
         """Append ``data``; higher ``priority`` is dequeued first."""
-        order = _order_name(_check_priority(priority))
+        order = _order_name(check_priority(priority))
         with self._locked("enqueueing"):
             self._add_ready(order, 0, data)
 
@@ -419,7 +403,7 @@ class FileStorage:
 
     def enqueued_items(self, limit: int | None = None, /) -> Sequence[bytes]:
         """Ready items in delivery order, at most ``limit`` of them (scans the directory)."""
-        count = _check_limit(limit)
+        count = check_limit(limit)
         items: list[bytes] = []
         with self._locked("listing the queue"):
             names = sorted(n for n in self._names(self._queue_dir) if _QUEUE_NAME.match(n))
@@ -455,7 +439,7 @@ class FileStorage:
         Raises:
             ValueError: ``priority`` is not an int that fits in 64 bits.
         """
-        inverted = _INT64_MAX - _check_priority(priority)
+        inverted = INT64_MAX - check_priority(priority)
         name = f"{_schedule_key(float(timestamp)):016x}.{_sequence()}.{inverted:016x}"
         with self._locked("adding to the schedule"):
             self._write_file(os.path.join(self._schedule_dir, name), data)
@@ -483,9 +467,9 @@ class FileStorage:
                 stored = _SCHEDULE_NAME.match(name)
                 prefix = stored.group(1) if stored is not None else None
                 if prefix is not None:
-                    priority = _INT64_MAX - int(prefix, 16)
+                    priority = _priority_of(prefix)
                 else:
-                    priority = _check_priority(priority_of(data))
+                    priority = check_priority(priority_of(data))
                 queued = f"{_order_name(priority)}.0"
                 os.rename(path, os.path.join(self._queue_dir, queued))
                 self._publish(queued)
@@ -521,7 +505,7 @@ class FileStorage:
 
     def scheduled_items(self, limit: int | None = None, /) -> Sequence[bytes]:
         """Items in the schedule, earliest first, at most ``limit`` of them."""
-        count = _check_limit(limit)
+        count = check_limit(limit)
         items: list[bytes] = []
         with self._locked("listing the schedule"):
             for name in self._schedule_names():
@@ -804,7 +788,7 @@ class FileStorage:
 
     def dead_letters(self, limit: int | None = None, /) -> Sequence[DeadLetter]:
         """The dead letters, oldest first, at most ``limit`` of them."""
-        count = _check_limit(limit)
+        count = check_limit(limit)
         letters: list[DeadLetter] = []
         with self._locked("listing dead letters"):
             for letter_id in sorted(self._names(self._dead_dir)):

@@ -41,6 +41,7 @@ class MemoryStorage:
 
     Args:
         name: the queue's name (informational).
+        storage_kwargs: accepted and ignored, so ``Huey(**storage_kwargs)`` works.
     """
 
     blocking = False
@@ -67,10 +68,12 @@ class MemoryStorage:
     # queue
 
     def enqueue(self, data: bytes, priority: int | None = None, /) -> None:
+        """Append ``data``; higher ``priority`` is dequeued first."""
         with self._lock:
             heapq.heappush(self._queue, (-(priority or 0), next(self._order), data))
 
     def dequeue(self) -> bytes | None:
+        """Remove and return the next item, or ``None``."""
         with self._lock:
             if not self._queue:
                 return None
@@ -79,13 +82,16 @@ class MemoryStorage:
             return data
 
     def queue_size(self) -> int:
+        """Items waiting in the queue (leased items excluded)."""
         return len(self._queue)
 
     def enqueued_items(self, limit: int | None = None, /) -> Sequence[bytes]:
+        """Items in the queue, in dequeue order, at most ``limit``."""
         with self._lock:
             return [item[2] for item in sorted(self._queue)[:limit]]
 
     def flush_queue(self) -> None:
+        """Remove every item of the queue, leased ones included."""
         with self._lock:
             self._queue.clear()
             self._deliveries.clear()
@@ -94,6 +100,7 @@ class MemoryStorage:
     # schedule
 
     def add_to_schedule(self, data: bytes, timestamp: float, /) -> None:
+        """Store ``data`` to become due at ``timestamp`` (UTC epoch seconds)."""
         with self._lock:
             heapq.heappush(self._schedule, (timestamp, next(self._order), data, None))
 
@@ -137,6 +144,7 @@ class MemoryStorage:
             return [data for data, _ in moves]
 
     def read_schedule(self, timestamp: float, /) -> Sequence[bytes]:
+        """Remove and return every item due at or before ``timestamp``."""
         with self._lock:
             due: list[bytes] = []
             while self._schedule and self._schedule[0][0] <= timestamp:
@@ -144,13 +152,16 @@ class MemoryStorage:
             return due
 
     def schedule_size(self) -> int:
+        """Items in the schedule."""
         return len(self._schedule)
 
     def scheduled_items(self, limit: int | None = None, /) -> Sequence[bytes]:
+        """Items in the schedule, earliest first, at most ``limit``."""
         with self._lock:
             return [item[2] for item in sorted(self._schedule)[:limit]]
 
     def flush_schedule(self) -> None:
+        """Remove every item of the schedule."""
         with self._lock:
             self._schedule.clear()
 
@@ -163,22 +174,26 @@ class MemoryStorage:
             self._data.pop(key, None)
 
     def put_data(self, key: str, value: bytes, /) -> None:
+        """Store ``value`` under ``key``, replacing any value."""
         with self._lock:
             self._expiry.pop(key, None)
             self._data[key] = value
 
     def peek_data(self, key: str, /) -> bytes | EmptyDataType:
+        """The value under ``key``, or ``EmptyData``."""
         with self._lock:
             self._purge_expired(key)
             return self._data.get(key, EmptyData)
 
     def pop_data(self, key: str, /) -> bytes | EmptyDataType:
+        """Remove and return the value under ``key``, or ``EmptyData``."""
         with self._lock:
             self._purge_expired(key)
             self._expiry.pop(key, None)
             return self._data.pop(key, EmptyData)
 
     def put_if_empty(self, key: str, value: bytes, /) -> bool:
+        """Store ``value`` only if ``key`` holds nothing; whether it was stored."""
         with self._lock:
             self._purge_expired(key)
             if key in self._data:
@@ -187,6 +202,7 @@ class MemoryStorage:
             return True
 
     def put_if_empty_ttl(self, key: str, value: bytes, ttl: float, /) -> bool:
+        """Like ``put_if_empty``; the key disappears after ``ttl`` seconds."""
         with self._lock:
             if not self.put_if_empty(key, value):
                 return False
@@ -194,20 +210,24 @@ class MemoryStorage:
             return True
 
     def has_data_for_key(self, key: str, /) -> bool:
+        """Whether ``key`` holds a value."""
         with self._lock:
             self._purge_expired(key)
             return key in self._data
 
     def result_store_size(self) -> int:
+        """Keys in the key/value store."""
         return len(self.result_items())
 
     def result_items(self) -> Mapping[str, bytes]:
+        """Every key and value of the key/value store."""
         with self._lock:
             for key in list(self._expiry):
                 self._purge_expired(key)
             return dict(self._data)
 
     def flush_results(self) -> None:
+        """Remove every key of the key/value store."""
         with self._lock:
             self._data.clear()
             self._expiry.clear()
@@ -215,16 +235,19 @@ class MemoryStorage:
     # counters
 
     def incr(self, key: str, amount: int = 1, /) -> int:
+        """Add ``amount`` to the counter ``key`` and return the new value."""
         with self._lock:
             value = self._counters.get(key, 0) + amount
             self._counters[key] = value
             return value
 
     def delete_counter(self, key: str, /) -> None:
+        """Remove the counter ``key``."""
         with self._lock:
             self._counters.pop(key, None)
 
     def flush_counters(self) -> None:
+        """Remove every counter."""
         with self._lock:
             self._counters.clear()
 

@@ -45,13 +45,12 @@ from ..exceptions import (
     StorageFull,
 )
 from ..protocols import DeadLetter, Lease
+from ._checks import check_limit, check_priority
 
 __all__ = ("SqliteStorage",)
 
 _JOURNAL_MODES: Final = frozenset({"wal", "delete", "truncate", "persist", "memory", "off"})
 _PRAGMA_NAME: Final = re.compile(r"^[a-z_]+$")
-_INT64_MIN: Final = -(2**63)
-_INT64_MAX: Final = 2**63 - 1
 
 # sqlite3 primary result codes (the low byte of ``sqlite_errorcode``).
 _SQLITE_PERM: Final = 3
@@ -143,27 +142,14 @@ def _is_number(value: object) -> bool:
 
 
 def _limit(limit: object) -> int:
-    """SQL ``LIMIT`` for an optional limit (``-1`` means none); parameters are checked
-    at run time too because untyped callers exist."""
-    if limit is None:
-        return -1
-    if not isinstance(limit, int) or isinstance(limit, bool) or limit < 0:
-        raise ValueError(f"limit must be a non-negative int or None, got {limit!r}")
-    return limit
+    """SQL ``LIMIT`` for an optional limit (``-1`` means none)."""
+    value = check_limit(limit)
+    return -1 if value is None else value
 
 
 def _has_schedule_priority(create_sql: str) -> bool:
     """Whether a ``huey_schedule`` table (by its ``CREATE`` statement) has ``priority``."""
     return "priority" in create_sql.lower()
-
-
-def _priority(priority: object) -> int:
-    value = priority or 0
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise ValueError(f"priority must be an int, got {priority!r}")
-    if not _INT64_MIN <= value <= _INT64_MAX:
-        raise ValueError(f"priority must fit in 64 bits, got {priority!r}")
-    return value
 
 
 def _new_token() -> str:
@@ -435,7 +421,7 @@ class SqliteStorage:
 
     def enqueue(self, data: bytes, priority: int | None = None, /) -> None:
         """Append ``data``; higher ``priority`` is dequeued first."""
-        value = _priority(priority)
+        value = check_priority(priority)
         with self._write("enqueueing") as db:
             db.execute(
                 "INSERT INTO huey_task (queue, data, priority) VALUES (?, ?, ?)",
@@ -508,7 +494,7 @@ class SqliteStorage:
         Raises:
             ValueError: ``priority`` is not an int that fits in 64 bits.
         """
-        value = _priority(priority)
+        value = check_priority(priority)
         with self._write("adding to the schedule") as db:
             db.execute(
                 """INSERT INTO huey_schedule (queue, data, timestamp, priority)
@@ -560,7 +546,10 @@ class SqliteStorage:
             ).fetchall()
             rows.sort(key=lambda row: (row[0], row[1]))
             moved = [
-                (bytes(row[2]), _priority(priority_of(bytes(row[2])) if row[3] is None else row[3]))
+                (
+                    bytes(row[2]),
+                    check_priority(priority_of(bytes(row[2])) if row[3] is None else row[3]),
+                )
                 for row in rows
             ]
             db.executemany(
