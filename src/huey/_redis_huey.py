@@ -69,20 +69,32 @@ def _split(options: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     return huey, storage
 
 
-class _NoPriorities:
+class _NoPriorities(Huey[RM]):
     """Refuses task priorities at decoration time, not at the first enqueue."""
 
-    @staticmethod
-    def _refuse_priority(huey_class: str, settings: dict[str, Any]) -> None:
+    @override
+    def register_task(
+        self,
+        fn: Callable[..., Any],
+        settings: dict[str, Any],
+        validate: Callable[[datetime], bool] | None,
+    ) -> TaskWrapper[Any, Any, Any]:
+        """Register ``fn``; a non-zero ``priority`` is refused (this queue has none).
+
+        Raises:
+            ConfigurationError: ``priority`` was given.
+        """
         priority = settings.get("priority")
         if priority:
             raise ConfigurationError(
-                f"{huey_class} does not support task priorities (got priority={priority!r}); "
-                "use PriorityRedisHuey (or PriorityRedisExpireHuey), which needs Redis 5+"
+                f"{type(self).__name__} does not support task priorities (got priority="
+                f"{priority!r}); use PriorityRedisHuey (or PriorityRedisExpireHuey), "
+                "which needs Redis 5+"
             )
+        return super().register_task(fn, settings, validate)
 
 
-class RedisHuey(_NoPriorities, Huey[RM]):
+class RedisHuey(_NoPriorities[RM]):
     """:class:`~huey.Huey` on Redis: a LIST queue, results in a HASH. No priorities.
 
     Task priorities are refused with :class:`~huey.exceptions.ConfigurationError`; use
@@ -204,21 +216,6 @@ class RedisHuey(_NoPriorities, Huey[RM]):
             **huey_options,
             **storage_options,
         )
-
-    @override
-    def register_task(
-        self,
-        fn: Callable[..., Any],
-        settings: dict[str, Any],
-        validate: Callable[[datetime], bool] | None,
-    ) -> TaskWrapper[Any, Any, Any]:
-        """Register ``fn``; a non-zero ``priority`` is refused (this queue has none).
-
-        Raises:
-            ConfigurationError: ``priority`` was given.
-        """
-        self._refuse_priority(type(self).__name__, settings)
-        return super().register_task(fn, settings, validate)
 
 
 class PriorityRedisHuey(Huey[RM]):
@@ -342,7 +339,7 @@ class PriorityRedisHuey(Huey[RM]):
         )
 
 
-class RedisExpireHuey(_NoPriorities, Huey[RM]):
+class RedisExpireHuey(_NoPriorities[RM]):
     """:class:`RedisHuey` whose results are plain Redis keys that expire.
 
     A result is kept ``expire_time`` seconds and reading it does not remove it, so the
@@ -470,21 +467,6 @@ class RedisExpireHuey(_NoPriorities, Huey[RM]):
             **huey_options,
             **storage_options,
         )
-
-    @override
-    def register_task(
-        self,
-        fn: Callable[..., Any],
-        settings: dict[str, Any],
-        validate: Callable[[datetime], bool] | None,
-    ) -> TaskWrapper[Any, Any, Any]:
-        """Register ``fn``; a non-zero ``priority`` is refused (this queue has none).
-
-        Raises:
-            ConfigurationError: ``priority`` was given.
-        """
-        self._refuse_priority(type(self).__name__, settings)
-        return super().register_task(fn, settings, validate)
 
 
 class PriorityRedisExpireHuey(Huey[RM]):
