@@ -27,8 +27,8 @@ from ._hueys import SqliteHuey as SqliteHuey
 from ._result import Result as Result
 from ._result import ResultGroup as ResultGroup
 from ._task import Task as Task
-from ._task import TaskWrapper as TaskWrapper
 from ._version import __version__ as __version__
+from ._wrapper import TaskWrapper as TaskWrapper
 from .exceptions import CancelExecution as CancelExecution
 from .exceptions import RetryTask as RetryTask
 

@@ -1,20 +1,16 @@
-"""The :class:`Huey` object: decorators, enqueueing, execution, results (façade + shell).
+"""The :class:`Huey` façade: options, immediate mode, and the public API (layer 4).
 
-``Huey`` asks the pure core (``huey._core``) what to do and carries it out against its
-storage, serializer and clock. It is generic in its results mode: ``Huey`` (or
-``Huey[Literal[True]]``) stores results and task calls return ``Result[R]``;
-``Huey(results=False)`` is a ``Huey[Literal[False]]`` whose task calls return ``None``.
+``Huey`` validates its options, builds the storage and an :class:`~huey._engine.Engine`,
+and delegates every operation to the engine's parts (see ``docs/architecture.rst``). It
+is generic in its results mode: ``Huey`` (or ``Huey[Literal[True]]``) stores results and
+task calls return ``Result[R]``; ``Huey(results=False)`` is a ``Huey[Literal[False]]``
+whose task calls return ``None``.
 """
 
 from __future__ import annotations
 
-import inspect
-import logging
-import traceback
-import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import (
     TYPE_CHECKING,
@@ -22,8 +18,6 @@ from typing import (
     ClassVar,
     Generic,
     Literal,
-    TypeAlias,
-    TypedDict,
     cast,
     overload,
 )
@@ -32,65 +26,37 @@ from typing_extensions import ParamSpec, TypeVar, Unpack
 
 from . import _core
 from ._clock import SystemClock
-from ._core import Decision, Drop, Enqueue, Failure, Outcome, Success
 from ._decorators import ContextArgDecorator, PeriodicDecorator, TaskDecorator
-from ._localtime import datetime_to_epoch, epoch_to_datetime
-from ._lock import TaskLock
-from ._messages import (
-    ErrorInfo,
-    Revocation,
-    error_from_wire,
-    error_to_wire,
-    message_from_wire,
-    message_to_wire,
-    revocation_from_wire,
-    revocation_to_wire,
+from ._engine import (
+    HUEY_OPTION_NAMES,
+    Delivery,
+    Engine,
+    HueyOptions,
+    Receiver,
+    Settings,
+    WriteThrough,
+    check_storage,
+    check_storage_options,
+    instance_key,
+    task_key,
 )
-from ._result import Result, ResultGroup
-from ._task import (
-    PeriodicTaskWrapper,
-    Pipeline,
-    Task,
-    TaskOptions,
-    TaskSettings,
-    TaskWrapper,
-)
-from ._timeutil import delay_to_seconds
+from ._localtime import epoch_of
+from ._lock import TaskLock, lock_key
+from ._result import Result, ResultGroup, enqueue_with_handles
+from ._task import Pipeline, Task
+from ._wrapper import TaskWrapper, register_function
 from .constants import EmptyData, EmptyDataType
-from .exceptions import (
-    CancelExecution,
-    ConfigurationError,
-    MessageDecodeError,
-    RetryTask,
-    TaskException,
-    TaskLockedException,
-    TaskSerializationError,
-    TaskTimeout,
-    UnknownTaskError,
-)
+from .exceptions import ConfigurationError, MessageDecodeError, UnknownTaskError
 from .protocols import (
     Clock,
     DeadLetter,
     Serializer,
     Storage,
     SupportsCounters,
-    SupportsKeyedEnqueue,
     SupportsLeases,
-    SupportsResultNotification,
-    SupportsScheduleTransfer,
 )
 from .serializer import Serializer as PickleSerializer
-from .signals import (
-    ALL_SIGNALS,
-    SIGNAL_CANCELED,
-    SIGNAL_ENQUEUED,
-    SIGNAL_EXECUTING,
-    SIGNAL_INTERRUPTED,
-    SIGNAL_LOCKED,
-    SIGNAL_SCHEDULED,
-    SIGNAL_TIMEOUT,
-    Signal,
-)
+from .signals import Signal
 from .storage import MemoryStorage, SqliteStorage
 
 if TYPE_CHECKING:
@@ -103,22 +69,6 @@ __all__ = (
     "Receiver",
 )
 
-logger = logging.getLogger("huey")
-
-
-@dataclass(slots=True)
-class _Settlement:
-    """Writes ``Huey._execute`` leaves to its caller, to make together with the ack.
-
-    Attributes:
-        results: ``(key, bytes)`` results to store, in the order they were produced.
-        discard: keys to remove (the instance revocation flag).
-    """
-
-    results: list[tuple[str, bytes]] = field(default_factory=lambda: [])
-    discard: list[str] = field(default_factory=lambda: [])
-
-
 P = ParamSpec("P")
 R = TypeVar("R")
 U = TypeVar("U")
@@ -127,173 +77,8 @@ C = TypeVar("C")
 RM = TypeVar("RM", bound=bool, default=Literal[True])
 F = TypeVar("F", bound=Callable[..., object])
 
-Delivery: TypeAlias = Literal["at-least-once", "at-most-once"]
-"""``at-least-once`` (leased delivery, when the storage supports it) or ``at-most-once``."""
 
-Receiver: TypeAlias = Callable[..., object]
-"""A signal receiver, called as ``receiver(signal, task, *extra)``."""
-
-_STORAGE_METHODS = tuple(
-    name for name in vars(Storage) if not name.startswith("_") and callable(getattr(Storage, name))
-)
-
-
-class HueyOptions(TypedDict, total=False):
-    """Keyword options shared by :class:`Huey` and its convenience subclasses."""
-
-    store_none: bool
-    utc: bool
-    immediate: bool
-    serializer: Serializer | None
-    compression: bool
-    use_zlib: bool
-    immediate_use_memory: bool
-    clock: Clock | None
-    delivery: Delivery
-    lease_timeout: float
-    max_deliveries: int
-
-
-def _check_count(value: object, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValueError(f"{what} must be a non-negative int, got {value!r}")
-    return value
-
-
-def _check_backoff(value: object) -> float:
-    if value in (None, 0):
-        return 1.0
-    if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 1:
-        raise ValueError(f"retry_backoff must be a number >= 1, got {value!r}")
-    return float(value)
-
-
-def _check_priority(value: object) -> int:
-    if value is None:
-        return 0
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError(f"priority must be an int, got {value!r}")
-    return value
-
-
-def _check_timeout(value: object) -> float | None:
-    if value is None:
-        return None
-    seconds = delay_to_seconds(value, what="timeout")
-    if seconds == 0:
-        raise ValueError("timeout must be positive")
-    return seconds
-
-
-def _missing_methods(storage: object) -> list[str]:
-    return [name for name in _STORAGE_METHODS if not callable(getattr(storage, name, None))]
-
-
-class _HueyState:
-    """The one constructor body of :class:`Huey` and its subclasses.
-
-    The typed ``__init__`` overloads live on each public class (they decide the results
-    mode type parameter); they all delegate here.
-    """
-
-    storage_class: ClassVar[Callable[..., Storage]] = SqliteStorage
-
-    def __init__(
-        self,
-        name: str = "huey",
-        results: bool = True,
-        store_none: bool = False,
-        utc: bool = True,
-        immediate: bool = False,
-        serializer: Serializer | None = None,
-        compression: bool = False,
-        use_zlib: bool = False,
-        immediate_use_memory: bool = True,
-        storage_class: Callable[..., Storage] | None = None,
-        *,
-        storage: Storage | None = None,
-        clock: Clock | None = None,
-        delivery: Delivery = "at-least-once",
-        lease_timeout: float = 30.0,
-        max_deliveries: int = 5,
-        **storage_kwargs: object,
-    ) -> None:
-        if not name:
-            raise ConfigurationError(f"Huey name must be a non-empty string, got {name!r}")
-        self.name = name
-        self.results = results
-        self.store_none = store_none
-        self.utc = utc
-        self.immediate_use_memory = immediate_use_memory
-        self.serializer: Serializer = serializer or PickleSerializer(
-            compression=compression, use_zlib=use_zlib
-        )
-        self.clock: Clock = clock or SystemClock()
-        if delivery not in ("at-least-once", "at-most-once"):
-            raise ConfigurationError(
-                f"delivery must be 'at-least-once' or 'at-most-once', got {delivery!r}"
-            )
-        self.delivery: Delivery = delivery
-        self.lease_timeout: float = delay_to_seconds(lease_timeout, what="lease_timeout")
-        if self.lease_timeout <= 0:
-            raise ConfigurationError("lease_timeout must be positive")
-        self.max_deliveries: int = _check_count(max_deliveries, "max_deliveries")
-        if self.max_deliveries < 1:
-            raise ConfigurationError("max_deliveries must be at least 1")
-        if storage is None:
-            storage = self.create_storage(storage_class or type(self).storage_class, storage_kwargs)
-        elif storage_kwargs:
-            raise ConfigurationError(
-                f"storage options {sorted(storage_kwargs)} were given with a ready storage=; "
-                "configure the storage object instead"
-            )
-        self._check_storage(storage)
-        self._storage: Storage = storage
-        self._immediate_storage: Storage | None = None
-        self._immediate = False
-        self._registry: dict[str, TaskWrapper[Any, Any, Any]] = {}
-        self._pre_execute: dict[str, Callable[[Task[Any]], object]] = {}
-        self._post_execute: dict[
-            str, Callable[[Task[Any], object, BaseException | None], object]
-        ] = {}
-        self._startup: dict[str, Callable[[], object]] = {}
-        self._shutdown: dict[str, Callable[[], object]] = {}
-        self._receivers: dict[Signal, list[Receiver]] = {signal: [] for signal in ALL_SIGNALS}
-        self._locks: set[str] = set()
-        self.immediate = immediate
-
-    def create_storage(
-        self, storage_class: Callable[..., Storage], storage_kwargs: dict[str, object]
-    ) -> Storage:
-        """Construct the storage as ``storage_class(name, **storage_kwargs)``."""
-        return storage_class(self.name, **storage_kwargs)
-
-    @staticmethod
-    def _check_storage(storage: object) -> None:
-        missing = _missing_methods(storage)
-        if missing:
-            raise ConfigurationError(
-                f"{type(storage).__name__} is not a storage: it lacks {', '.join(missing)} "
-                "(see huey.protocols.Storage)"
-            )
-
-    @property
-    def immediate(self) -> bool:
-        """Immediate mode: tasks run synchronously when enqueued.
-
-        Turning it on switches to an in-memory storage unless
-        ``immediate_use_memory=False``; turning it off switches back.
-        """
-        return self._immediate
-
-    @immediate.setter
-    def immediate(self, value: bool) -> None:
-        self._immediate = bool(value)
-        if self._immediate and self.immediate_use_memory and self._immediate_storage is None:
-            self._immediate_storage = MemoryStorage(self.name)
-
-
-class Huey(_HueyState, Generic[RM]):
+class Huey(Generic[RM]):
     """A task queue: register tasks with its decorators, enqueue them, read results.
 
     Args:
@@ -320,8 +105,29 @@ class Huey(_HueyState, Generic[RM]):
         lease_timeout: seconds a worker holds a message before it may be redelivered
             (workers extend the lease while the task runs).
         max_deliveries: deliveries after which a message goes to the dead-letter area.
-        storage_kwargs: passed to ``storage_class``.
+        storage_kwargs: passed to ``storage_class``; with the default storage
+            (:class:`~huey.storage.SqliteStorage`) these are ``filename``, ``cache_mb``,
+            ``fsync``, ``timeout``, ``strict_fifo``, ``journal_mode`` and ``pragmas``.
+
+    Raises:
+        TypeError: an unknown keyword option (the message lists the valid ones).
+        ConfigurationError: an invalid option value, or a ``storage`` that is not one.
     """
+
+    storage_class: ClassVar[Callable[..., Storage]] = SqliteStorage
+    storage_options: ClassVar[frozenset[str] | None] = frozenset(
+        {"filename", "cache_mb", "fsync", "timeout", "strict_fifo", "journal_mode", "pragmas"}
+    )
+    """The keyword options of :attr:`storage_class` accepted by the constructor
+    (``None``: whatever the storage class accepts)."""
+
+    # Set by _setup, the constructor body that every class's __init__ ends in (the
+    # checker only looks for assignments in __init__ itself).
+    _engine: Engine  # pyright: ignore[reportUninitializedInstanceVariable]  # set in _setup
+    _storage: Storage  # pyright: ignore[reportUninitializedInstanceVariable]  # set in _setup
+    _immediate_storage: Storage | None = None
+    immediate_use_memory: bool = True
+    """In immediate mode, use an in-memory storage."""
 
     @overload
     def __init__(
@@ -406,33 +212,155 @@ class Huey(_HueyState, Generic[RM]):
         max_deliveries: int = 5,
         **storage_kwargs: object,
     ) -> None:
-        super().__init__(
+        self._setup(
             name,
             results,
-            store_none,
-            utc,
-            immediate,
-            serializer,
-            compression,
-            use_zlib,
-            immediate_use_memory,
-            storage_class,
+            {
+                "store_none": store_none,
+                "utc": utc,
+                "immediate": immediate,
+                "serializer": serializer,
+                "compression": compression,
+                "use_zlib": use_zlib,
+                "immediate_use_memory": immediate_use_memory,
+                "clock": clock,
+                "delivery": delivery,
+                "lease_timeout": lease_timeout,
+                "max_deliveries": max_deliveries,
+                **storage_kwargs,
+            },
+            storage_class=storage_class,
             storage=storage,
-            clock=clock,
-            delivery=delivery,
-            lease_timeout=lease_timeout,
-            max_deliveries=max_deliveries,
-            **storage_kwargs,
         )
 
-    # --- storage -------------------------------------------------------------------
+    def _setup(
+        self,
+        name: str,
+        results: bool,
+        options: Mapping[str, Any],
+        *,
+        storage_class: Callable[..., Storage] | None = None,
+        storage: Storage | None = None,
+    ) -> None:
+        """The one constructor body of ``Huey`` and its subclasses.
+
+        The typed ``__init__`` overloads live on each public class (the self type decides
+        the results mode, and an inherited overload cannot bind it for a subclass); they
+        all end here with their keyword ``options``, Huey's and the storage's together.
+        """
+        storage_kwargs = {k: v for k, v in options.items() if k not in HUEY_OPTION_NAMES}
+        settings = Settings(
+            name=name,
+            results=results,
+            store_none=options.get("store_none", False),
+            utc=options.get("utc", True),
+            delivery=options.get("delivery", "at-least-once"),
+            lease_timeout=options.get("lease_timeout", 30.0),
+            max_deliveries=options.get("max_deliveries", 5),
+        )
+        if storage is not None and storage_kwargs:
+            raise ConfigurationError(
+                f"storage options {sorted(storage_kwargs)} were given with a ready storage=; "
+                "configure the storage object instead"
+            )
+        if storage is None:
+            # An explicit storage_class is checked against its own signature.
+            accepted = type(self).storage_options if storage_class is None else None
+            storage_class = storage_class or type(self).storage_class
+            check_storage_options(type(self).__name__, storage_class, accepted, storage_kwargs)
+            storage = storage_class(name, **storage_kwargs)
+        serializer: Serializer = options.get("serializer") or PickleSerializer(
+            compression=options.get("compression", False),
+            use_zlib=options.get("use_zlib", False),
+        )
+        self._storage = check_storage(storage)
+        self.immediate_use_memory = options.get("immediate_use_memory", True)
+        self._engine = Engine(settings, storage, serializer, options.get("clock") or SystemClock())
+        self.immediate = options.get("immediate", False)
+
+    # --- the engine and the options --------------------------------------------------
+
+    @property
+    def engine(self) -> Engine:
+        """The parts under this façade (for huey's own layers and extension authors).
+
+        The consumer, task wrappers and result handles work on it; see "How the code is
+        organised" in the docs. Its interface is internal and may change between
+        releases.
+        """
+        return self._engine
+
+    @property
+    def name(self) -> str:
+        """The queue's name."""
+        return self._engine.settings.name
+
+    @property
+    def results(self) -> bool:
+        """Whether task return values are stored."""
+        return self._engine.settings.results
+
+    @property
+    def store_none(self) -> bool:
+        """Whether ``None`` return values are stored."""
+        return self._engine.settings.store_none
+
+    @property
+    def utc(self) -> bool:
+        """Whether periodic tasks see UTC (else local) datetimes."""
+        return self._engine.settings.utc
+
+    @property
+    def delivery(self) -> Delivery:
+        """The delivery mode asked for (see :func:`huey._delivery.uses_leases`)."""
+        return self._engine.settings.delivery
+
+    @property
+    def lease_timeout(self) -> float:
+        """Seconds a worker holds a leased message."""
+        return self._engine.settings.lease_timeout
+
+    @property
+    def max_deliveries(self) -> int:
+        """Deliveries after which a message is dead-lettered."""
+        return self._engine.settings.max_deliveries
+
+    @property
+    def serializer(self) -> Serializer:
+        """The serializer."""
+        return self._engine.ports.serializer
+
+    @property
+    def clock(self) -> Clock:
+        """The source of time."""
+        return self._engine.ports.clock
+
+    # --- storage and immediate mode ----------------------------------------------------
+
+    @property
+    def immediate(self) -> bool:
+        """Immediate mode: tasks run synchronously when enqueued.
+
+        Turning it on switches to an in-memory storage unless
+        ``immediate_use_memory=False``; turning it off switches back.
+        """
+        return self._engine.ports.immediate
+
+    @immediate.setter
+    def immediate(self, value: bool) -> None:
+        ports = self._engine.ports
+        ports.immediate = bool(value)
+        if ports.immediate and self.immediate_use_memory:
+            if self._immediate_storage is None:
+                self._immediate_storage = MemoryStorage(self.name)
+            ports.storage = self._immediate_storage
+        else:
+            ports.storage = self._storage
 
     @property
     def storage(self) -> Storage:
         """The storage in use (the in-memory one while immediate mode uses memory)."""
-        if self._immediate and self._immediate_storage is not None:
-            return self._immediate_storage
-        return self._storage
+        return self._engine.ports.storage
 
     def get_storage(self) -> Storage:
         """The storage in use."""
@@ -468,7 +396,7 @@ class Huey(_HueyState, Generic[RM]):
                 dropped instead of run.
             timeout: seconds the task may run.
         """
-        return TaskDecorator(self, self._settings_dict(locals()))
+        return TaskDecorator(self, _options(locals()))
 
     def periodic_task(
         self,
@@ -491,9 +419,7 @@ class Huey(_HueyState, Generic[RM]):
         """
         if not callable(validate_datetime):
             raise ConfigurationError("periodic_task() needs a validate_datetime function")
-        settings = self._settings_dict(locals())
-        del settings["validate_datetime"]
-        return PeriodicDecorator(self, validate_datetime, settings)
+        return PeriodicDecorator(self, validate_datetime, _options(locals(), "validate_datetime"))
 
     @overload
     def context_task(
@@ -542,15 +468,10 @@ class Huey(_HueyState, Generic[RM]):
         function's first argument (and callers do not pass it). ``obj`` is entered once
         per run, so it must be re-usable (a ``@contextmanager`` object is not).
         """
-        settings = self._settings_dict(locals())
-        del settings["obj"], settings["as_argument"]
+        settings = _options(locals(), "obj", "as_argument")
         if as_argument:
             return ContextArgDecorator(self, obj, settings)
         return TaskDecorator(self, settings, obj)
-
-    @staticmethod
-    def _settings_dict(arguments: dict[str, Any]) -> dict[str, Any]:
-        return {key: value for key, value in arguments.items() if key != "self"}
 
     def register_task(
         self,
@@ -558,154 +479,14 @@ class Huey(_HueyState, Generic[RM]):
         settings: dict[str, Any],
         validate: Callable[[datetime], bool] | None,
     ) -> TaskWrapper[Any, Any, Any]:
-        """Register ``fn`` as a task (used by the decorators; prefer :meth:`task`).
+        """Register ``fn`` as a task (what the decorators do; prefer :meth:`task`).
 
         Args:
             fn: the function (a :class:`TaskWrapper` is unwrapped).
             settings: the decorator's keyword arguments.
             validate: for a periodic task, its ``validate_datetime``.
         """
-        if isinstance(fn, TaskWrapper):
-            fn = fn.func
-        if inspect.iscoroutinefunction(fn):
-            raise ConfigurationError(
-                f"{fn.__qualname__} is an async function; huey runs plain functions "
-                "(wrap the coroutine with asyncio.run() in a plain function)"
-            )
-        name = settings.get("name") or f"{fn.__module__}.{fn.__name__}"
-        if name in self._registry:
-            raise ValueError(f"a task named {name!r} is already registered")
-        if settings.get("context"):
-            parameters = inspect.signature(fn).parameters
-            accepts_task = "task" in parameters or any(
-                p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()
-            )
-            if not accepts_task:
-                raise ConfigurationError(
-                    f"{name} is registered with context=True, so it must accept a `task` "
-                    "keyword argument (e.g. `task: Task[int] | None = None`)"
-                )
-        if validate is not None:
-            # The scheduler calls periodic tasks without arguments: fail now, not at run time.
-            required = [
-                p.name
-                for p in inspect.signature(fn).parameters.values()
-                if p.default is inspect.Parameter.empty
-                and p.kind not in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
-                and not (p.name == "task" and settings.get("context"))
-            ]
-            if required:
-                raise ConfigurationError(
-                    f"periodic task {name} is called without arguments, but requires "
-                    f"{', '.join(required)}"
-                )
-        task_settings = TaskSettings(
-            name=name,
-            retries=_check_count(settings.get("retries", 0), "retries"),
-            retry_delay=delay_to_seconds(settings.get("retry_delay", 0), what="retry_delay"),
-            retry_backoff=_check_backoff(settings.get("retry_backoff", 1.0)),
-            priority=_check_priority(settings.get("priority")),
-            expires=settings.get("expires"),
-            timeout=_check_timeout(settings.get("timeout")),
-            context=bool(settings.get("context")),
-            periodic=validate is not None,
-        )
-        wrapper: TaskWrapper[Any, Any, Any]
-        if validate is None:
-            wrapper = TaskWrapper(self, fn, task_settings)
-        else:
-            wrapper = PeriodicTaskWrapper(self, fn, task_settings, validate)
-        self._registry[name] = wrapper
-        return wrapper
-
-    def _unregister(self, wrapper: TaskWrapper[Any, Any, Any]) -> bool:
-        return self._registry.pop(wrapper.name, None) is not None
-
-    # --- building tasks --------------------------------------------------------------
-
-    def _epoch(self, value: datetime, what: str) -> float:
-        if not isinstance(value, datetime):  # pyright: ignore[reportUnnecessaryIsInstance]  # checked for untyped callers
-            raise TypeError(f"{what} must be a datetime, got {value!r}")
-        return datetime_to_epoch(value, what=what)
-
-    def _build_task(
-        self,
-        wrapper: TaskWrapper[Any, R, Any],
-        args: tuple[object, ...],
-        kwargs: dict[str, object],
-        options: TaskOptions,
-    ) -> Task[R]:
-        settings = wrapper.settings
-        unknown = set(options) - set(TaskOptions.__annotations__)
-        if unknown:
-            raise TypeError(f"unknown task options: {', '.join(sorted(unknown))}")
-        eta: float | None = None
-        if "eta" in options and "delay" in options:
-            raise ValueError("give eta or delay, not both")
-        if "eta" in options:
-            if not isinstance(options["eta"], datetime):  # pyright: ignore[reportUnnecessaryIsInstance]  # checked for untyped callers
-                raise TypeError(f"eta must be a datetime, got {options['eta']!r}")
-            eta = self._epoch(options["eta"], "eta")
-        elif "delay" in options:
-            delay = delay_to_seconds(options["delay"])
-            eta = self.clock.time() + delay if delay else None
-        expires_value = options.get("expires", settings.expires)
-        expires: float | None = None
-        expires_at: float | None = None
-        if isinstance(expires_value, datetime):
-            expires_at = self._epoch(expires_value, "expires")
-        elif expires_value is not None:
-            expires = delay_to_seconds(expires_value, what="expires")
-        task_id = options.get("id") or str(uuid.uuid4())
-        timeout = options.get("timeout", settings.timeout)
-        task: Task[R] = Task(
-            id=task_id,
-            name=settings.name,
-            args=args,
-            kwargs=kwargs,
-            eta=eta,
-            retries=_check_count(options.get("retries", settings.retries), "retries"),
-            retry_delay=delay_to_seconds(
-                options.get("retry_delay", settings.retry_delay), what="retry_delay"
-            ),
-            retry_backoff=_check_backoff(options.get("retry_backoff", settings.retry_backoff)),
-            priority=_check_priority(options.get("priority", settings.priority)),
-            expires=expires,
-            expires_at=expires_at,
-            timeout=_check_timeout(timeout),
-        )
-        return task
-
-    def _copy_for_reschedule(
-        self,
-        task: Task[R],
-        *,
-        eta: datetime | None,
-        delay: float | None,
-        expires: float | datetime | None,
-        priority: int | None,
-    ) -> Task[R]:
-        new_eta: float | None = None
-        if eta is not None and delay is not None:
-            raise ValueError("give eta or delay, not both")
-        if eta is not None:
-            new_eta = self._epoch(eta, "eta")
-        elif delay is not None:
-            new_eta = self.clock.time() + delay_to_seconds(delay)
-        # A relative expiry is re-resolved when the copy is enqueued; an absolute one stays.
-        kept_expiry = task.expires_at if task.expires is None else None
-        changes: dict[str, Any] = {
-            "id": str(uuid.uuid4()),
-            "eta": new_eta,
-            "expires_at": kept_expiry,
-        }
-        if isinstance(expires, datetime):
-            changes.update(expires=None, expires_at=self._epoch(expires, "expires"))
-        elif expires is not None:
-            changes["expires"] = delay_to_seconds(expires, what="expires")
-        if priority is not None:
-            changes["priority"] = _check_priority(priority)
-        return replace(task, **changes)
+        return register_function(self, fn, settings, validate)
 
     # --- serialization -------------------------------------------------------------
 
@@ -715,12 +496,7 @@ class Huey(_HueyState, Generic[RM]):
         Raises:
             TaskSerializationError: an argument cannot be serialized.
         """
-        try:
-            return self.serializer.serialize(message_to_wire(task))
-        except Exception as exc:
-            raise TaskSerializationError(
-                f"cannot serialize the arguments of {task.name}: {exc!r}"
-            ) from exc
+        return self._engine.codec.encode_task(task)
 
     def deserialize_task(self, data: bytes) -> Task[Any]:
         """Decode bytes from the queue into a :class:`~huey.api.Task`.
@@ -729,10 +505,7 @@ class Huey(_HueyState, Generic[RM]):
             MessageDecodeError: the bytes are not a valid message.
             UnknownTaskError: the message names a task not registered here.
         """
-        task: Task[Any] = message_from_wire(self.serializer.deserialize(data), Task)
-        if task.name not in self._registry:
-            raise UnknownTaskError(task.name)
-        return task
+        return self._engine.decode_task(data)
 
     # --- enqueueing ------------------------------------------------------------------
 
@@ -757,38 +530,7 @@ class Huey(_HueyState, Generic[RM]):
             A :class:`~huey.Result` for a task, a :class:`~huey.ResultGroup` for a
             pipeline (one result per stage), ``None`` when results are off.
         """
-        head = cast("Task[Any]", task)
-        self._enqueue_message(head)
-        if not self.results:
-            return None
-        stages = _core.pipeline_stages(head)
-        if len(stages) == 1:
-            return Result(self, head)
-        return ResultGroup([Result(self, cast("Task[Any]", stage)) for stage in stages])
-
-    def _enqueue_many(self, tasks: list[Task[Any]]) -> ResultGroup[Any] | None:
-        for task in tasks:
-            self._enqueue_message(task)
-        return ResultGroup([Result(self, task) for task in tasks]) if self.results else None
-
-    def _enqueue_message(self, task: Task[Any]) -> None:
-        now = self.clock.time()
-        task = _core.resolve_expiry(task, now)
-        if not _core.is_due(task, now):
-            self.add_schedule(task)
-            return
-        if self._immediate:
-            self._emit(SIGNAL_ENQUEUED, task)
-            self.execute(task)
-            return
-        data = self.serialize_task(task)
-        storage = self.storage
-        if isinstance(storage, SupportsKeyedEnqueue):
-            # reserve then hands the revocation flags over with the lease (no extra reads).
-            storage.enqueue_keyed(data, task.priority or None, self._revocation_keys(task))
-        else:
-            storage.enqueue(data, task.priority or None)
-        self._emit(SIGNAL_ENQUEUED, task)
+        return enqueue_with_handles(self, cast("Task[Any]", task))
 
     def dequeue(self) -> Task[Any] | None:
         """Take the next task from the queue (``None`` when it is empty).
@@ -803,37 +545,21 @@ class Huey(_HueyState, Generic[RM]):
         if data is None:
             return None
         try:
-            return self.deserialize_task(data)
+            return self._engine.decode_task(data)
         except (MessageDecodeError, UnknownTaskError) as exc:
             exc.data = data
             raise
 
     def add_schedule(self, task: Task[Any]) -> None:
         """Put ``task`` in the schedule, to be enqueued at its ``eta``."""
-        eta = task.eta if task.eta is not None else self.clock.time()
-        storage = self.storage
-        if isinstance(storage, SupportsScheduleTransfer):
-            # The priority travels with the item, so the atomic move keeps it.
-            storage.add_to_schedule_with_priority(
-                self.serialize_task(task), eta, task.priority or 0
-            )
-        else:
-            storage.add_to_schedule(self.serialize_task(task), eta)
-        self._emit(SIGNAL_SCHEDULED, task)
+        self._engine.enqueuer.schedule(task)
 
     def read_schedule(self, timestamp: datetime | float | None = None) -> list[Task[Any]]:
         """Take every scheduled task due at ``timestamp`` (default now) off the schedule.
 
         Items that cannot be decoded are logged and skipped.
         """
-        now = self._timestamp(timestamp)
-        tasks: list[Task[Any]] = []
-        for data in self.storage.read_schedule(now):
-            try:
-                tasks.append(self.deserialize_task(data))
-            except (MessageDecodeError, UnknownTaskError):
-                logger.exception("undecodable item in the schedule of %s", self.name)
-        return tasks
+        return self._engine.read_schedule(self._engine.timestamp(timestamp))
 
     def read_periodic(self, timestamp: datetime | float) -> list[Task[Any]]:
         """New tasks for every periodic task whose ``validate_datetime`` accepts ``timestamp``.
@@ -842,26 +568,11 @@ class Huey(_HueyState, Generic[RM]):
         with ``utc=False``) and passed to ``validate_datetime`` unchanged, as the original
         huey does; epoch seconds and aware datetimes are converted to that frame.
         """
-        if isinstance(timestamp, datetime) and timestamp.tzinfo is None:
-            moment = timestamp
-        else:
-            moment = epoch_to_datetime(self._timestamp(timestamp), utc=self.utc)
-        return [
-            wrapper.s()
-            for wrapper in self._registry.values()
-            if isinstance(wrapper, PeriodicTaskWrapper) and wrapper.validate_datetime(moment)
-        ]
+        return self._engine.periodic_tasks(timestamp)
 
     def ready_to_run(self, task: Task[Any], timestamp: datetime | float | None = None) -> bool:
         """Whether ``task`` is due at ``timestamp`` (default now)."""
-        return _core.is_due(task, self._timestamp(timestamp))
-
-    def _timestamp(self, timestamp: datetime | float | None) -> float:
-        if timestamp is None:
-            return self.clock.time()
-        if isinstance(timestamp, datetime):
-            return self._epoch(timestamp, "timestamp")
-        return float(timestamp)
+        return _core.is_due(task, self._engine.timestamp(timestamp))
 
     # --- execution -----------------------------------------------------------------
 
@@ -889,157 +600,16 @@ class Huey(_HueyState, Generic[RM]):
             UnknownTaskError: ``task`` names a task not registered here.
             ValueError: ``revocations`` does not hold exactly two flags.
         """
-        return self._execute(task, timestamp, revocations, None)
-
-    def _execute(
-        self,
-        task: Task[Any],
-        timestamp: datetime | float | None,
-        revocations: Sequence[bytes | None] | None,
-        settlement: _Settlement | None,
-    ) -> object:
-        """:meth:`execute`; with ``settlement``, results and flag removals are left in it."""
         if revocations is not None and len(revocations) != 2:
             raise ValueError(
                 f"revocations must hold 2 flags (instance, task), got {len(revocations)}"
             )
-        now = self._timestamp(timestamp)
-        wrapper = self._registry.get(task.name)
-        if wrapper is None:
-            raise UnknownTaskError(task.name)
-        revoked = _core.is_due(task, now) and self._check_and_consume_revocation(
-            task, now, revocations
-        )
-        decision: Decision = _core.decide(task, now, revoked=revoked)
-        if isinstance(decision, _core.Defer):
-            self.add_schedule(task)
-            return None
-        if isinstance(decision, Drop):
-            self._emit(decision.signal, task)
-            return None
-        self._emit(SIGNAL_EXECUTING, task)
-        try:
-            self._run_pre_execute(task)
-        except CancelExecution:
-            self._emit(SIGNAL_CANCELED, task)
-            return None
-        outcome = self._call(wrapper, task)
-        if not wrapper.settings.periodic:
-            if settlement is None:
-                self.storage.pop_data(task.revoke_id)
-            else:
-                settlement.discard.append(task.revoke_id)
-        self._apply(
-            task,
-            _core.settle(
-                task,
-                outcome,
-                self.clock.time(),
-                store_results=self.results and not wrapper.settings.periodic,
-                store_none=self.store_none,
-            ),
-            settlement,
-        )
-        return outcome.value if isinstance(outcome, Success) else None
-
-    def _call(self, wrapper: TaskWrapper[Any, Any, Any], task: Task[Any]) -> Outcome:
-        kwargs = dict(task.kwargs)
-        if wrapper.settings.context:
-            kwargs["task"] = task
-        try:
-            return Success(wrapper.func(*task.args, **kwargs))
-        except TaskLockedException as exc:
-            logger.warning("task %s not run: %s", task.id, exc)
-            return Failure(exception=exc, signal=SIGNAL_LOCKED)
-        except RetryTask as exc:
-            eta = None
-            try:
-                if exc.eta is not None:
-                    eta = self._epoch(exc.eta, "RetryTask eta")
-                elif exc.delay is not None:
-                    eta = self.clock.time() + delay_to_seconds(exc.delay, what="RetryTask delay")
-            except (TypeError, ValueError) as bad:
-                # A RetryTask with an unusable eta/delay is a bug in the task: report it
-                # like any other error instead of letting it escape the worker.
-                logger.exception("task %s (%s) raised an invalid RetryTask", task.name, task.id)
-                return Failure(exception=bad, traceback=traceback.format_exc())
-            return Failure(exception=exc, signal=None, retry=True, retry_eta=eta, store=False)
-        except CancelExecution as exc:
-            return Failure(exception=exc, signal=SIGNAL_CANCELED, retry=exc.retry, store=False)
-        except TaskTimeout as exc:
-            return Failure(exception=exc, signal=SIGNAL_TIMEOUT, traceback=traceback.format_exc())
-        except KeyboardInterrupt as exc:
-            return Failure(exception=exc, signal=SIGNAL_INTERRUPTED, store=False)
-        except Exception as exc:
-            logger.exception("task %s (%s) failed", task.name, task.id)
-            return Failure(exception=exc, traceback=traceback.format_exc())
-
-    def _serialize_result(self, task: Task[Any], value: object) -> bytes:
-        try:
-            return self.serializer.serialize(value)
-        except Exception as exc:
-            # The task ran, but its value cannot be stored: store why instead, so the
-            # reader gets a TaskException rather than waiting for ever.
-            logger.exception("cannot serialize the result of %s (%s)", task.name, task.id)
-            error = TaskSerializationError(f"cannot serialize the result of {task.name}: {exc!r}")
-            info = ErrorInfo(
-                error=repr(error),
-                traceback=traceback.format_exc(),
-                task_id=task.id,
-                retries=task.retries,
-            )
-            return self.serializer.serialize(error_to_wire(info))
-
-    def _apply(
-        self,
-        task: Task[Any],
-        effects: Iterable[_core.Effect],
-        settlement: _Settlement | None = None,
-    ) -> None:
-        for effect in effects:
-            match effect:
-                case _core.StoreResult(task_id, value):
-                    data = self._serialize_result(task, value)
-                    if settlement is None:
-                        self._store_result(task_id, data)
-                    else:
-                        settlement.results.append((task_id, data))
-                case _core.StoreError(task_id, info):
-                    data = self.serializer.serialize(error_to_wire(info))
-                    if settlement is None:
-                        self._store_result(task_id, data)
-                    else:
-                        settlement.results.append((task_id, data))
-                case _core.PostExecute(value, exception):
-                    self._run_post_execute(task, value, exception)
-                case _core.Emit(signal, exception):
-                    extra = () if exception is None or signal != "error" else (exception,)
-                    self._emit(signal, task, *extra)
-                case Enqueue(message):
-                    self._enqueue_message(cast("Task[Any]", message))
+        engine = self._engine
+        now = engine.timestamp(timestamp)
+        outcome = engine.runner.run(task, now, revocations, WriteThrough(engine.ports))
+        return outcome.value if isinstance(outcome, _core.Success) else None
 
     # --- hooks -----------------------------------------------------------------------
-
-    def _run_pre_execute(self, task: Task[Any]) -> None:
-        for name, hook in list(self._pre_execute.items()):
-            try:
-                hook(task)
-            except CancelExecution:
-                logger.info("task %s cancelled by pre-execute hook %s", task.id, name)
-                raise
-            except Exception:
-                logger.exception("pre-execute hook %s failed", name)
-
-    def _run_post_execute(self, task: Task[Any], value: object, exc: BaseException | None) -> None:
-        for name, hook in list(self._post_execute.items()):
-            try:
-                hook(task, value, exc)
-            except Exception:
-                logger.exception("post-execute hook %s failed", name)
-
-    @staticmethod
-    def _hook_name(fn: Callable[..., object], name: str | None) -> str:
-        return name or str(getattr(fn, "__name__", repr(fn)))
 
     def pre_execute(self, name: str | None = None) -> Callable[[F], F]:
         """Decorator registering ``hook(task)``, run before every task.
@@ -1047,81 +617,52 @@ class Huey(_HueyState, Generic[RM]):
         Raising :class:`~huey.CancelExecution` cancels the task; other exceptions are
         logged.
         """
-
-        def register(fn: F) -> F:
-            self._pre_execute[self._hook_name(fn, name)] = fn
-            return fn
-
-        return register
+        return self._hook_decorator("pre_execute", name)
 
     def post_execute(self, name: str | None = None) -> Callable[[F], F]:
         """Decorator registering ``hook(task, value, exc)``, run after every task."""
-
-        def register(fn: F) -> F:
-            self._post_execute[self._hook_name(fn, name)] = fn
-            return fn
-
-        return register
+        return self._hook_decorator("post_execute", name)
 
     def on_startup(self, name: str | None = None) -> Callable[[F], F]:
         """Decorator registering ``hook()``, run when each consumer worker starts."""
-
-        def register(fn: F) -> F:
-            self._startup[self._hook_name(fn, name)] = fn
-            return fn
-
-        return register
+        return self._hook_decorator("startup", name)
 
     def on_shutdown(self, name: str | None = None) -> Callable[[F], F]:
         """Decorator registering ``hook()``, run when each consumer worker stops."""
+        return self._hook_decorator("shutdown", name)
 
+    def _hook_decorator(
+        self, kind: Literal["pre_execute", "post_execute", "startup", "shutdown"], name: str | None
+    ) -> Callable[[F], F]:
         def register(fn: F) -> F:
-            self._shutdown[self._hook_name(fn, name)] = fn
+            self._engine.events.add_hook(kind, fn, name)
             return fn
 
         return register
 
-    @staticmethod
-    def _unregister_hook(hooks: dict[str, Any], name_or_fn: str | Callable[..., object]) -> bool:
-        if isinstance(name_or_fn, str):
-            return hooks.pop(name_or_fn, None) is not None
-        for key, fn in list(hooks.items()):
-            if fn is name_or_fn:
-                del hooks[key]
-                return True
-        return False
-
     def unregister_pre_execute(self, name_or_fn: str | Callable[..., object]) -> bool:
         """Remove a pre-execute hook by name or function; whether it was found."""
-        return self._unregister_hook(self._pre_execute, name_or_fn)
+        return self._engine.events.remove_hook("pre_execute", name_or_fn)
 
     def unregister_post_execute(self, name_or_fn: str | Callable[..., object]) -> bool:
         """Remove a post-execute hook by name or function; whether it was found."""
-        return self._unregister_hook(self._post_execute, name_or_fn)
+        return self._engine.events.remove_hook("post_execute", name_or_fn)
 
     def unregister_on_startup(self, name_or_fn: str | Callable[..., object]) -> bool:
         """Remove a startup hook by name or function; whether it was found."""
-        return self._unregister_hook(self._startup, name_or_fn)
+        return self._engine.events.remove_hook("startup", name_or_fn)
 
     def unregister_on_shutdown(self, name_or_fn: str | Callable[..., object]) -> bool:
         """Remove a shutdown hook by name or function; whether it was found."""
-        return self._unregister_hook(self._shutdown, name_or_fn)
+        return self._engine.events.remove_hook("shutdown", name_or_fn)
 
     def run_startup_hooks(self) -> None:
         """Run the startup hooks (the consumer calls this in each worker)."""
-        for name, hook in list(self._startup.items()):
-            try:
-                hook()
-            except Exception:
-                logger.exception("startup hook %s failed", name)
+        self._engine.events.run_lifecycle("startup")
 
     def run_shutdown_hooks(self) -> None:
         """Run the shutdown hooks (the consumer calls this in each worker)."""
-        for name, hook in list(self._shutdown.items()):
-            try:
-                hook()
-            except Exception:
-                logger.exception("shutdown hook %s failed", name)
+        self._engine.events.run_lifecycle("shutdown")
 
     # --- signals ---------------------------------------------------------------------
 
@@ -1130,79 +671,31 @@ class Huey(_HueyState, Generic[RM]):
 
         The receiver is called as ``receiver(signal, task, *extra)``; the ``error``
         signal passes the exception as the extra argument.
+
+        Raises:
+            ValueError: a name is not a signal.
         """
-        chosen = signals or ALL_SIGNALS
-        unknown = [signal for signal in chosen if signal not in self._receivers]
-        if unknown:
-            raise ValueError(f"unknown signals: {unknown}")
+        events = self._engine.events
+        events.check(signals)  # fail at the decorator, not when it is applied
 
         def connect(fn: F) -> F:
-            for signal in chosen:
-                if fn not in self._receivers[signal]:
-                    self._receivers[signal].append(fn)
+            events.connect(fn, signals)
             return fn
 
         return connect
 
     def disconnect_signal(self, receiver: Receiver, *signals: Signal) -> None:
         """Disconnect ``receiver`` from ``signals`` (from all if none given)."""
-        for signal in signals or ALL_SIGNALS:
-            if receiver in self._receivers[signal]:
-                self._receivers[signal].remove(receiver)
-
-    def _emit(self, signal: Signal, task: Task[Any], *extra: object) -> None:
-        for receiver in list(self._receivers[signal]):
-            try:
-                receiver(signal, task, *extra)
-            except Exception:
-                logger.exception("receiver of signal %s failed", signal)
+        self._engine.events.disconnect(receiver, signals)
 
     # --- revocation --------------------------------------------------------------------
-
-    def _put_revocation(self, key: str, revoke_until: datetime | None, revoke_once: bool) -> None:
-        until = None if revoke_until is None else self._epoch(revoke_until, "revoke_until")
-        record = Revocation(until=until, once=revoke_once)
-        self.storage.put_data(key, self.serializer.serialize(revocation_to_wire(record)))
-
-    @staticmethod
-    def _revocation_keys(task: Task[Any]) -> tuple[str, str]:
-        return (task.revoke_id, f"rt:{task.name}")
-
-    def _read_revocation(self, key: str) -> Revocation | None:
-        return self._decode_revocation(key, self.storage.peek_data(key))
-
-    def _decode_revocation(self, key: str, raw: bytes | EmptyDataType | None) -> Revocation | None:
-        if raw is None or raw is EmptyData:
-            return None
-        try:
-            return revocation_from_wire(self.serializer.deserialize(raw))
-        except MessageDecodeError:
-            logger.warning("unreadable revocation flag %s counts as revoked", key)
-            return Revocation()
-
-    def _revocation_state(self, key: str, now: float) -> tuple[bool, bool]:
-        return _core.revocation_applies(self._read_revocation(key), now)
-
-    def _check_and_consume_revocation(
-        self, task: Task[Any], now: float, known: Sequence[bytes | None] | None = None
-    ) -> bool:
-        revoked = False
-        for index, key in enumerate(self._revocation_keys(task)):
-            if known is None:
-                record = self._read_revocation(key)
-            else:
-                record = self._decode_revocation(key, known[index])
-            applies, consume = _core.revocation_applies(record, now)
-            if consume:
-                self.storage.pop_data(key)
-            revoked = revoked or applies
-        return revoked
 
     def revoke_by_id(
         self, task_id: str, revoke_until: datetime | None = None, revoke_once: bool = False
     ) -> None:
         """Revoke one task instance by id (until ``revoke_until``, or for one attempt)."""
-        self._put_revocation(f"r:{task_id}", revoke_until, revoke_once)
+        until = None if revoke_until is None else epoch_of(revoke_until, what="revoke_until")
+        self._engine.revocations.put(instance_key(task_id), until, revoke_once)
 
     def revoke(
         self, task: Task[Any], revoke_until: datetime | None = None, revoke_once: bool = False
@@ -1217,11 +710,11 @@ class Huey(_HueyState, Generic[RM]):
         revoke_once: bool = False,
     ) -> None:
         """Revoke every instance of a task (prefer :meth:`TaskWrapper.revoke`)."""
-        self._put_revocation(f"rt:{task_class.name}", revoke_until, revoke_once)
+        task_class.revoke(revoke_until, revoke_once)
 
     def restore_by_id(self, task_id: str) -> bool:
         """Remove a task instance's revocation; whether there was one."""
-        return self.storage.pop_data(f"r:{task_id}") is not EmptyData
+        return self._engine.revocations.remove(instance_key(task_id))
 
     def restore(self, task: Task[Any]) -> bool:
         """Remove a task instance's revocation (prefer :meth:`Result.restore`)."""
@@ -1229,7 +722,7 @@ class Huey(_HueyState, Generic[RM]):
 
     def restore_all(self, task_class: TaskWrapper[Any, Any, Any]) -> bool:
         """Remove a whole task's revocation (prefer :meth:`TaskWrapper.restore`)."""
-        return self.storage.pop_data(f"rt:{task_class.name}") is not EmptyData
+        return task_class.restore()
 
     def is_revoked(
         self,
@@ -1237,64 +730,17 @@ class Huey(_HueyState, Generic[RM]):
         timestamp: datetime | None = None,
     ) -> bool:
         """Whether a task instance (or a task id, or a whole task) is revoked."""
-        now = self._timestamp(timestamp)
+        revocations = self._engine.revocations
+        now = self._engine.timestamp(timestamp)
         if isinstance(task, TaskWrapper):
-            return self._revocation_state(f"rt:{task.name}", now)[0]
-        if isinstance(task, str):
-            return self._revocation_state(f"r:{task}", now)[0]
-        return (
-            self._revocation_state(task.revoke_id, now)[0]
-            or self._revocation_state(f"rt:{task.name}", now)[0]
-        )
-
-    def _is_name_revoked(self, name: str, timestamp: datetime | None) -> bool:
-        return self._revocation_state(f"rt:{name}", self._timestamp(timestamp))[0]
+            keys: Sequence[str] = (task_key(task.name),)
+        elif isinstance(task, str):
+            keys = (instance_key(task),)
+        else:
+            keys = revocations.keys_of(task)
+        return any(revocations.applies(key, now) for key in keys)
 
     # --- results -----------------------------------------------------------------------
-
-    def _read_result(
-        self,
-        task_id: str,
-        *,
-        blocking: bool,
-        timeout: float | None,
-        backoff: float,
-        max_delay: float,
-        preserve: bool,
-    ) -> object:
-        """The stored (still serialized-then-decoded) result, or ``EmptyData``."""
-        read = self.storage.peek_data if preserve else self.storage.pop_data
-        raw = read(task_id)
-        if raw is EmptyData and blocking:
-            deadline = None if timeout is None else self.clock.monotonic() + timeout
-            delay = 0.05
-            while raw is EmptyData:
-                wait = max_delay
-                if deadline is not None:
-                    remaining = deadline - self.clock.monotonic()
-                    if remaining <= 0:
-                        break
-                    delay = min(delay, remaining)
-                    wait = min(wait, remaining)
-                storage = self.storage
-                if isinstance(storage, SupportsResultNotification) and storage.notify_result:
-                    # Woken as soon as the result is stored; re-check at least every
-                    # max_delay (several readers of one key: only one is woken).
-                    storage.wait_result(task_id, wait)
-                else:
-                    self.clock.sleep(delay)
-                delay = min(delay * backoff, max_delay)
-                raw = read(task_id)
-        if raw is EmptyData:
-            return EmptyData
-        return self.serializer.deserialize(raw)
-
-    @staticmethod
-    def _unpack_result(value: object) -> object:
-        error = error_from_wire(value)
-        if error is not None:
-            raise TaskException(error.as_metadata())
-        return value
 
     def result(
         self,
@@ -1324,34 +770,26 @@ class Huey(_HueyState, Generic[RM]):
 
     def is_locked(self, lock_name: str) -> bool:
         """Whether the lock ``lock_name`` is held."""
-        return self.storage.has_data_for_key(f"{self.name}.lock.{lock_name}")
+        return self.storage.has_data_for_key(lock_key(self.name, lock_name))
 
     def flush_locks(self, *names: str) -> set[str]:
         """Release every lock known to this huey, and ``names``; return those released."""
-        keys = self._locks | {f"{self.name}.lock.{name}" for name in names}
+        keys = self._engine.registry.lock_keys | {lock_key(self.name, name) for name in names}
         return {key for key in keys if self.storage.pop_data(key) is not EmptyData}
 
     # --- key/value API -----------------------------------------------------------------
 
     def put(self, key: str, value: object) -> None:
         """Store ``value`` under ``key`` in the result store."""
-        self.storage.put_data(key, self.serializer.serialize(value))
+        self.storage.put_data(key, self._engine.codec.encode(value))
 
     def put_result(self, key: str, value: object) -> None:
         """Store a task result under ``key``."""
-        self._store_result(key, self.serializer.serialize(value))
-
-    def _store_result(self, key: str, data: bytes) -> None:
-        # Storages that keep results apart (expiry, waking readers) get put_result.
-        storage = self.storage
-        if isinstance(storage, SupportsResultNotification):
-            storage.put_result(key, data)
-        else:
-            storage.put_data(key, data)
+        WriteThrough(self._engine.ports).store_result(key, self._engine.codec.encode(value))
 
     def put_if_empty(self, key: str, value: object) -> bool:
         """Store ``value`` only if ``key`` holds nothing; whether it was stored."""
-        return self.storage.put_if_empty(key, self.serializer.serialize(value))
+        return self.storage.put_if_empty(key, self._engine.codec.encode(value))
 
     def get_raw(self, key: str, peek: bool = False) -> bytes | EmptyDataType:
         """The stored bytes under ``key`` (destructive unless ``peek``), or ``EmptyData``."""
@@ -1360,7 +798,7 @@ class Huey(_HueyState, Generic[RM]):
     def get(self, key: str, peek: bool = False) -> object:
         """The value under ``key``, or ``None``; the read removes it unless ``peek``."""
         raw = self.get_raw(key, peek)
-        return None if raw is EmptyData else self.serializer.deserialize(raw)
+        return None if raw is EmptyData else self._engine.codec.decode(raw)
 
     def delete(self, key: str) -> bool:
         """Remove ``key``; whether it held a value."""
@@ -1368,18 +806,9 @@ class Huey(_HueyState, Generic[RM]):
 
     # --- introspection -----------------------------------------------------------------
 
-    def _decode_all(self, items: Iterable[bytes]) -> list[Task[Any]]:
-        tasks: list[Task[Any]] = []
-        for data in items:
-            try:
-                tasks.append(message_from_wire(self.serializer.deserialize(data), Task))
-            except MessageDecodeError:
-                logger.warning("skipping an undecodable item")
-        return tasks
-
     def pending(self, limit: int | None = None) -> list[Task[Any]]:
         """Tasks waiting in the queue, in the order they will run."""
-        return self._decode_all(self.storage.enqueued_items(limit))
+        return self._engine.codec.decode_tasks(self.storage.enqueued_items(limit))
 
     def pending_count(self) -> int:
         """How many tasks wait in the queue."""
@@ -1387,7 +816,7 @@ class Huey(_HueyState, Generic[RM]):
 
     def scheduled(self, limit: int | None = None) -> list[Task[Any]]:
         """Tasks waiting in the schedule, earliest first."""
-        return self._decode_all(self.storage.scheduled_items(limit))
+        return self._engine.codec.decode_tasks(self.storage.scheduled_items(limit))
 
     def scheduled_count(self) -> int:
         """How many tasks wait in the schedule."""
@@ -1462,7 +891,7 @@ class Huey(_HueyState, Generic[RM]):
         Raises:
             ConfigurationError: an option is invalid.
         """
-        from .consumer import Consumer
+        from .consumer import Consumer  # deferred: the consumer is a layer below, loaded on use
 
         return Consumer(self, **options)
 
@@ -1474,3 +903,8 @@ class Huey(_HueyState, Generic[RM]):
         storage.flush_results()
         if isinstance(storage, SupportsCounters):
             storage.flush_counters()
+
+
+def _options(arguments: dict[str, Any], *leave_out: str) -> dict[str, Any]:
+    """A decorator method's ``locals()`` as the task's options."""
+    return {key: value for key, value in arguments.items() if key not in ("self", *leave_out)}

@@ -82,7 +82,11 @@ class Defer:
 
 @dataclass(frozen=True, slots=True)
 class Drop:
-    """Do not run the task; emit ``signal`` (``revoked`` or ``expired``)."""
+    """Do not run the task; emit ``signal``.
+
+    :func:`decide` drops with ``revoked`` or ``expired``; the shell reports a task that a
+    pre-execute hook cancelled as a drop with ``canceled``.
+    """
 
     signal: Signal
 

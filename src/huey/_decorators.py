@@ -1,8 +1,8 @@
 """What the task decorators of :class:`~huey.Huey` return, typed by results mode.
 
-``huey.task()`` returns a :class:`TaskDecorator` and so on; applied to a function, each
-registers it and returns a :class:`~huey.api.TaskWrapper` whose call type (``Result[R]``
-or ``None``) follows the huey's results mode ``RM``.
+``huey.task()`` returns a :class:`TaskDecorator` and so on (layer 2); applied to a
+function, each registers it and returns a :class:`~huey.api.TaskWrapper` whose call
+type (``Result[R]`` or ``None``) follows the huey's results mode ``RM``.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Concatenate, Generic, Literal, cast, over
 from typing_extensions import ParamSpec, TypeVar
 
 from ._result import Result
-from ._task import PeriodicTaskWrapper, TaskWrapper
+from ._wrapper import PeriodicTaskWrapper, TaskWrapper, register_function
 
 if TYPE_CHECKING:
     from ._api import Huey
@@ -58,14 +58,14 @@ class TaskDecorator(Generic[RM]):
     def __call__(self, fn: Callable[P, R], /) -> TaskWrapper[P, R, Any]:
         context = self._context
         if context is None:
-            return self._huey.register_task(fn, self._settings, None)
+            return register_function(self._huey, fn, self._settings, None)
 
         def with_context(*args: P.args, **kwargs: P.kwargs) -> R:
             with context:
                 return fn(*args, **kwargs)
 
         _copy_identity(with_context, fn)
-        return self._huey.register_task(with_context, self._settings, None)
+        return register_function(self._huey, with_context, self._settings, None)
 
 
 class PeriodicDecorator(Generic[RM]):
@@ -93,7 +93,7 @@ class PeriodicDecorator(Generic[RM]):
         self: PeriodicDecorator[bool], fn: Callable[[], R], /
     ) -> PeriodicTaskWrapper[R, Result[R] | None]: ...
     def __call__(self, fn: Callable[[], R], /) -> PeriodicTaskWrapper[R, Any]:
-        wrapper = self._huey.register_task(fn, self._settings, self._validate)
+        wrapper = register_function(self._huey, fn, self._settings, self._validate)
         assert isinstance(wrapper, PeriodicTaskWrapper)
         return cast("PeriodicTaskWrapper[R, Any]", wrapper)
 
@@ -130,7 +130,7 @@ class ContextArgDecorator(Generic[C, RM]):
                 return fn(value, *args, **kwargs)
 
         _copy_identity(with_context, fn)
-        return self._huey.register_task(with_context, self._settings, None)
+        return register_function(self._huey, with_context, self._settings, None)
 
 
 def _copy_identity(target: Callable[..., object], source: Callable[..., object]) -> None:

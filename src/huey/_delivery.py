@@ -6,14 +6,15 @@ With ``Huey(delivery="at-least-once")`` (the default) and a storage offering
 1. ``reserve`` leases the next message for ``huey.lease_timeout`` seconds;
 2. a message that cannot be decoded, or names a task this huey does not know, is moved
    to the dead-letter area with the reason (it is never dropped);
-3. the task runs through :meth:`huey.Huey.execute`, which records its result, its retry
-   or its next pipeline stage in the storage; a :class:`LeaseHeartbeat` can extend the
-   lease meanwhile;
+3. the engine's runner runs the task and records its result, its retry or its next
+   pipeline stage in the storage, and returns the outcome; a :class:`LeaseHeartbeat`
+   can extend the lease meanwhile;
 4. only then is the message acknowledged with the lease's token. If another worker got
    the message in between (the lease expired), the storage refuses the stale token and
    the refusal is logged;
-5. a task interrupted by a shutdown (``KeyboardInterrupt``) is released back to the
-   queue at once instead of waiting for its lease to expire.
+5. a task interrupted by a shutdown (``KeyboardInterrupt``; the runner returns a
+   ``Failure`` with the ``interrupted`` signal) is released back to the queue at once
+   instead of waiting for its lease to expire.
 
 On a storage with :class:`~huey.protocols.SupportsKeyedEnqueue` and
 :class:`~huey.protocols.SupportsSettle` (Redis), a task costs two round trips: the
@@ -42,14 +43,12 @@ from types import TracebackType
 from typing import Any, Literal, Self, TypeAlias
 
 from . import _core
-from ._api import (
-    Huey,
-    _Settlement,  # pyright: ignore[reportPrivateUsage]  # the flow is part of huey's shell
-)
+from ._core import Failure
+from ._engine import Engine, HasEngine, ResultSink, RunOutcome, Settlement, WriteThrough
 from ._task import Task
 from .exceptions import MessageDecodeError, UnknownTaskError
 from .protocols import Clock, Lease, SupportsLeases, SupportsSettle
-from .signals import SIGNAL_DEAD_LETTER, SIGNAL_INTERRUPTED, Signal
+from .signals import SIGNAL_DEAD_LETTER, SIGNAL_INTERRUPTED
 
 __all__ = (
     "DeliveryStatus",
@@ -60,6 +59,7 @@ __all__ = (
     "uses_leases",
     "receive",
     "run_received",
+    "release",
     "process_next",
     "requeue_expired",
 )
@@ -107,6 +107,7 @@ class DeliveryReport:
         lease: the lease, in at-least-once mode.
         reason: why a message was dead-lettered or quarantined.
         key: where a quarantined message was stored.
+        outcome: what the run came to, when the task was run.
     """
 
     status: DeliveryStatus
@@ -114,6 +115,7 @@ class DeliveryReport:
     lease: Lease | None = None
     reason: str = ""
     key: str | None = None
+    outcome: RunOutcome | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -129,78 +131,40 @@ class Received:
     lease: Lease | None
 
 
-def uses_leases(huey: Huey[Any]) -> bool:
-    """Whether ``huey`` delivers at-least-once (leases) rather than at-most-once."""
-    return _leasing_storage(huey) is not None
-
-
-def _leasing_storage(huey: Huey[Any]) -> SupportsLeases | None:
-    storage = huey.storage
-    if huey.delivery == "at-least-once" and isinstance(storage, SupportsLeases):
-        return storage
-    return None
-
-
-def _emit(huey: Huey[Any], signal: Signal, task: Task[Any]) -> None:
-    huey._emit(signal, task)  # pyright: ignore[reportPrivateUsage]  # the flow is part of huey's shell
+def uses_leases(app: HasEngine) -> bool:
+    """Whether ``app`` delivers at-least-once (leases) rather than at-most-once."""
+    return app.engine.leasing_storage() is not None
 
 
 def _dead_letter(
-    huey: Huey[Any], storage: SupportsLeases, lease: Lease, reason: str, task: Task[Any] | None
+    engine: Engine, storage: SupportsLeases, lease: Lease, reason: str, task: Task[Any] | None
 ) -> DeliveryReport:
-    if storage.dead_letter(lease.token, reason, huey.clock.time()):
-        logger.error("message moved to the dead letters of %s: %s", huey.name, reason)
+    name = engine.settings.name
+    if storage.dead_letter(lease.token, reason, engine.ports.clock.time()):
+        logger.error("message moved to the dead letters of %s: %s", name, reason)
         if task is not None:
-            _emit(huey, SIGNAL_DEAD_LETTER, task)
+            engine.events.emit(SIGNAL_DEAD_LETTER, task)
         return DeliveryReport(status="dead-lettered", task=task, lease=lease, reason=reason)
     logger.warning(
         "could not dead-letter a message of %s (%s): its lease was handed to another "
         "worker meanwhile",
-        huey.name,
+        name,
         reason,
     )
     return DeliveryReport(status="stale", task=task, lease=lease, reason=reason)
 
 
-def _execute(
-    huey: Huey[Any], task: Task[Any], lease: Lease, settlement: _Settlement | None
-) -> None:
-    # Flags read by reserve are only trusted in the shape huey asked for at enqueue.
-    known = lease.watched if lease.watched is not None and len(lease.watched) == 2 else None
-    huey._execute(task, None, known, settlement)  # pyright: ignore[reportPrivateUsage]  # the flow is part of huey's shell
-
-
-def _write(huey: Huey[Any], results: list[tuple[str, bytes]], discard: list[str]) -> None:
-    """Record a settlement's writes one by one (the generic path)."""
-    for key, data in results:
-        huey._store_result(key, data)  # pyright: ignore[reportPrivateUsage]  # the flow is part of huey's shell
-    for key in discard:
-        huey.storage.pop_data(key)
-
-
-def _settle(
-    storage: SupportsLeases, huey: Huey[Any], lease: Lease, done: _Settlement | None
-) -> bool:
-    """Record what is left of the outcome and acknowledge; whether the token was current."""
-    if done is None or not isinstance(storage, SupportsSettle):
-        return storage.ack(lease.token)
-    # A failed pipeline leaves one error per remaining stage: all but one go first.
-    _write(huey, done.results[1:], [])
-    first = done.results[0] if done.results else None
-    return storage.settle(lease.token, first, done.discard)
-
-
-def _decode(huey: Huey[Any], data: bytes) -> Task[Any] | str:
+def _decode(engine: Engine, data: bytes) -> Task[Any] | str:
     """The task, or the reason it cannot be run here."""
     try:
-        return huey.deserialize_task(data)
+        return engine.decode_task(data)
     except UnknownTaskError as exc:
         return f"unknown task {exc.name!r}: {exc}"
     except MessageDecodeError as exc:
         return f"undecodable message ({len(data)} bytes): {exc}"
 
 
-def receive(huey: Huey[Any]) -> Received | DeliveryReport:
+def receive(app: HasEngine) -> Received | DeliveryReport:
     """Take the next message: reserve it (at-least-once) or pop it (at-most-once).
 
     Returns:
@@ -208,66 +172,51 @@ def receive(huey: Huey[Any]) -> Received | DeliveryReport:
         when there is nothing to run (empty queue, dead-lettered or quarantined
         message).
     """
-    storage = _leasing_storage(huey)
+    engine = app.engine
+    storage = engine.leasing_storage()
     if storage is None:
-        data = huey.storage.dequeue()
+        data = engine.ports.storage.dequeue()
         if data is None:
             return DeliveryReport(status="empty")
-        decoded = _decode(huey, data)
+        decoded = _decode(engine, data)
         if isinstance(decoded, str):
             key = f"{UNDECODABLE_PREFIX}{uuid.uuid4().hex}"
-            huey.storage.put_data(key, data)
+            engine.ports.storage.put_data(key, data)
             logger.error(
                 "popped a message of %s that cannot be run (%s); kept it under key %r",
-                huey.name,
+                engine.settings.name,
                 decoded,
                 key,
             )
             return DeliveryReport(status="quarantined", reason=decoded, key=key)
         return Received(task=decoded, lease=None)
-    lease = storage.reserve(huey.clock.time(), huey.lease_timeout)
+    settings = engine.settings
+    lease = storage.reserve(engine.ports.clock.time(), settings.lease_timeout)
     if lease is None:
         return DeliveryReport(status="empty")
-    decoded = _decode(huey, lease.data)
+    decoded = _decode(engine, lease.data)
     if isinstance(decoded, str):
-        return _dead_letter(huey, storage, lease, decoded, None)
-    if not _core.delivery_allowed(lease.deliveries, huey.max_deliveries):
-        reason = _core.too_many_deliveries_reason(lease.deliveries, huey.max_deliveries)
-        return _dead_letter(huey, storage, lease, reason, decoded)
+        return _dead_letter(engine, storage, lease, decoded, None)
+    if not _core.delivery_allowed(lease.deliveries, settings.max_deliveries):
+        reason = _core.too_many_deliveries_reason(lease.deliveries, settings.max_deliveries)
+        return _dead_letter(engine, storage, lease, reason, decoded)
     return Received(task=decoded, lease=lease)
 
 
-# Interruptions are caught inside ``Huey.execute`` (the task's outcome becomes
-# "interrupted" and SIGNAL_INTERRUPTED is emitted); this receiver tells the flow.
-_interrupted = threading.local()
-
-
-def _note_interrupted(signal: Signal, task: Task[Any], *extra: object) -> None:
-    del signal, extra
-    ids: set[str] = getattr(_interrupted, "ids", set())
-    ids.add(task.id)
-    _interrupted.ids = ids
-
-
-def _was_interrupted(task: Task[Any]) -> bool:
-    ids: set[str] = getattr(_interrupted, "ids", set())
-    if task.id in ids:
-        ids.discard(task.id)
-        return True
-    return False
+def _was_interrupted(outcome: RunOutcome) -> bool:
+    return isinstance(outcome, Failure) and outcome.signal == SIGNAL_INTERRUPTED
 
 
 def run_received(
-    huey: Huey[Any], received: Received, *, heartbeat_interval: float | None = None
+    app: HasEngine, received: Received, *, heartbeat_interval: float | None = None
 ) -> DeliveryReport:
     """Run a received task, then settle its message.
 
     Args:
-        huey: the huey the message came from.
+        app: the application the message came from.
         received: what :func:`receive` returned.
         heartbeat_interval: extend the lease every this many seconds while the task
-            runs (``None``: no heartbeat; the task must finish within
-            ``huey.lease_timeout``).
+            runs (``None``: no heartbeat; the task must finish within the lease).
 
     Returns:
         The :class:`DeliveryReport` report.
@@ -276,13 +225,13 @@ def run_received(
         BaseException: a ``KeyboardInterrupt`` or ``SystemExit`` raised outside the
             task function propagates after the message was released.
     """
+    engine = app.engine
     task, lease = received.task, received.lease
-    huey.signal(SIGNAL_INTERRUPTED)(_note_interrupted)
-    _was_interrupted(task)  # forget a stale mark left by an earlier run of this id
-    storage = _leasing_storage(huey)
+    storage = engine.leasing_storage()
+    write_through = WriteThrough(engine.ports)
     if lease is None or storage is None:
         try:
-            huey.execute(task)
+            outcome = engine.runner.run(task, engine.ports.clock.time(), None, write_through)
         except Exception:
             logger.exception(
                 "recording the outcome of %s (%s) failed; in at-most-once mode its message is gone",
@@ -290,18 +239,23 @@ def run_received(
                 task.id,
             )
             return DeliveryReport(status="failed", task=task)
-        if _was_interrupted(task):
-            return DeliveryReport(status="interrupted", task=task)
-        return DeliveryReport(status="completed", task=task)
+        status: DeliveryStatus = "interrupted" if _was_interrupted(outcome) else "completed"
+        return DeliveryReport(status=status, task=task, outcome=outcome)
     heartbeat = None
     if heartbeat_interval is not None:
         heartbeat = LeaseHeartbeat(
-            storage, lease.token, huey.lease_timeout, huey.clock, heartbeat_interval
+            storage,
+            lease.token,
+            engine.settings.lease_timeout,
+            engine.ports.clock,
+            heartbeat_interval,
         ).start()
     # With a settling storage the writes wait for the one atomic settle at the end.
-    settlement = _Settlement() if isinstance(storage, SupportsSettle) else None
+    sink: ResultSink = Settlement() if isinstance(storage, SupportsSettle) else write_through
+    # Flags read by reserve are only trusted in the shape huey asked for at enqueue.
+    known = lease.watched if lease.watched is not None and len(lease.watched) == 2 else None
     try:
-        _execute(huey, task, lease, settlement)
+        outcome = engine.runner.run(task, engine.ports.clock.time(), known, sink)
     except Exception:
         logger.exception(
             "recording the outcome of %s (%s) failed; its message will be delivered "
@@ -311,70 +265,106 @@ def run_received(
         )
         return DeliveryReport(status="failed", task=task, lease=lease)
     except BaseException:
-        try:
-            storage.release(lease.token)
-        except Exception:
-            # Keep the interruption visible; the lease will expire instead.
-            logger.exception("releasing the message of %s (%s) failed", task.name, task.id)
+        _release_quietly(storage, received)
         raise
     finally:
         if heartbeat is not None:
             heartbeat.stop()
-    if _was_interrupted(task):
-        if settlement is not None:
-            _write(huey, settlement.results, settlement.discard)
+    if _was_interrupted(outcome):
+        if isinstance(sink, Settlement):
+            sink.write_to(write_through)
         storage.release(lease.token)
         logger.info(
             "task %s (%s) interrupted; its message is back in the queue", task.name, task.id
         )
-        return DeliveryReport(status="released", task=task, lease=lease)
-    if not _settle(storage, huey, lease, settlement):
+        return DeliveryReport(status="released", task=task, lease=lease, outcome=outcome)
+    if not _settle(storage, lease, sink, write_through):
         logger.warning(
             "task %s (%s) finished after its lease expired and the message was handed to "
             "another worker; this acknowledgement was refused (the task may run again)",
             task.name,
             task.id,
         )
-        return DeliveryReport(status="stale", task=task, lease=lease)
-    return DeliveryReport(status="completed", task=task, lease=lease)
+        return DeliveryReport(status="stale", task=task, lease=lease, outcome=outcome)
+    return DeliveryReport(status="completed", task=task, lease=lease, outcome=outcome)
 
 
-def process_next(huey: Huey[Any], *, heartbeat_interval: float | None = None) -> DeliveryReport:
-    """Take the next message of ``huey`` and run it: :func:`receive` + :func:`run_received`.
+def _settle(
+    storage: SupportsLeases, lease: Lease, sink: ResultSink, write_through: WriteThrough
+) -> bool:
+    """Record what is left of the outcome and acknowledge; whether the token was current."""
+    if not isinstance(sink, Settlement) or not isinstance(storage, SupportsSettle):
+        return storage.ack(lease.token)
+    # A failed pipeline leaves one error per remaining stage: all but one go first.
+    for key, data in sink.results[1:]:
+        write_through.store_result(key, data)
+    first = sink.results[0] if sink.results else None
+    return storage.settle(lease.token, first, sink.discarded)
+
+
+def _release_quietly(storage: SupportsLeases, received: Received) -> bool:
+    if received.lease is None:
+        return False
+    try:
+        return storage.release(received.lease.token)
+    except Exception:
+        # Keep the interruption visible; the lease will expire instead.
+        logger.exception(
+            "releasing the message of %s (%s) failed", received.task.name, received.task.id
+        )
+        return False
+
+
+def release(app: HasEngine, received: Received) -> bool:
+    """Give a received task's message back to the queue; whether it was returned.
+
+    For a task cut short outside the runner (an immediate shutdown). Never raises: a
+    message that cannot be released comes back when its lease expires.
+    """
+    storage = app.engine.leasing_storage()
+    return storage is not None and _release_quietly(storage, received)
+
+
+def process_next(app: HasEngine, *, heartbeat_interval: float | None = None) -> DeliveryReport:
+    """Take the next message of ``app`` and run it: :func:`receive` + :func:`run_received`.
 
     Args:
-        huey: the huey to work for.
+        app: the application to work for.
         heartbeat_interval: see :func:`run_received`.
 
     Returns:
         The :class:`DeliveryReport` report (``status == "empty"`` when the queue is empty).
     """
-    received = receive(huey)
+    received = receive(app)
     if isinstance(received, DeliveryReport):
         return received
-    return run_received(huey, received, heartbeat_interval=heartbeat_interval)
+    return run_received(app, received, heartbeat_interval=heartbeat_interval)
 
 
-def requeue_expired(huey: Huey[Any], now: float | None = None) -> int:
-    """Return the expired leases of ``huey``'s queue (or dead-letter them); how many moved.
+def requeue_expired(app: HasEngine, now: float | None = None) -> int:
+    """Return the expired leases of ``app``'s queue (or dead-letter them); how many moved.
 
     A no-op returning 0 in at-most-once mode. The consumer calls it periodically.
 
     Args:
-        huey: the application.
-        now: the current time (UTC epoch seconds); default: ``huey.clock``.
+        app: the application.
+        now: the current time (UTC epoch seconds); default: the application's clock.
     """
-    storage = _leasing_storage(huey)
+    engine = app.engine
+    storage = engine.leasing_storage()
     if storage is None:
         return 0
-    moved = storage.requeue_expired(huey.clock.time() if now is None else now, huey.max_deliveries)
+    settings = engine.settings
+    moved = storage.requeue_expired(
+        engine.ports.clock.time() if now is None else now, settings.max_deliveries
+    )
     if moved:
         logger.warning(
             "%d expired lease(s) of %s moved back to the queue or, past max_deliveries=%d, "
             "to the dead letters",
             moved,
-            huey.name,
-            huey.max_deliveries,
+            settings.name,
+            settings.max_deliveries,
         )
     return moved
 

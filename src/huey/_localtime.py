@@ -10,7 +10,19 @@ from datetime import UTC, datetime
 
 from ._timeutil import aware_to_epoch
 
-__all__ = ("datetime_to_epoch", "epoch_to_datetime")
+__all__ = ("datetime_to_epoch", "epoch_of", "epoch_to_datetime")
+
+
+def epoch_of(value: object, *, what: str) -> float:
+    """:func:`datetime_to_epoch` of a value that must be a datetime (untyped callers).
+
+    Raises:
+        TypeError: ``value`` is not a datetime.
+        ValueError: see :func:`datetime_to_epoch`.
+    """
+    if not isinstance(value, datetime):
+        raise TypeError(f"{what} must be a datetime, got {value!r}")
+    return datetime_to_epoch(value, what=what)
 
 
 def datetime_to_epoch(value: datetime, *, what: str = "eta") -> float:

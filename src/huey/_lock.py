@@ -1,4 +1,4 @@
-"""Task locks over the key/value store (I/O shell)."""
+"""Task locks over the key/value store (layer 2, on the engine's storage)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,13 @@ from .protocols import SupportsExpiringKeys
 if TYPE_CHECKING:
     from ._api import Huey
 
-__all__ = ("TaskLock",)
+__all__ = ("TaskLock", "lock_key")
+
+
+def lock_key(app_name: str, lock_name: str) -> str:
+    """The key of the lock ``lock_name`` of the application ``app_name``."""
+    return f"{app_name}.lock.{lock_name}"
+
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -35,16 +41,20 @@ class TaskLock:
     """
 
     def __init__(self, huey: Huey[Any], name: str, ttl: float | None = None) -> None:
-        if ttl is not None and not isinstance(huey.storage, SupportsExpiringKeys):
+        engine = huey.engine
+        storage = engine.ports.storage
+        if ttl is not None and not isinstance(storage, SupportsExpiringKeys):
             raise ConfigurationError(
                 f"lock_task({name!r}, ttl=...) needs a storage with expiring keys "
-                f"(SupportsExpiringKeys); {type(huey.storage).__name__} lacks it"
+                f"(SupportsExpiringKeys); {type(storage).__name__} lacks it"
             )
         self.huey = huey
         self.name = name
         self.ttl = ttl
-        self.key: str = f"{huey.name}.lock.{name}"
-        huey._locks.add(self.key)  # pyright: ignore[reportPrivateUsage]  # internal API between huey modules
+        self.key: str = lock_key(engine.settings.name, name)
+        self._ports = engine.ports
+        # So that huey.flush_locks() (the consumer's -f) knows every lock of the app.
+        engine.registry.lock_keys.add(self.key)
 
     def __call__(self, fn: Callable[P, R]) -> Callable[P, R]:
         """Wrap ``fn`` so each call holds the lock."""
@@ -62,7 +72,7 @@ class TaskLock:
         Raises:
             TaskLockedException: the lock is held.
         """
-        storage = self.huey.storage
+        storage = self._ports.storage
         if self.ttl is not None and isinstance(storage, SupportsExpiringKeys):
             taken = storage.put_if_empty_ttl(self.key, b"1", self.ttl)
         else:
@@ -72,13 +82,13 @@ class TaskLock:
 
     def release(self) -> None:
         """Free the lock."""
-        self.huey.storage.pop_data(self.key)
+        self._ports.storage.pop_data(self.key)
 
     clear = release
 
     def is_locked(self) -> bool:
         """Whether the lock is held."""
-        return self.huey.storage.has_data_for_key(self.key)
+        return self._ports.storage.has_data_for_key(self.key)
 
     def __enter__(self) -> Self:
         self.acquire()

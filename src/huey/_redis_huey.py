@@ -2,21 +2,24 @@
 
 Importing this module imports ``redis`` (install ``huey[redis]``). ``huey.RedisHuey`` and
 friends are loaded lazily from here, so ``import huey`` works without redis-py.
+
+Each pair of classes shares one options ``TypedDict``; each class has three one-line
+``__init__`` overloads (see :mod:`huey._hueys` for why). The classes without priorities
+refuse a task priority when the task is decorated: their storage says it has none
+(``priority = False``), and the registry checks that.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
-from typing import Any, ClassVar, Literal, overload
+from typing import ClassVar, Literal, overload
 
 import redis
 from redis.retry import Retry
-from typing_extensions import Unpack, override
+from typing_extensions import Unpack
 
-from ._api import RM, Huey, HueyOptions, _HueyState  # pyright: ignore[reportPrivateUsage]  # the shared constructor body of every Huey class
-from ._task import TaskWrapper
-from .exceptions import ConfigurationError
+from ._api import RM, Huey
+from ._engine import HueyOptions, option_names
 from .protocols import Storage
 from .storage.redis import (
     PriorityRedisExpireStorage,
@@ -31,17 +34,48 @@ __all__ = (
     "RedisExpireHuey",
     "PriorityRedisExpireHuey",
     "RedisHueyOptions",
+    "RedisExpireHueyOptions",
 )
 
 
 class RedisHueyOptions(HueyOptions, total=False):
-    """:class:`~huey.HueyOptions` plus the less common Redis connection options.
+    """:class:`~huey.api.HueyOptions` plus the Redis storage's and connection options.
 
-    Each is passed to ``redis.Redis`` (see redis-py's documentation).
+    Attributes:
+        blocking: the consumer waits on Redis for new tasks instead of polling
+            (default ``True``).
+        read_timeout: seconds one blocking read waits (default 1).
+        connection_pool: a ready ``redis.ConnectionPool`` (then give no other
+            connection option).
+        url: ``redis://[[user]:password@]host[:port][/db]``, ``rediss://...`` for TLS,
+            or ``unix:///path?db=0``.
+        client_name: the name the connections report in ``CLIENT LIST``.
+        host: the server's host name (default ``localhost``).
+        port: the server's port (default 6379).
+        password: the password (an ACL user's with ``username``).
+        db: the database number (default 0).
+        notify_result: storing a result wakes a blocked ``Result.get(blocking=True)``
+            at once instead of it polling (default ``False``).
+        notify_result_ttl: seconds a wake-up waits for its reader (default 60).
+        username: an ACL user.
+
+    The others (``ssl``, ``ssl_*``, ``socket_*``, ``health_check_interval``,
+    ``max_connections``, ``retry``, ``unix_socket_path``) are passed to
+    ``redis.Redis``; see redis-py's documentation.
     """
 
-    username: str
+    blocking: bool
+    read_timeout: float
+    connection_pool: redis.ConnectionPool | None
+    url: str | None
+    client_name: str | None
+    host: str | None
+    port: int | None
+    password: str | None
+    db: int | None
+    notify_result: bool
     notify_result_ttl: float
+    username: str
     ssl: bool
     ssl_ca_certs: str
     ssl_ca_data: str
@@ -59,42 +93,21 @@ class RedisHueyOptions(HueyOptions, total=False):
     unix_socket_path: str
 
 
-_HUEY_OPTIONS = HueyOptions.__optional_keys__ | HueyOptions.__required_keys__
+class RedisExpireHueyOptions(RedisHueyOptions, total=False):
+    """:class:`RedisHueyOptions` plus how long results are kept.
+
+    Attributes:
+        expire_time: seconds a task result is kept (default one day).
+    """
+
+    expire_time: float
 
 
-def _split(options: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(options for Huey, options for the storage)."""
-    huey = {key: value for key, value in options.items() if key in _HUEY_OPTIONS}
-    storage = {key: value for key, value in options.items() if key not in _HUEY_OPTIONS}
-    return huey, storage
+_REDIS_STORAGE_OPTIONS = option_names(RedisHueyOptions) - option_names(HueyOptions)
+_EXPIRE_STORAGE_OPTIONS = option_names(RedisExpireHueyOptions) - option_names(HueyOptions)
 
 
-class _NoPriorities(Huey[RM]):
-    """Refuses task priorities at decoration time, not at the first enqueue."""
-
-    @override
-    def register_task(
-        self,
-        fn: Callable[..., Any],
-        settings: dict[str, Any],
-        validate: Callable[[datetime], bool] | None,
-    ) -> TaskWrapper[Any, Any, Any]:
-        """Register ``fn``; a non-zero ``priority`` is refused (this queue has none).
-
-        Raises:
-            ConfigurationError: ``priority`` was given.
-        """
-        priority = settings.get("priority")
-        if priority:
-            raise ConfigurationError(
-                f"{type(self).__name__} does not support task priorities (got priority="
-                f"{priority!r}); use PriorityRedisHuey (or PriorityRedisExpireHuey), "
-                "which needs Redis 5+"
-            )
-        return super().register_task(fn, settings, validate)
-
-
-class RedisHuey(_NoPriorities[RM]):
+class RedisHuey(Huey[RM]):
     """:class:`~huey.Huey` on Redis: a LIST queue, results in a HASH. No priorities.
 
     Task priorities are refused with :class:`~huey.exceptions.ConfigurationError`; use
@@ -103,119 +116,30 @@ class RedisHuey(_NoPriorities[RM]):
     Args:
         name: the queue's name; Redis keys start with ``huey:{<name>}:``.
         results: store task return values (``False``: task calls return ``None``).
-        blocking: the consumer waits on Redis for new tasks instead of polling.
-        read_timeout: seconds one blocking read waits.
-        connection_pool: a ready ``redis.ConnectionPool`` (then give no other
-            connection option).
-        url: ``redis://[[user]:password@]host[:port][/db]``, ``rediss://...`` for TLS, or
-            ``unix:///path?db=0``.
-        client_name: the name the connections report in ``CLIENT LIST``.
-        host: the server's host name (default ``localhost``).
-        port: the server's port (default 6379).
-        password: the password (an ACL user's with ``username=``).
-        db: the database number (default 0).
-        notify_result: storing a result wakes a blocked ``Result.get(blocking=True)``
-            at once instead of it polling.
-        options: :class:`~huey.HueyOptions` (``utc``, ``immediate``, ``delivery``,
-            ``lease_timeout``...) and connection options (``username``, ``ssl``,
-            ``ssl_ca_certs``, ``socket_timeout``...; see :class:`RedisHueyOptions`).
+        options: :class:`RedisHueyOptions`: the connection (``url``, or ``host``,
+            ``port``, ``password``, ``db``...), ``blocking``, ``read_timeout``,
+            ``notify_result`` and the :class:`~huey.api.HueyOptions`.
 
     Raises:
         ConfigurationError: conflicting or invalid options.
+        TypeError: an unknown option.
     """
 
     storage_class: ClassVar[Callable[..., Storage]] = RedisStorage
+    storage_options: ClassVar[frozenset[str] | None] = _REDIS_STORAGE_OPTIONS
 
+    # fmt: off
     @overload
-    def __init__(
-        self: RedisHuey[Literal[True]],
-        name: str = "huey",
-        *,
-        results: Literal[True] = True,
-        blocking: bool = True,
-        read_timeout: float = 1,
-        connection_pool: redis.ConnectionPool | None = None,
-        url: str | None = None,
-        client_name: str | None = None,
-        host: str | None = None,
-        port: int | None = None,
-        password: str | None = None,
-        db: int | None = None,
-        notify_result: bool = False,
-        **options: Unpack[RedisHueyOptions],
-    ) -> None: ...
+    def __init__(self: RedisHuey[Literal[True]], name: str = "huey", *, results: Literal[True] = True, **options: Unpack[RedisHueyOptions]) -> None: ...  # noqa: E501
     @overload
-    def __init__(
-        self: RedisHuey[Literal[False]],
-        name: str = "huey",
-        *,
-        results: Literal[False],
-        blocking: bool = True,
-        read_timeout: float = 1,
-        connection_pool: redis.ConnectionPool | None = None,
-        url: str | None = None,
-        client_name: str | None = None,
-        host: str | None = None,
-        port: int | None = None,
-        password: str | None = None,
-        db: int | None = None,
-        notify_result: bool = False,
-        **options: Unpack[RedisHueyOptions],
-    ) -> None: ...
+    def __init__(self: RedisHuey[Literal[False]], name: str = "huey", *, results: Literal[False], **options: Unpack[RedisHueyOptions]) -> None: ...  # noqa: E501
     @overload
+    def __init__(self: RedisHuey[bool], name: str = "huey", *, results: bool, **options: Unpack[RedisHueyOptions]) -> None: ...  # noqa: E501
+    # fmt: on
     def __init__(
-        self: RedisHuey[bool],
-        name: str = "huey",
-        *,
-        results: bool,
-        blocking: bool = True,
-        read_timeout: float = 1,
-        connection_pool: redis.ConnectionPool | None = None,
-        url: str | None = None,
-        client_name: str | None = None,
-        host: str | None = None,
-        port: int | None = None,
-        password: str | None = None,
-        db: int | None = None,
-        notify_result: bool = False,
-        **options: Unpack[RedisHueyOptions],
-    ) -> None: ...
-    def __init__(
-        self,
-        name: str = "huey",
-        *,
-        results: bool = True,
-        blocking: bool = True,
-        read_timeout: float = 1,
-        connection_pool: redis.ConnectionPool | None = None,
-        url: str | None = None,
-        client_name: str | None = None,
-        host: str | None = None,
-        port: int | None = None,
-        password: str | None = None,
-        db: int | None = None,
-        notify_result: bool = False,
-        **options: Unpack[RedisHueyOptions],
+        self, name: str = "huey", *, results: bool = True, **options: Unpack[RedisHueyOptions]
     ) -> None:
-        huey_options, storage_options = _split(dict(options))
-        _HueyState.__init__(
-            self,
-            name,
-            results,
-            storage_class=type(self).storage_class,
-            blocking=blocking,
-            read_timeout=read_timeout,
-            connection_pool=connection_pool,
-            url=url,
-            client_name=client_name,
-            host=host,
-            port=port,
-            password=password,
-            db=db,
-            notify_result=notify_result,
-            **huey_options,
-            **storage_options,
-        )
+        self._setup(name, results, options)
 
 
 class PriorityRedisHuey(Huey[RM]):
@@ -224,249 +148,67 @@ class PriorityRedisHuey(Huey[RM]):
     Args:
         name: the queue's name; Redis keys start with ``huey:{<name>}:``.
         results: store task return values (``False``: task calls return ``None``).
-        blocking: the consumer waits on Redis for new tasks instead of polling.
-        read_timeout: seconds one blocking read waits.
-        connection_pool: a ready ``redis.ConnectionPool`` (then give no other
-            connection option).
-        url: ``redis://[[user]:password@]host[:port][/db]``, ``rediss://...`` for TLS, or
-            ``unix:///path?db=0``.
-        client_name: the name the connections report in ``CLIENT LIST``.
-        host: the server's host name (default ``localhost``).
-        port: the server's port (default 6379).
-        password: the password (an ACL user's with ``username=``).
-        db: the database number (default 0).
-        notify_result: storing a result wakes a blocked ``Result.get(blocking=True)``
-            at once instead of it polling.
-        options: :class:`~huey.HueyOptions` (``utc``, ``immediate``, ``delivery``,
-            ``lease_timeout``...) and connection options (``username``, ``ssl``,
-            ``ssl_ca_certs``, ``socket_timeout``...; see :class:`RedisHueyOptions`).
+        options: :class:`RedisHueyOptions` (see :class:`RedisHuey`).
 
     Raises:
         ConfigurationError: conflicting or invalid options.
+        TypeError: an unknown option.
     """
 
     storage_class: ClassVar[Callable[..., Storage]] = PriorityRedisStorage
+    storage_options: ClassVar[frozenset[str] | None] = _REDIS_STORAGE_OPTIONS
 
+    # fmt: off
     @overload
-    def __init__(
-        self: PriorityRedisHuey[Literal[True]],
-        name: str = "huey",
-        *,
-        results: Literal[True] = True,
-        blocking: bool = True,
-        read_timeout: float = 1,
-        connection_pool: redis.ConnectionPool | None = None,
-        url: str | None = None,
-        client_name: str | None = None,
-        host: str | None = None,
-        port: int | None = None,
-        password: str | None = None,
-        db: int | None = None,
-        notify_result: bool = False,
-        **options: Unpack[RedisHueyOptions],
-    ) -> None: ...
+    def __init__(self: PriorityRedisHuey[Literal[True]], name: str = "huey", *, results: Literal[True] = True, **options: Unpack[RedisHueyOptions]) -> None: ...  # noqa: E501
     @overload
-    def __init__(
-        self: PriorityRedisHuey[Literal[False]],
-        name: str = "huey",
-        *,
-        results: Literal[False],
-        blocking: bool = True,
-        read_timeout: float = 1,
-        connection_pool: redis.ConnectionPool | None = None,
-        url: str | None = None,
-        client_name: str | None = None,
-        host: str | None = None,
-        port: int | None = None,
-        password: str | None = None,
-        db: int | None = None,
-        notify_result: bool = False,
-        **options: Unpack[RedisHueyOptions],
-    ) -> None: ...
+    def __init__(self: PriorityRedisHuey[Literal[False]], name: str = "huey", *, results: Literal[False], **options: Unpack[RedisHueyOptions]) -> None: ...  # noqa: E501
     @overload
+    def __init__(self: PriorityRedisHuey[bool], name: str = "huey", *, results: bool, **options: Unpack[RedisHueyOptions]) -> None: ...  # noqa: E501
+    # fmt: on
     def __init__(
-        self: PriorityRedisHuey[bool],
-        name: str = "huey",
-        *,
-        results: bool,
-        blocking: bool = True,
-        read_timeout: float = 1,
-        connection_pool: redis.ConnectionPool | None = None,
-        url: str | None = None,
-        client_name: str | None = None,
-        host: str | None = None,
-        port: int | None = None,
-        password: str | None = None,
-        db: int | None = None,
-        notify_result: bool = False,
-        **options: Unpack[RedisHueyOptions],
-    ) -> None: ...
-    def __init__(
-        self,
-        name: str = "huey",
-        *,
-        results: bool = True,
-        blocking: bool = True,
-        read_timeout: float = 1,
-        connection_pool: redis.ConnectionPool | None = None,
-        url: str | None = None,
-        client_name: str | None = None,
-        host: str | None = None,
-        port: int | None = None,
-        password: str | None = None,
-        db: int | None = None,
-        notify_result: bool = False,
-        **options: Unpack[RedisHueyOptions],
+        self, name: str = "huey", *, results: bool = True, **options: Unpack[RedisHueyOptions]
     ) -> None:
-        huey_options, storage_options = _split(dict(options))
-        _HueyState.__init__(
-            self,
-            name,
-            results,
-            storage_class=type(self).storage_class,
-            blocking=blocking,
-            read_timeout=read_timeout,
-            connection_pool=connection_pool,
-            url=url,
-            client_name=client_name,
-            host=host,
-            port=port,
-            password=password,
-            db=db,
-            notify_result=notify_result,
-            **huey_options,
-            **storage_options,
-        )
+        self._setup(name, results, options)
 
 
-class RedisExpireHuey(_NoPriorities[RM]):
+class RedisExpireHuey(Huey[RM]):
     """:class:`RedisHuey` whose results are plain Redis keys that expire.
 
     A result is kept ``expire_time`` seconds and reading it does not remove it, so the
-    result store cannot grow without bound even when nobody reads the results.
+    result store cannot grow without bound even when nobody reads the results. No
+    priorities (see :class:`PriorityRedisExpireHuey`).
 
     Args:
         name: the queue's name; Redis keys start with ``huey:{<name>}:``.
         results: store task return values (``False``: task calls return ``None``).
-        expire_time: seconds a task result is kept (default one day).
-        blocking: the consumer waits on Redis for new tasks instead of polling.
-        read_timeout: seconds one blocking read waits.
-        connection_pool: a ready ``redis.ConnectionPool`` (then give no other
-            connection option).
-        url: ``redis://[[user]:password@]host[:port][/db]``, ``rediss://...`` for TLS, or
-            ``unix:///path?db=0``.
-        client_name: the name the connections report in ``CLIENT LIST``.
-        host: the server's host name (default ``localhost``).
-        port: the server's port (default 6379).
-        password: the password (an ACL user's with ``username=``).
-        db: the database number (default 0).
-        notify_result: storing a result wakes a blocked ``Result.get(blocking=True)``
-            at once instead of it polling.
-        options: :class:`~huey.HueyOptions` (``utc``, ``immediate``, ``delivery``,
-            ``lease_timeout``...) and connection options (``username``, ``ssl``,
-            ``ssl_ca_certs``, ``socket_timeout``...; see :class:`RedisHueyOptions`).
+        options: :class:`RedisExpireHueyOptions`: ``expire_time`` and the options of
+            :class:`RedisHuey`.
 
     Raises:
         ConfigurationError: conflicting or invalid options.
+        TypeError: an unknown option.
     """
 
     storage_class: ClassVar[Callable[..., Storage]] = RedisExpireStorage
+    storage_options: ClassVar[frozenset[str] | None] = _EXPIRE_STORAGE_OPTIONS
 
+    # fmt: off
     @overload
-    def __init__(
-        self: RedisExpireHuey[Literal[True]],
-        name: str = "huey",
-        *,
-        results: Literal[True] = True,
-        expire_time: int = 86400,
-        blocking: bool = True,
-        read_timeout: float = 1,
-        connection_pool: redis.ConnectionPool | None = None,
-        url: str | None = None,
-        client_name: str | None = None,
-        host: str | None = None,
-        port: int | None = None,
-        password: str | None = None,
-        db: int | None = None,
-        notify_result: bool = False,
-        **options: Unpack[RedisHueyOptions],
-    ) -> None: ...
+    def __init__(self: RedisExpireHuey[Literal[True]], name: str = "huey", *, results: Literal[True] = True, **options: Unpack[RedisExpireHueyOptions]) -> None: ...  # noqa: E501
     @overload
-    def __init__(
-        self: RedisExpireHuey[Literal[False]],
-        name: str = "huey",
-        *,
-        results: Literal[False],
-        expire_time: int = 86400,
-        blocking: bool = True,
-        read_timeout: float = 1,
-        connection_pool: redis.ConnectionPool | None = None,
-        url: str | None = None,
-        client_name: str | None = None,
-        host: str | None = None,
-        port: int | None = None,
-        password: str | None = None,
-        db: int | None = None,
-        notify_result: bool = False,
-        **options: Unpack[RedisHueyOptions],
-    ) -> None: ...
+    def __init__(self: RedisExpireHuey[Literal[False]], name: str = "huey", *, results: Literal[False], **options: Unpack[RedisExpireHueyOptions]) -> None: ...  # noqa: E501
     @overload
-    def __init__(
-        self: RedisExpireHuey[bool],
-        name: str = "huey",
-        *,
-        results: bool,
-        expire_time: int = 86400,
-        blocking: bool = True,
-        read_timeout: float = 1,
-        connection_pool: redis.ConnectionPool | None = None,
-        url: str | None = None,
-        client_name: str | None = None,
-        host: str | None = None,
-        port: int | None = None,
-        password: str | None = None,
-        db: int | None = None,
-        notify_result: bool = False,
-        **options: Unpack[RedisHueyOptions],
-    ) -> None: ...
+    def __init__(self: RedisExpireHuey[bool], name: str = "huey", *, results: bool, **options: Unpack[RedisExpireHueyOptions]) -> None: ...  # noqa: E501
+    # fmt: on
     def __init__(
         self,
         name: str = "huey",
         *,
         results: bool = True,
-        expire_time: int = 86400,
-        blocking: bool = True,
-        read_timeout: float = 1,
-        connection_pool: redis.ConnectionPool | None = None,
-        url: str | None = None,
-        client_name: str | None = None,
-        host: str | None = None,
-        port: int | None = None,
-        password: str | None = None,
-        db: int | None = None,
-        notify_result: bool = False,
-        **options: Unpack[RedisHueyOptions],
+        **options: Unpack[RedisExpireHueyOptions],
     ) -> None:
-        huey_options, storage_options = _split(dict(options))
-        _HueyState.__init__(
-            self,
-            name,
-            results,
-            storage_class=type(self).storage_class,
-            expire_time=expire_time,
-            blocking=blocking,
-            read_timeout=read_timeout,
-            connection_pool=connection_pool,
-            url=url,
-            client_name=client_name,
-            host=host,
-            port=port,
-            password=password,
-            db=db,
-            notify_result=notify_result,
-            **huey_options,
-            **storage_options,
-        )
+        self._setup(name, results, options)
 
 
 class PriorityRedisExpireHuey(Huey[RM]):
@@ -475,122 +217,29 @@ class PriorityRedisExpireHuey(Huey[RM]):
     Args:
         name: the queue's name; Redis keys start with ``huey:{<name>}:``.
         results: store task return values (``False``: task calls return ``None``).
-        expire_time: seconds a task result is kept (default one day).
-        blocking: the consumer waits on Redis for new tasks instead of polling.
-        read_timeout: seconds one blocking read waits.
-        connection_pool: a ready ``redis.ConnectionPool`` (then give no other
-            connection option).
-        url: ``redis://[[user]:password@]host[:port][/db]``, ``rediss://...`` for TLS, or
-            ``unix:///path?db=0``.
-        client_name: the name the connections report in ``CLIENT LIST``.
-        host: the server's host name (default ``localhost``).
-        port: the server's port (default 6379).
-        password: the password (an ACL user's with ``username=``).
-        db: the database number (default 0).
-        notify_result: storing a result wakes a blocked ``Result.get(blocking=True)``
-            at once instead of it polling.
-        options: :class:`~huey.HueyOptions` (``utc``, ``immediate``, ``delivery``,
-            ``lease_timeout``...) and connection options (``username``, ``ssl``,
-            ``ssl_ca_certs``, ``socket_timeout``...; see :class:`RedisHueyOptions`).
+        options: :class:`RedisExpireHueyOptions` (see :class:`RedisExpireHuey`).
 
     Raises:
         ConfigurationError: conflicting or invalid options.
+        TypeError: an unknown option.
     """
 
     storage_class: ClassVar[Callable[..., Storage]] = PriorityRedisExpireStorage
+    storage_options: ClassVar[frozenset[str] | None] = _EXPIRE_STORAGE_OPTIONS
 
+    # fmt: off
     @overload
-    def __init__(
-        self: PriorityRedisExpireHuey[Literal[True]],
-        name: str = "huey",
-        *,
-        results: Literal[True] = True,
-        expire_time: int = 86400,
-        blocking: bool = True,
-        read_timeout: float = 1,
-        connection_pool: redis.ConnectionPool | None = None,
-        url: str | None = None,
-        client_name: str | None = None,
-        host: str | None = None,
-        port: int | None = None,
-        password: str | None = None,
-        db: int | None = None,
-        notify_result: bool = False,
-        **options: Unpack[RedisHueyOptions],
-    ) -> None: ...
+    def __init__(self: PriorityRedisExpireHuey[Literal[True]], name: str = "huey", *, results: Literal[True] = True, **options: Unpack[RedisExpireHueyOptions]) -> None: ...  # noqa: E501
     @overload
-    def __init__(
-        self: PriorityRedisExpireHuey[Literal[False]],
-        name: str = "huey",
-        *,
-        results: Literal[False],
-        expire_time: int = 86400,
-        blocking: bool = True,
-        read_timeout: float = 1,
-        connection_pool: redis.ConnectionPool | None = None,
-        url: str | None = None,
-        client_name: str | None = None,
-        host: str | None = None,
-        port: int | None = None,
-        password: str | None = None,
-        db: int | None = None,
-        notify_result: bool = False,
-        **options: Unpack[RedisHueyOptions],
-    ) -> None: ...
+    def __init__(self: PriorityRedisExpireHuey[Literal[False]], name: str = "huey", *, results: Literal[False], **options: Unpack[RedisExpireHueyOptions]) -> None: ...  # noqa: E501
     @overload
-    def __init__(
-        self: PriorityRedisExpireHuey[bool],
-        name: str = "huey",
-        *,
-        results: bool,
-        expire_time: int = 86400,
-        blocking: bool = True,
-        read_timeout: float = 1,
-        connection_pool: redis.ConnectionPool | None = None,
-        url: str | None = None,
-        client_name: str | None = None,
-        host: str | None = None,
-        port: int | None = None,
-        password: str | None = None,
-        db: int | None = None,
-        notify_result: bool = False,
-        **options: Unpack[RedisHueyOptions],
-    ) -> None: ...
+    def __init__(self: PriorityRedisExpireHuey[bool], name: str = "huey", *, results: bool, **options: Unpack[RedisExpireHueyOptions]) -> None: ...  # noqa: E501
+    # fmt: on
     def __init__(
         self,
         name: str = "huey",
         *,
         results: bool = True,
-        expire_time: int = 86400,
-        blocking: bool = True,
-        read_timeout: float = 1,
-        connection_pool: redis.ConnectionPool | None = None,
-        url: str | None = None,
-        client_name: str | None = None,
-        host: str | None = None,
-        port: int | None = None,
-        password: str | None = None,
-        db: int | None = None,
-        notify_result: bool = False,
-        **options: Unpack[RedisHueyOptions],
+        **options: Unpack[RedisExpireHueyOptions],
     ) -> None:
-        huey_options, storage_options = _split(dict(options))
-        _HueyState.__init__(
-            self,
-            name,
-            results,
-            storage_class=type(self).storage_class,
-            expire_time=expire_time,
-            blocking=blocking,
-            read_timeout=read_timeout,
-            connection_pool=connection_pool,
-            url=url,
-            client_name=client_name,
-            host=host,
-            port=port,
-            password=password,
-            db=db,
-            notify_result=notify_result,
-            **huey_options,
-            **storage_options,
-        )
+        self._setup(name, results, options)

@@ -1,4 +1,4 @@
-"""Result handles: read what a task returned (I/O shell over the result store)."""
+"""Result handles: read what a task returned (layer 2, over the engine's result store)."""
 
 from __future__ import annotations
 
@@ -8,14 +8,16 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, cast, overload
 
 from typing_extensions import TypeVar, override
 
+from ._core import pipeline_stages
+from ._engine import instance_key
+from ._task import Task
 from .constants import EmptyData
 from .exceptions import ResultTimeout
 
 if TYPE_CHECKING:
     from ._api import Huey
-    from ._task import Task
 
-__all__ = ("Result", "ResultGroup")
+__all__ = ("Result", "ResultGroup", "enqueue_with_handles")
 
 R_co = TypeVar("R_co", covariant=True)
 
@@ -31,11 +33,12 @@ class Result(Generic[R_co]):
     ``preserve=True`` to leave it stored.
     """
 
-    __slots__ = ("_cached", "huey", "task")
+    __slots__ = ("_cached", "_engine", "huey", "task")
 
     def __init__(self, huey: Huey[Any], task: Task[R_co]) -> None:
         self.huey: Huey[Any] = huey
         self.task: Task[R_co] = task
+        self._engine = huey.engine
         self._cached: object = _NOT_READ
 
     @property
@@ -92,7 +95,7 @@ class Result(Generic[R_co]):
                 :class:`~huey.exceptions.HueyException`).
         """
         if self._cached is _NOT_READ:
-            raw = self.huey._read_result(  # pyright: ignore[reportPrivateUsage]  # internal API between huey modules
+            raw = self._engine.results.read(
                 self.task.id,
                 blocking=blocking,
                 timeout=timeout,
@@ -108,7 +111,7 @@ class Result(Generic[R_co]):
                 return None
             self._cached = raw
         # The stored value is what the task returned: its type is R by construction.
-        return cast(R_co, self.huey._unpack_result(self._cached))  # pyright: ignore[reportPrivateUsage]  # internal API between huey modules
+        return cast(R_co, self._engine.results.unpack(self._cached))
 
     __call__ = get
 
@@ -116,7 +119,7 @@ class Result(Generic[R_co]):
         """Whether the result is available (reads and caches it, as the original does)."""
         if self._cached is not _NOT_READ:
             return True
-        raw = self.huey._read_result(  # pyright: ignore[reportPrivateUsage]  # internal API between huey modules
+        raw = self._engine.results.read(
             self.task.id, blocking=False, timeout=None, backoff=1.15, max_delay=1.0, preserve=False
         )
         if raw is EmptyData:
@@ -130,15 +133,17 @@ class Result(Generic[R_co]):
 
     def revoke(self, revoke_once: bool = True) -> None:
         """Revoke this task instance (by default for one attempt)."""
-        self.huey.revoke_by_id(self.task.id, revoke_once=revoke_once)
+        self._engine.revocations.put(instance_key(self.task.id), None, revoke_once)
 
     def restore(self) -> bool:
         """Remove this instance's revocation; whether one was found."""
-        return self.huey.restore_by_id(self.task.id)
+        return self._engine.revocations.remove(instance_key(self.task.id))
 
     def is_revoked(self) -> bool:
         """Whether this instance or its whole task is revoked."""
-        return self.huey.is_revoked(self.task)
+        now = self._engine.ports.clock.time()
+        revocations = self._engine.revocations
+        return any(revocations.applies(key, now) for key in revocations.keys_of(self.task))
 
     def reschedule(
         self,
@@ -153,11 +158,11 @@ class Result(Generic[R_co]):
         is made that the original has not already run.
         """
         # Build (and so validate) the copy before touching the original.
-        copy = self.huey._copy_for_reschedule(  # pyright: ignore[reportPrivateUsage]  # internal API between huey modules
+        copy = self._engine.enqueuer.copy_for_reschedule(
             self.task, eta=eta, delay=delay, expires=expires, priority=priority
         )
         self.revoke(revoke_once=True)
-        self.huey._enqueue_message(copy)  # pyright: ignore[reportPrivateUsage]  # internal API between huey modules
+        self._engine.enqueuer.enqueue(copy)
         return Result(self.huey, copy)
 
 
@@ -239,7 +244,7 @@ class ResultGroup(Generic[R_co]):
         pending = list(self._results)
         if not pending:
             return
-        huey = pending[0].huey
+        clock = pending[0].huey.engine.ports.clock
         delay = 0.01
         while pending:
             still_pending: list[Result[R_co]] = []
@@ -250,5 +255,22 @@ class ResultGroup(Generic[R_co]):
                     still_pending.append(result)
             pending = still_pending
             if pending:
-                huey.clock.sleep(delay)
+                clock.sleep(delay)
                 delay = min(delay * backoff, max_delay)
+
+
+def enqueue_with_handles(huey: Huey[Any], head: Task[Any]) -> Result[Any] | ResultGroup[Any] | None:
+    """Enqueue a task or a pipeline (its head); return the handles the caller gets.
+
+    Returns:
+        A :class:`Result` for a single task, a :class:`ResultGroup` for a pipeline (one
+        result per stage), ``None`` when the application stores no results.
+    """
+    engine = huey.engine
+    engine.enqueuer.enqueue(head)
+    if not engine.settings.results:
+        return None
+    stages = pipeline_stages(head)
+    if len(stages) == 1:
+        return Result(huey, head)
+    return ResultGroup([Result(huey, cast("Task[Any]", stage)) for stage in stages])

@@ -12,12 +12,12 @@ from ._hueys import SqliteHuey as SqliteHuey
 from ._lock import TaskLock as TaskLock
 from ._result import Result as Result
 from ._result import ResultGroup as ResultGroup
-from ._task import ConfiguredTask as ConfiguredTask
-from ._task import PeriodicTaskWrapper as PeriodicTaskWrapper
 from ._task import Pipeline as Pipeline
 from ._task import Task as Task
 from ._task import TaskOptions as TaskOptions
-from ._task import TaskWrapper as TaskWrapper
+from ._wrapper import ConfiguredTask as ConfiguredTask
+from ._wrapper import PeriodicTaskWrapper as PeriodicTaskWrapper
+from ._wrapper import TaskWrapper as TaskWrapper
 
 __all__ = (
     "BlackHoleHuey",

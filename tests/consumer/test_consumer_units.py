@@ -9,12 +9,12 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from typing_extensions import override
 
-from huey import Huey, MemoryHuey, Task, crontab
+from huey import Huey, MemoryHuey, Task, TaskWrapper, crontab
 from huey.consumer import Consumer, check_options, check_timeout, time_remaining
 from huey.consumer._environment import PipeFlag, ThreadEnvironment
 from huey.consumer._worker import Scheduler, Worker
@@ -29,6 +29,13 @@ from tests.storage.base_only import BaseOnlyStorage
 def _every_minute(moment: datetime) -> bool:
     del moment
     return True
+
+
+def _add(app: Huey) -> TaskWrapper[[int, int], int]:
+    """The ``add`` task that :func:`_make_app` registered, as a wrapper."""
+    entry = app.engine.registry.get("add")
+    assert entry is not None
+    return TaskWrapper(app, cast("Callable[[int, int], int]", entry.func), entry.settings)
 
 
 def _make_app(clock: MockClock, storage: MemoryStorage | None = None) -> Huey:
@@ -186,7 +193,7 @@ def test_scheduler_moves_due_tasks(clock: MockClock) -> None:
     """A task scheduled for later reaches the queue once it is due."""
     app = _make_app(clock)
     scheduler = Scheduler(app, check_options(periodic=False), PipeFlag())
-    add = app._registry["add"]  # pyright: ignore[reportPrivateUsage] - test inspects registry
+    add = _add(app)
     add.schedule((1, 2), delay=10)
     scheduler.loop()
     assert app.pending_count() == 0
@@ -250,7 +257,7 @@ def test_storage_outage_is_logged_once_and_recovery_is_logged(
 def test_worker_runs_a_task_and_recycles_after_max_tasks(clock: MockClock) -> None:
     """A worker runs queued tasks and asks to be recycled after max_tasks."""
     app = _make_app(clock)
-    add = app._registry["add"]  # pyright: ignore[reportPrivateUsage] - test inspects registry
+    add = _add(app)
     results = [app.enqueue(add.s(i, i)) for i in range(3)]
     worker = Worker(app, check_options(max_tasks=2), ThreadEnvironment(), PipeFlag(), "w")
     assert worker.loop() is True

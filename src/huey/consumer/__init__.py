@@ -6,9 +6,9 @@ Start one from the command line (``huey_consumer myapp.huey -w 4``, or
 
 from __future__ import annotations
 
+from .._deadline import check_timeout as check_timeout
+from .._deadline import time_remaining as time_remaining
 from ._consumer import Consumer as Consumer
-from ._environment import check_timeout as check_timeout
-from ._environment import time_remaining as time_remaining
 from ._options import ConsumerKwargs as ConsumerKwargs
 from ._options import ConsumerOptions as ConsumerOptions
 from ._options import check_options as check_options

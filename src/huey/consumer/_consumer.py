@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING, Any
 
 from typing_extensions import Unpack
 
+from .._delivery import release
 from ..exceptions import ConfigurationError
 from ..protocols import SupportsClose, SupportsDurabilityReport
 from ..signals import SIGNAL_INTERRUPTED
-from ._delivery_shim import release_in_flight
 from ._environment import Environment, PipeFlag, Runner, create_environment
 from ._options import ConsumerKwargs, ConsumerOptions, check_options
 from ._signals import SignalState, install_handlers
@@ -87,7 +87,7 @@ class Consumer:
             raise ConfigurationError("this consumer was already started; create a new one")
         self._started = True
         options = self.options
-        tasks = sorted(self.huey._registry)  # pyright: ignore[reportPrivateUsage] - the consumer is part of huey
+        tasks = sorted(self.huey.engine.registry)
         logger.info(
             "huey consumer %s: %d %s worker(s), periodic %s, scheduler every %ds, "
             "delivery %s; tasks: %s",
@@ -96,7 +96,7 @@ class Consumer:
             options.worker_type,
             "on" if options.periodic else "off",
             options.scheduler_interval,
-            self.huey.delivery,
+            self.huey.engine.settings.delivery,
             ", ".join(tasks) or "(none)",
         )
         if options.flush_locks:
@@ -238,17 +238,17 @@ class Consumer:
             # back; the daemon threads end with the process.
             for slot in alive:
                 body = slot.body
-                delivered = body.in_flight if isinstance(body, Worker) else None
-                if delivered is None:
+                received = body.in_flight if isinstance(body, Worker) else None
+                if received is None:
                     continue
-                returned = release_in_flight(self.huey, delivered)
+                returned = release(self.huey, received)
                 logger.warning(
                     "interrupted task %s (%s)%s",
-                    delivered.task.name,
-                    delivered.task.id,
+                    received.task.name,
+                    received.task.id,
                     "; its message is back in the queue" if returned else "",
                 )
-                self.huey._emit(SIGNAL_INTERRUPTED, delivered.task)  # pyright: ignore[reportPrivateUsage] - the consumer is part of huey
+                self.huey.engine.events.emit(SIGNAL_INTERRUPTED, received.task)
             return
         deadline = time.monotonic() + _IMMEDIATE_JOIN_SECONDS
         for slot in alive:

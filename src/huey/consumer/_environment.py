@@ -17,7 +17,6 @@ import select
 import signal
 import sys
 import threading
-import time
 from collections.abc import Callable, Generator
 from contextlib import AbstractContextManager
 from types import FrameType, ModuleType
@@ -25,6 +24,7 @@ from typing import Any, Protocol
 
 from typing_extensions import override
 
+from .._deadline import deadline_scope
 from ..constants import WorkerType
 from ..exceptions import ConfigurationError, TaskTimeout
 
@@ -35,9 +35,7 @@ __all__ = (
     "ProcessEnvironment",
     "Runner",
     "ThreadEnvironment",
-    "check_timeout",
     "create_environment",
-    "time_remaining",
 )
 
 logger = logging.getLogger("huey.consumer")
@@ -107,50 +105,6 @@ class Runner(Protocol):
         ...
 
 
-# --- cooperative timeouts (thread workers) -------------------------------------------
-
-_deadline = threading.local()
-
-
-def _current_deadline() -> float | None:
-    value: object = getattr(_deadline, "value", None)
-    return value if isinstance(value, float) else None
-
-
-def time_remaining() -> float | None:
-    """Seconds left before the running task's ``timeout`` (``None``: no timeout).
-
-    Call it from inside a task. Thread workers cannot interrupt a task that overruns its
-    timeout; long tasks check their budget with this or :func:`check_timeout`.
-    """
-    deadline = _current_deadline()
-    return None if deadline is None else deadline - time.monotonic()
-
-
-def check_timeout() -> None:
-    """Raise :class:`~huey.exceptions.TaskTimeout` if the running task used up its timeout.
-
-    The cooperative check for thread workers (process and greenlet workers enforce
-    timeouts themselves); harmless anywhere else.
-
-    Raises:
-        TaskTimeout: the task's ``timeout`` has passed.
-    """
-    remaining = time_remaining()
-    if remaining is not None and remaining <= 0:
-        raise TaskTimeout(f"task ran past its timeout ({-remaining:.3f}s over)")
-
-
-@contextlib.contextmanager
-def _deadline_scope(seconds: float | None) -> Generator[None, None, None]:
-    previous = _current_deadline()
-    _deadline.value = None if seconds is None else time.monotonic() + seconds
-    try:
-        yield
-    finally:
-        _deadline.value = previous
-
-
 class Environment:
     """How workers are run: threads here, processes and greenlets in the subclasses.
 
@@ -167,7 +121,7 @@ class Environment:
 
     def timeout(self, seconds: float | None) -> AbstractContextManager[None]:
         """Bound the task run inside the ``with`` block to ``seconds`` (inside a worker)."""
-        return _deadline_scope(seconds)
+        return deadline_scope(seconds)
 
     def interrupt(self, runners: list[Runner]) -> None:
         """Cut short the tasks running in ``runners`` (immediate shutdown)."""
@@ -235,7 +189,7 @@ class ProcessEnvironment(Environment):
 
         self._busy = True
         try:
-            with _deadline_scope(seconds):
+            with deadline_scope(seconds):
                 if seconds is None:
                     yield
                     return
@@ -294,7 +248,7 @@ class GreenletEnvironment(Environment):
     @override
     @contextlib.contextmanager
     def timeout(self, seconds: float | None) -> Generator[None, None, None]:
-        with _deadline_scope(seconds):
+        with deadline_scope(seconds):
             if seconds is None:
                 yield
                 return

@@ -10,24 +10,20 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .. import _core
-from .._delivery import requeue_expired
+from .._delivery import DeliveryReport, Received, receive, requeue_expired, run_received
+from .._engine import Engine, HasEngine
+from .._task import Task
 from ..protocols import (
     SupportsBlockingDequeue,
     SupportsExpiringKeys,
     SupportsScheduleTransfer,
 )
 from ..signals import SIGNAL_ENQUEUED
-from ._delivery_shim import Delivered, take_next
 from ._environment import Environment, PipeFlag
 from ._options import ConsumerOptions
-
-if TYPE_CHECKING:
-    from .._api import Huey
-    from .._task import Task
 
 __all__ = ("Scheduler", "Worker", "OutageLog")
 
@@ -86,7 +82,7 @@ class Worker:
     """Takes tasks off the queue and runs them until the stop flag is raised.
 
     Args:
-        huey: the application.
+        huey: the application (anything with an engine).
         options: consumer options (polling delays, ``max_tasks``).
         environment: where the worker runs (bounds task run time).
         stop: the consumer's stop flag.
@@ -95,24 +91,31 @@ class Worker:
 
     def __init__(
         self,
-        huey: Huey[Any],
+        huey: HasEngine,
         options: ConsumerOptions,
         environment: Environment,
         stop: PipeFlag,
         name: str,
     ) -> None:
         self.huey = huey
+        self.engine: Engine = huey.engine
         self.options = options
         self.environment = environment
         self.stop_flag = stop
         self.name = name
         self.delay: float = options.initial_delay
         self.tasks_run: int = 0
-        self.in_flight: Delivered | None = None
+        self.in_flight: Received | None = None
         self.stop_requested: bool = False
         self.recycled: bool = False
         self.outage: OutageLog = OutageLog(name, options.initial_delay, options.max_delay)
-        storage = huey.storage
+        storage = self.engine.ports.storage
+        # Leases are extended three times per lease period while a task runs.
+        self.heartbeat: float | None = (
+            self.engine.settings.lease_timeout / 3
+            if self.engine.leasing_storage() is not None
+            else None
+        )
         self.blocking: bool = isinstance(storage, SupportsBlockingDequeue) and bool(
             storage.blocking
         )
@@ -124,7 +127,7 @@ class Worker:
     def run(self) -> None:
         """The worker body: startup hooks, the loop, shutdown hooks."""
         self.environment.prepare_worker(self.request_stop)
-        self.huey.run_startup_hooks()
+        self.engine.events.run_lifecycle("startup")
         try:
             while not self.stop_requested and not self.stop_flag.is_set():
                 if not self.loop():
@@ -132,12 +135,12 @@ class Worker:
         except KeyboardInterrupt:
             logger.debug("%s: interrupted", self.name)
         finally:
-            self.huey.run_shutdown_hooks()
+            self.engine.events.run_lifecycle("shutdown")
 
     def loop(self) -> bool:
         """One iteration; ``False`` when the worker should end (recycling)."""
         try:
-            delivered = take_next(self.huey, self._execute)
+            delivered = self.take_next()
         except Exception as exc:
             self.stop_flag.wait(self.outage.failed(exc))
             return True
@@ -154,13 +157,29 @@ class Worker:
             self.delay = min(self.delay * self.options.backoff, self.options.max_delay)
         return True
 
-    def _execute(self, delivered: Delivered, run: Callable[[], object]) -> None:
-        task = delivered.task
-        self.in_flight = delivered
+    def take_next(self) -> bool:
+        """Take the next message and run it; ``False`` when the queue was empty.
+
+        Messages that cannot be run (undecodable, unknown task, too many deliveries) are
+        dead-lettered (or quarantined) and logged by the delivery flow; they count as
+        taken.
+
+        Raises:
+            StorageError: the storage failed.
+        """
+        received = receive(self.huey)
+        if isinstance(received, DeliveryReport):
+            return received.status != "empty"
+        self._execute(received)
+        return True
+
+    def _execute(self, received: Received) -> None:
+        task = received.task
+        self.in_flight = received
         started = time.monotonic()
         try:
             with self.environment.timeout(task.timeout):
-                run()
+                run_received(self.huey, received, heartbeat_interval=self.heartbeat)
         finally:
             self.in_flight = None
         elapsed = time.monotonic() - started
@@ -187,13 +206,14 @@ class Scheduler:
     marker in storage so several consumers enqueue it once.
 
     Args:
-        huey: the application.
+        huey: the application (anything with an engine).
         options: consumer options (``scheduler_interval``, ``periodic``).
         stop: the consumer's stop flag.
     """
 
-    def __init__(self, huey: Huey[Any], options: ConsumerOptions, stop: PipeFlag) -> None:
+    def __init__(self, huey: HasEngine, options: ConsumerOptions, stop: PipeFlag) -> None:
         self.huey = huey
+        self.engine: Engine = huey.engine
         self.options = options
         self.stop_flag = stop
         self.last_minute: float | None = None
@@ -227,7 +247,7 @@ class Scheduler:
 
     def loop(self, now: float | None = None) -> None:
         """One iteration at wall-clock ``now`` (default: the huey's clock)."""
-        now = self.huey.clock.time() if now is None else now
+        now = self.engine.ports.clock.time() if now is None else now
         try:
             self.requeue_expired(now)
             self.move_due(now)
@@ -252,24 +272,25 @@ class Scheduler:
         back to the schedule (only a crash of this very process between the two steps can
         lose them).
         """
-        storage = self.huey.storage
+        engine = self.engine
+        storage = engine.ports.storage
         if isinstance(storage, SupportsScheduleTransfer):
             moved = storage.move_due(now, self._priority_of)
             for data in moved:
                 try:
-                    task = self.huey.deserialize_task(data)
+                    task = engine.decode_task(data)
                 except Exception:  # the worker dead-letters it; nothing to announce
                     continue
-                self.huey._emit(SIGNAL_ENQUEUED, task)  # pyright: ignore[reportPrivateUsage] - the consumer is part of huey
+                engine.events.emit(SIGNAL_ENQUEUED, task)
             count = len(moved)
         else:
-            tasks = self.huey.read_schedule(now)
+            tasks = engine.read_schedule(now)
             for index, task in enumerate(tasks):
                 try:
-                    self.huey.enqueue(task)
+                    engine.enqueuer.enqueue(task)
                 except Exception:
                     for rest in tasks[index:]:
-                        self.huey.add_schedule(rest)
+                        engine.enqueuer.schedule(rest)
                     raise
             count = len(tasks)
         if count:
@@ -278,7 +299,7 @@ class Scheduler:
 
     def _priority_of(self, data: bytes) -> int | None:
         try:
-            return self.huey.deserialize_task(data).priority
+            return self.engine.decode_task(data).priority
         except Exception:
             return None
 
@@ -302,7 +323,7 @@ class Scheduler:
     def enqueue_periodic_minute(self, minute: float) -> int:
         """Enqueue the periodic tasks due at ``minute`` that no other consumer claimed."""
         try:
-            due = self.huey.read_periodic(minute)
+            due = self.engine.periodic_tasks(minute)
         except Exception:
             logger.exception("a periodic task's validate_datetime failed")
             return 0
@@ -310,11 +331,11 @@ class Scheduler:
         for task in due:
             if self.claim(task, minute):
                 try:
-                    self.huey.enqueue(task)
+                    self.engine.enqueuer.enqueue(task)
                 except Exception:
                     # Un-claim, so the retry of this minute enqueues it.
-                    self.huey.storage.pop_data(
-                        _core.periodic_slot_key(self.huey.name, task.name, minute)
+                    self.engine.ports.storage.pop_data(
+                        _core.periodic_slot_key(self.engine.settings.name, task.name, minute)
                     )
                     raise
                 count += 1
@@ -323,14 +344,15 @@ class Scheduler:
 
     def claim(self, task: Task[Any], minute: float) -> bool:
         """Take the slot of ``task`` at ``minute``; ``False`` if another consumer has it."""
-        storage = self.huey.storage
-        key = _core.periodic_slot_key(self.huey.name, task.name, minute)
-        value = self.huey.serializer.serialize(minute)
+        storage = self.engine.ports.storage
+        name = self.engine.settings.name
+        key = _core.periodic_slot_key(name, task.name, minute)
+        value = self.engine.codec.encode(minute)
         if isinstance(storage, SupportsExpiringKeys):
             return storage.put_if_empty_ttl(key, value, _core.PERIODIC_MARKER_TTL)
         # No expiring keys: drop the marker of the run that left the look-back window.
         storage.pop_data(
-            _core.periodic_slot_key(self.huey.name, task.name, minute - _core.PERIODIC_MARKER_TTL)
+            _core.periodic_slot_key(name, task.name, minute - _core.PERIODIC_MARKER_TTL)
         )
         return storage.put_if_empty(key, value)
 

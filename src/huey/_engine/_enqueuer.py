@@ -1,0 +1,176 @@
+"""Building task messages and putting them in the queue or the schedule."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+from .. import _core
+from .._localtime import epoch_of
+from .._task import Task, TaskOptions, TaskSettings
+from .._timeutil import delay_to_seconds
+from ..protocols import SupportsKeyedEnqueue, SupportsScheduleTransfer
+from ..signals import SIGNAL_ENQUEUED, SIGNAL_SCHEDULED
+from ._codec import Codec
+from ._events import Events
+from ._ports import Ports
+from ._revocations import Revocations
+from ._settings import check_backoff, check_count, check_priority, check_timeout
+
+__all__ = ("Enqueuer",)
+
+R = TypeVar("R")
+
+_OPTION_NAMES = frozenset(TaskOptions.__annotations__)
+
+
+class Enqueuer:
+    """Builds tasks from calls and enqueues or schedules them.
+
+    Args:
+        ports: the storage in use, the clock, and whether immediate mode is on.
+        codec: encodes the messages.
+        events: emits ``enqueued`` and ``scheduled``.
+        run_now: runs a task synchronously (immediate mode).
+    """
+
+    __slots__ = ("codec", "events", "ports", "run_now")
+
+    def __init__(
+        self,
+        ports: Ports,
+        codec: Codec,
+        events: Events,
+        run_now: Callable[[Task[Any]], object],
+    ) -> None:
+        self.ports: Ports = ports
+        self.codec: Codec = codec
+        self.events: Events = events
+        self.run_now: Callable[[Task[Any]], object] = run_now
+
+    def build(
+        self,
+        settings: TaskSettings,
+        args: tuple[object, ...],
+        kwargs: dict[str, object],
+        options: Mapping[str, object],
+    ) -> Task[Any]:
+        """A new task message for a call, with per-call ``options`` over the defaults.
+
+        Raises:
+            TypeError: an unknown option, or an option of the wrong type.
+            ValueError: an option out of range, or both ``eta`` and ``delay``.
+        """
+        unknown = set(options) - _OPTION_NAMES
+        if unknown:
+            raise TypeError(
+                f"unknown task options: {', '.join(sorted(unknown))} "
+                f"(valid: {', '.join(sorted(_OPTION_NAMES))})"
+            )
+        if "eta" in options and "delay" in options:
+            raise ValueError("give eta or delay, not both")
+        eta: float | None = None
+        if "eta" in options:
+            eta = epoch_of(options["eta"], what="eta")
+        elif "delay" in options:
+            delay = delay_to_seconds(options["delay"])
+            eta = self.ports.clock.time() + delay if delay else None
+        expires, expires_at = self._expiry(options.get("expires", settings.expires))
+        return Task(
+            id=str(options.get("id") or uuid.uuid4()),
+            name=settings.name,
+            args=args,
+            kwargs=kwargs,
+            eta=eta,
+            retries=check_count(options.get("retries", settings.retries), "retries"),
+            retry_delay=delay_to_seconds(
+                options.get("retry_delay", settings.retry_delay), what="retry_delay"
+            ),
+            retry_backoff=check_backoff(options.get("retry_backoff", settings.retry_backoff)),
+            priority=check_priority(options.get("priority", settings.priority)),
+            expires=expires,
+            expires_at=expires_at,
+            timeout=check_timeout(options.get("timeout", settings.timeout)),
+        )
+
+    @staticmethod
+    def _expiry(value: object) -> tuple[float | None, float | None]:
+        """``(relative, absolute)`` expiry from seconds, a ``timedelta`` or a datetime."""
+        if value is None:
+            return None, None
+        if isinstance(value, datetime):
+            return None, epoch_of(value, what="expires")
+        return delay_to_seconds(value, what="expires"), None
+
+    def copy_for_reschedule(
+        self,
+        task: Task[R],
+        *,
+        eta: datetime | None,
+        delay: float | timedelta | None,
+        expires: float | datetime | None,
+        priority: int | None,
+    ) -> Task[R]:
+        """A copy of ``task`` with a new id and the given timing (``Result.reschedule``).
+
+        Raises:
+            TypeError, ValueError: a bad ``eta``, ``delay``, ``expires`` or ``priority``.
+        """
+        if eta is not None and delay is not None:
+            raise ValueError("give eta or delay, not both")
+        new_eta: float | None = None
+        if eta is not None:
+            new_eta = epoch_of(eta, what="eta")
+        elif delay is not None:
+            new_eta = self.ports.clock.time() + delay_to_seconds(delay)
+        # A relative expiry is re-resolved when the copy is enqueued; an absolute one stays.
+        relative, absolute = task.expires, task.expires_at if task.expires is None else None
+        if expires is not None:
+            relative, absolute = self._expiry(expires)
+        return replace(
+            task,
+            id=str(uuid.uuid4()),
+            eta=new_eta,
+            expires=relative,
+            expires_at=absolute,
+            priority=task.priority if priority is None else check_priority(priority),
+        )
+
+    def enqueue(self, task: Task[Any]) -> None:
+        """Queue ``task``, schedule it if it is not due, or run it in immediate mode.
+
+        Raises:
+            TaskSerializationError: an argument cannot be serialized.
+        """
+        now = self.ports.clock.time()
+        task = _core.resolve_expiry(task, now)
+        if not _core.is_due(task, now):
+            self.schedule(task)
+            return
+        if self.ports.immediate:
+            self.events.emit(SIGNAL_ENQUEUED, task)
+            self.run_now(task)
+            return
+        data = self.codec.encode_task(task)
+        storage = self.ports.storage
+        if isinstance(storage, SupportsKeyedEnqueue):
+            # reserve then hands the revocation flags over with the lease (no extra reads).
+            storage.enqueue_keyed(data, task.priority or None, Revocations.keys_of(task))
+        else:
+            storage.enqueue(data, task.priority or None)
+        self.events.emit(SIGNAL_ENQUEUED, task)
+
+    def schedule(self, task: Task[Any]) -> None:
+        """Put ``task`` in the schedule, to be enqueued at its ``eta`` (default now)."""
+        eta = task.eta if task.eta is not None else self.ports.clock.time()
+        data = self.codec.encode_task(task)
+        storage = self.ports.storage
+        if isinstance(storage, SupportsScheduleTransfer):
+            # The priority travels with the item, so the atomic move keeps it.
+            storage.add_to_schedule_with_priority(data, eta, task.priority or 0)
+        else:
+            storage.add_to_schedule(data, eta)
+        self.events.emit(SIGNAL_SCHEDULED, task)

@@ -1,0 +1,124 @@
+"""Signals and hooks: the application's receivers, and the code that calls them.
+
+A receiver or hook that raises is logged and does not stop the task or the others,
+except that :class:`~huey.CancelExecution` from a pre-execute hook cancels the task.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any, Literal, TypeAlias
+
+from .._task import Task
+from ..exceptions import CancelExecution
+from ..signals import ALL_SIGNALS, Signal
+
+__all__ = ("Events", "HookKind", "Receiver")
+
+logger = logging.getLogger("huey")
+
+Receiver: TypeAlias = Callable[..., object]
+"""A signal receiver, called as ``receiver(signal, task, *extra)``."""
+
+HookKind: TypeAlias = Literal["pre_execute", "post_execute", "startup", "shutdown"]
+"""When a hook runs: before or after each task, or when each worker starts or stops."""
+
+
+class Events:
+    """The signal receivers and hooks of one application."""
+
+    def __init__(self) -> None:
+        self.receivers: dict[Signal, list[Receiver]] = {signal: [] for signal in ALL_SIGNALS}
+        self.hooks: dict[HookKind, dict[str, Callable[..., object]]] = {
+            "pre_execute": {},
+            "post_execute": {},
+            "startup": {},
+            "shutdown": {},
+        }
+
+    # --- signals -----------------------------------------------------------------------
+
+    def check(self, signals: tuple[Signal, ...]) -> tuple[Signal, ...]:
+        """``signals`` (all signals when empty), if every name is a signal.
+
+        Raises:
+            ValueError: a name is not a signal (untyped callers).
+        """
+        chosen = signals or ALL_SIGNALS
+        unknown = [signal for signal in chosen if signal not in self.receivers]
+        if unknown:
+            raise ValueError(f"unknown signals: {unknown}")
+        return chosen
+
+    def connect(self, receiver: Receiver, signals: tuple[Signal, ...]) -> None:
+        """Connect ``receiver`` to ``signals`` (to all signals when empty).
+
+        Raises:
+            ValueError: a name is not a signal.
+        """
+        for signal in self.check(signals):
+            if receiver not in self.receivers[signal]:
+                self.receivers[signal].append(receiver)
+
+    def disconnect(self, receiver: Receiver, signals: tuple[Signal, ...]) -> None:
+        """Disconnect ``receiver`` from ``signals`` (from all when empty)."""
+        for signal in signals or ALL_SIGNALS:
+            if receiver in self.receivers[signal]:
+                self.receivers[signal].remove(receiver)
+
+    def emit(self, signal: Signal, task: Task[Any], *extra: object) -> None:
+        """Call every receiver of ``signal`` as ``receiver(signal, task, *extra)``."""
+        for receiver in list(self.receivers[signal]):
+            try:
+                receiver(signal, task, *extra)
+            except Exception:
+                logger.exception("receiver of signal %s failed", signal)
+
+    # --- hooks -------------------------------------------------------------------------
+
+    def add_hook(self, kind: HookKind, hook: Callable[..., object], name: str | None) -> None:
+        """Register ``hook`` under ``name`` (default: the function's name)."""
+        self.hooks[kind][name or str(getattr(hook, "__name__", repr(hook)))] = hook
+
+    def remove_hook(self, kind: HookKind, name_or_fn: str | Callable[..., object]) -> bool:
+        """Remove a hook by name or function; whether it was found."""
+        hooks = self.hooks[kind]
+        if isinstance(name_or_fn, str):
+            return hooks.pop(name_or_fn, None) is not None
+        for key, fn in list(hooks.items()):
+            if fn is name_or_fn:
+                del hooks[key]
+                return True
+        return False
+
+    def run_pre_execute(self, task: Task[Any]) -> None:
+        """Run the pre-execute hooks.
+
+        Raises:
+            CancelExecution: a hook cancelled the task.
+        """
+        for name, hook in list(self.hooks["pre_execute"].items()):
+            try:
+                hook(task)
+            except CancelExecution:
+                logger.info("task %s cancelled by pre-execute hook %s", task.id, name)
+                raise
+            except Exception:
+                logger.exception("pre-execute hook %s failed", name)
+
+    def run_post_execute(self, task: Task[Any], value: object, exc: BaseException | None) -> None:
+        """Run the post-execute hooks with what the task returned or raised."""
+        for name, hook in list(self.hooks["post_execute"].items()):
+            try:
+                hook(task, value, exc)
+            except Exception:
+                logger.exception("post-execute hook %s failed", name)
+
+    def run_lifecycle(self, kind: Literal["startup", "shutdown"]) -> None:
+        """Run the startup or shutdown hooks (each consumer worker does)."""
+        for name, hook in list(self.hooks[kind].items()):
+            try:
+                hook()
+            except Exception:
+                logger.exception("%s hook %s failed", kind, name)

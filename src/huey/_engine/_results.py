@@ -1,0 +1,154 @@
+"""Task results: where a run writes them (a sink), and how a handle reads them back."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from .._messages import error_from_wire
+from ..constants import EmptyData, EmptyDataType
+from ..exceptions import TaskException
+from ..protocols import SupportsResultNotification
+from ._codec import Codec
+from ._ports import Ports
+
+__all__ = ("ResultSink", "Results", "Settlement", "WriteThrough")
+
+
+class ResultSink(Protocol):
+    """Where a run's writes go: straight to the storage, or collected for one settle."""
+
+    def store_result(self, key: str, data: bytes, /) -> None:
+        """Record a result (or error) ``data`` under ``key``."""
+        ...
+
+    def discard(self, key: str, /) -> None:
+        """Remove ``key`` (the instance revocation flag of a task that ran)."""
+        ...
+
+
+class WriteThrough:
+    """A sink writing each result to the storage in use as it comes."""
+
+    __slots__ = ("ports",)
+
+    def __init__(self, ports: Ports) -> None:
+        self.ports = ports
+
+    def store_result(self, key: str, data: bytes, /) -> None:
+        """Write ``data`` under ``key`` (results kept apart where the storage can)."""
+        storage = self.ports.storage
+        # Storages that keep results apart (expiry, waking readers) get put_result.
+        if isinstance(storage, SupportsResultNotification):
+            storage.put_result(key, data)
+        else:
+            storage.put_data(key, data)
+
+    def discard(self, key: str, /) -> None:
+        """Remove ``key`` now."""
+        self.ports.storage.pop_data(key)
+
+
+@dataclass(slots=True)
+class Settlement:
+    """A sink collecting a run's writes, to record them atomically with the ack.
+
+    Attributes:
+        results: ``(key, bytes)`` results to store, in the order they were produced.
+        discarded: keys to remove (the instance revocation flag).
+    """
+
+    results: list[tuple[str, bytes]] = field(default_factory=lambda: [])
+    discarded: list[str] = field(default_factory=lambda: [])
+
+    def store_result(self, key: str, data: bytes, /) -> None:
+        """Keep ``data`` for the settle."""
+        self.results.append((key, data))
+
+    def discard(self, key: str, /) -> None:
+        """Keep ``key`` for the settle."""
+        self.discarded.append(key)
+
+    def write_to(self, sink: ResultSink) -> None:
+        """Replay the collected writes into ``sink`` (when no settle will happen)."""
+        for key, data in self.results:
+            sink.store_result(key, data)
+        for key in self.discarded:
+            sink.discard(key)
+
+
+class Results:
+    """Reads results from the storage in use.
+
+    Args:
+        ports: the storage in use and the clock used to wait.
+        codec: decodes the stored values.
+    """
+
+    __slots__ = ("codec", "ports")
+
+    def __init__(self, ports: Ports, codec: Codec) -> None:
+        self.ports: Ports = ports
+        self.codec: Codec = codec
+
+    def read(
+        self,
+        task_id: str,
+        *,
+        blocking: bool,
+        timeout: float | None,
+        backoff: float,
+        max_delay: float,
+        preserve: bool,
+    ) -> object:
+        """The stored value of ``task_id`` (decoded, not unpacked), or ``EmptyData``.
+
+        Args:
+            task_id: the task's id.
+            blocking: wait until a value is stored.
+            timeout: with ``blocking``, give up after this many seconds.
+            backoff: factor by which the polling interval grows.
+            max_delay: longest polling interval.
+            preserve: leave the value stored (reads are destructive otherwise).
+        """
+        raw = self._read(task_id, preserve)
+        if raw is EmptyData and blocking:
+            clock = self.ports.clock
+            deadline = None if timeout is None else clock.monotonic() + timeout
+            delay = 0.05
+            while raw is EmptyData:
+                wait = max_delay
+                if deadline is not None:
+                    remaining = deadline - clock.monotonic()
+                    if remaining <= 0:
+                        break
+                    delay = min(delay, remaining)
+                    wait = min(wait, remaining)
+                storage = self.ports.storage
+                if isinstance(storage, SupportsResultNotification) and storage.notify_result:
+                    # Woken as soon as the result is stored; re-check at least every
+                    # max_delay (several readers of one key: only one is woken).
+                    storage.wait_result(task_id, wait)
+                else:
+                    clock.sleep(delay)
+                delay = min(delay * backoff, max_delay)
+                raw = self._read(task_id, preserve)
+        if raw is EmptyData:
+            return EmptyData
+        return self.codec.decode(raw)
+
+    def _read(self, task_id: str, preserve: bool) -> bytes | EmptyDataType:
+        storage = self.ports.storage
+        return storage.peek_data(task_id) if preserve else storage.pop_data(task_id)
+
+    @staticmethod
+    def unpack(value: object) -> object:
+        """A stored value as the task's return value.
+
+        Raises:
+            TaskException: the value is a stored error.
+        """
+        error = error_from_wire(value)
+        if error is not None:
+            raise TaskException(error.as_metadata())
+        return value
