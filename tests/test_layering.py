@@ -50,7 +50,6 @@ ALLOWED_BACK_REFERENCES: dict[tuple[str, str], str] = {
     ("huey._lock", "huey._api"): "the TaskLock.huey back-reference",
     ("huey._decorators", "huey._api"): "decorators hold the huey they register with",
     ("huey.consumer._consumer", "huey._api"): "the Consumer.huey back-reference",
-    ("huey.consumer._worker", "huey._api"): "the Worker.huey back-reference",
 }
 
 Kind = Literal["run-time", "deferred", "annotation-only"]
