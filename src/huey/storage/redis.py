@@ -38,6 +38,18 @@ scheduled with a priority, ``<seq><data>`` when scheduled by plain ``add_to_sche
 (older huey versions); the leading ``p`` tells them apart, since ``<seq>`` is digits. One
 Lua script moves every due member into the queue envelope with its priority (``move_due``).
 
+redis-py re-sends a command whose reply it lost (a dropped connection, a restarted server)
+with the same arguments, so a script may run twice. ``reserve`` is safe to repeat: its
+lease token is made once, on the client, and a repeat returns the lease already held
+under it. A repeated ``extend_lease`` or ``requeue_expired`` changes nothing further;
+a repeated ``ack``, ``settle``, ``release``, ``dead_letter`` or ``requeue_dead_letter``
+finds its token (or letter) gone and changes nothing either, but reports ``False``
+although the first run succeeded. Not yet safe to repeat: ``enqueue``, ``enqueue_keyed``
+and ``add_to_schedule*`` store the item twice, ``incr`` (expiring variants) counts twice,
+``put_if_empty*`` reports ``False`` for its own store, and the first reply's items are
+lost to the caller for ``move_due`` (they are queued, but not returned), ``read_schedule``
+and ``pop_data`` (removed, and not returned).
+
 Importing this module imports ``redis`` (install ``huey[redis]``); ``import huey`` does not.
 """
 
@@ -220,16 +232,26 @@ wake(KEYS[2])
 # Returns {envelope, values of the item's keys...}. The keys named by the item cannot be
 # declared in KEYS (they are only known once it is popped); they are in the queue's hash
 # slot all the same, since every key of the queue shares the ``{name}`` hash tag.
-# KEYS: queue, inflight, leases, results, results:ttl
+# redis-py re-sends a call whose reply it lost with the same token, so a token that
+# already holds a lease gets that lease back (nothing popped, no delivery counted, the
+# watched keys read afresh); leasing a second item under it would overwrite the first
+# one's in-flight entry and lose it. A token the reaper has meanwhile dead-lettered gets
+# nothing: an item leased under it could, dead-lettered in turn, overwrite that letter.
+# KEYS: queue, inflight, leases, results, results:ttl, dead
 # ARGV: token, deadline, key prefix of the expiring variants ('': the results HASH)
 _RESERVE = """
 if redis.replicate_commands then redis.replicate_commands() end
-local e = qpop(KEYS[1])
-if not e then return false end
-local seq, d, p, data = parse(e)
-e = build(seq, d + 1, p, data)
-redis.call('HSET', KEYS[2], ARGV[1], e)
-redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
+local e = redis.call('HGET', KEYS[2], ARGV[1])
+if not e then
+  if redis.call('HEXISTS', KEYS[6], ARGV[1]) == 1 then return false end
+  e = qpop(KEYS[1])
+  if not e then return false end
+  local seq, d, p, data = parse(e)
+  e = build(seq, d + 1, p, data)
+  redis.call('HSET', KEYS[2], ARGV[1], e)
+  redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
+end
+local seq = parse(e)
 local out = {e}
 local tilde = string.find(seq, '~', 1, true)
 if not tilde then return out end
@@ -1012,12 +1034,16 @@ class RedisStorage:
         return lease
 
     def _reserve(self, now: float, lease_seconds: float) -> Lease | None:
+        # The token is made here, once: when redis-py retries the script after a lost
+        # reply it sends this same token, and the script then returns the lease it
+        # already made under it instead of leasing a second item.
         token = secrets.token_hex(12)
         deadline = now + lease_seconds
+        keys = (self._queue, self._inflight, self._leases, self._results, self._results_ttl)
         reply = _as_list(
             self._run(
                 self._scripts["reserve"],
-                (self._queue, self._inflight, self._leases, self._results, self._results_ttl),
+                (*keys, self._dead),
                 token,
                 _number(deadline),
                 self._watch_prefix(),
