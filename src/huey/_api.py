@@ -12,20 +12,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
-from typing import (
-    TYPE_CHECKING,
-    Any,
-    ClassVar,
-    Generic,
-    Literal,
-    cast,
-    overload,
-)
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, cast, overload
 
 from typing_extensions import ParamSpec, TypeVar, Unpack
 
 from . import _core
-from ._clock import SystemClock
 from ._decorators import ContextArgDecorator, PeriodicDecorator, TaskDecorator
 from ._engine import (
     HUEY_OPTION_NAMES,
@@ -33,12 +24,12 @@ from ._engine import (
     Engine,
     HueyOptions,
     Receiver,
-    Settings,
     WriteThrough,
-    check_storage,
-    check_storage_options,
+    clock_from,
     instance_key,
-    task_key,
+    make_storage,
+    serializer_from,
+    settings_from,
 )
 from ._localtime import epoch_of
 from ._lock import TaskLock, lock_key
@@ -47,15 +38,7 @@ from ._task import Pipeline, Task
 from ._wrapper import TaskWrapper, register_function
 from .constants import EmptyData, EmptyDataType
 from .exceptions import ConfigurationError, MessageDecodeError, UnknownTaskError
-from .protocols import (
-    Clock,
-    DeadLetter,
-    Serializer,
-    Storage,
-    SupportsCounters,
-    SupportsLeases,
-)
-from .serializer import Serializer as PickleSerializer
+from .protocols import Clock, DeadLetter, Serializer, Storage, SupportsCounters
 from .signals import Signal
 from .storage import MemoryStorage, SqliteStorage
 
@@ -212,26 +195,9 @@ class Huey(Generic[RM]):
         max_deliveries: int = 5,
         **storage_kwargs: object,
     ) -> None:
-        self._setup(
-            name,
-            results,
-            {
-                "store_none": store_none,
-                "utc": utc,
-                "immediate": immediate,
-                "serializer": serializer,
-                "compression": compression,
-                "use_zlib": use_zlib,
-                "immediate_use_memory": immediate_use_memory,
-                "clock": clock,
-                "delivery": delivery,
-                "lease_timeout": lease_timeout,
-                "max_deliveries": max_deliveries,
-                **storage_kwargs,
-            },
-            storage_class=storage_class,
-            storage=storage,
-        )
+        options = _options(locals(), "name", "results", "storage_class", "storage")
+        options.update(options.pop("storage_kwargs"))
+        self._setup(name, results, options, storage_class=storage_class, storage=storage)
 
     def _setup(
         self,
@@ -248,34 +214,13 @@ class Huey(Generic[RM]):
         the results mode, and an inherited overload cannot bind it for a subclass); they
         all end here with their keyword ``options``, Huey's and the storage's together.
         """
+        settings = settings_from(name, results, options)
         storage_kwargs = {k: v for k, v in options.items() if k not in HUEY_OPTION_NAMES}
-        settings = Settings(
-            name=name,
-            results=results,
-            store_none=options.get("store_none", False),
-            utc=options.get("utc", True),
-            delivery=options.get("delivery", "at-least-once"),
-            lease_timeout=options.get("lease_timeout", 30.0),
-            max_deliveries=options.get("max_deliveries", 5),
-        )
-        if storage is not None and storage_kwargs:
-            raise ConfigurationError(
-                f"storage options {sorted(storage_kwargs)} were given with a ready storage=; "
-                "configure the storage object instead"
-            )
-        if storage is None:
-            # An explicit storage_class is checked against its own signature.
-            accepted = type(self).storage_options if storage_class is None else None
-            storage_class = storage_class or type(self).storage_class
-            check_storage_options(type(self).__name__, storage_class, accepted, storage_kwargs)
-            storage = storage_class(name, **storage_kwargs)
-        serializer: Serializer = options.get("serializer") or PickleSerializer(
-            compression=options.get("compression", False),
-            use_zlib=options.get("use_zlib", False),
-        )
-        self._storage = check_storage(storage)
+        self._storage = make_storage(type(self), name, storage, storage_class, storage_kwargs)
         self.immediate_use_memory = options.get("immediate_use_memory", True)
-        self._engine = Engine(settings, storage, serializer, options.get("clock") or SystemClock())
+        self._engine = Engine(
+            settings, self._storage, serializer_from(options), clock_from(options)
+        )
         self.immediate = options.get("immediate", False)
 
     # --- the engine and the options --------------------------------------------------
@@ -600,14 +545,7 @@ class Huey(Generic[RM]):
             UnknownTaskError: ``task`` names a task not registered here.
             ValueError: ``revocations`` does not hold exactly two flags.
         """
-        if revocations is not None and len(revocations) != 2:
-            raise ValueError(
-                f"revocations must hold 2 flags (instance, task), got {len(revocations)}"
-            )
-        engine = self._engine
-        now = engine.timestamp(timestamp)
-        outcome = engine.runner.run(task, now, revocations, WriteThrough(engine.ports))
-        return outcome.value if isinstance(outcome, _core.Success) else None
+        return self._engine.execute(task, self._engine.timestamp(timestamp), revocations)
 
     # --- hooks -----------------------------------------------------------------------
 
@@ -730,15 +668,11 @@ class Huey(Generic[RM]):
         timestamp: datetime | None = None,
     ) -> bool:
         """Whether a task instance (or a task id, or a whole task) is revoked."""
-        revocations = self._engine.revocations
-        now = self._engine.timestamp(timestamp)
         if isinstance(task, TaskWrapper):
-            keys: Sequence[str] = (task_key(task.name),)
-        elif isinstance(task, str):
-            keys = (instance_key(task),)
-        else:
-            keys = revocations.keys_of(task)
-        return any(revocations.applies(key, now) for key in keys)
+            return task.is_revoked(timestamp)
+        revocations = self._engine.revocations
+        keys = (instance_key(task),) if isinstance(task, str) else revocations.keys_of(task)
+        return revocations.any_applies(keys, self._engine.timestamp(timestamp))
 
     # --- results -----------------------------------------------------------------------
 
@@ -836,15 +770,6 @@ class Huey(Generic[RM]):
     def __bool__(self) -> bool:
         return True
 
-    def _leasing_storage(self, what: str) -> SupportsLeases:
-        storage = self.storage
-        if not isinstance(storage, SupportsLeases):
-            raise ConfigurationError(
-                f"{what} needs a storage with leased delivery (SupportsLeases); "
-                f"{type(storage).__name__} lacks it"
-            )
-        return storage
-
     def dead_letters(self, limit: int | None = None) -> list[DeadLetter]:
         """Messages moved to the dead-letter area, oldest first.
 
@@ -857,7 +782,7 @@ class Huey(Generic[RM]):
         Raises:
             ConfigurationError: the storage has no leases (no dead-letter area).
         """
-        return list(self._leasing_storage("dead_letters()").dead_letters(limit))
+        return list(self._engine.leases("dead_letters()").dead_letters(limit))
 
     def requeue_dead_letter(self, letter_id: str) -> bool:
         """Put a dead letter back in the queue with a fresh delivery count.
@@ -871,7 +796,7 @@ class Huey(Generic[RM]):
         Raises:
             ConfigurationError: the storage has no leases (no dead-letter area).
         """
-        return self._leasing_storage("requeue_dead_letter()").requeue_dead_letter(letter_id)
+        return self._engine.leases("requeue_dead_letter()").requeue_dead_letter(letter_id)
 
     def purge_dead_letters(self) -> int:
         """Delete every dead letter; return how many there were.
@@ -879,7 +804,7 @@ class Huey(Generic[RM]):
         Raises:
             ConfigurationError: the storage has no leases (no dead-letter area).
         """
-        return self._leasing_storage("purge_dead_letters()").purge_dead_letters()
+        return self._engine.leases("purge_dead_letters()").purge_dead_letters()
 
     def create_consumer(self, **options: Unpack[consumer.ConsumerKwargs]) -> consumer.Consumer:
         """A :class:`~huey.consumer.Consumer` for this huey (call ``run()`` on it).

@@ -141,9 +141,8 @@ class Result(Generic[R_co]):
 
     def is_revoked(self) -> bool:
         """Whether this instance or its whole task is revoked."""
-        now = self._engine.ports.clock.time()
         revocations = self._engine.revocations
-        return any(revocations.applies(key, now) for key in revocations.keys_of(self.task))
+        return revocations.any_applies(revocations.keys_of(self.task), self._engine.timestamp(None))
 
     def reschedule(
         self,

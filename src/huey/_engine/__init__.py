@@ -32,7 +32,11 @@ from ._settings import Settings as Settings
 from ._settings import check_priority as check_priority
 from ._settings import check_storage as check_storage
 from ._settings import check_storage_options as check_storage_options
+from ._settings import clock_from as clock_from
+from ._settings import make_storage as make_storage
 from ._settings import option_names as option_names
+from ._settings import serializer_from as serializer_from
+from ._settings import settings_from as settings_from
 
 __all__ = (
     "HUEY_OPTION_NAMES",
@@ -59,6 +63,10 @@ __all__ = (
     "check_priority",
     "check_storage",
     "check_storage_options",
+    "clock_from",
+    "make_storage",
+    "serializer_from",
+    "settings_from",
     "instance_key",
     "option_names",
     "task_key",

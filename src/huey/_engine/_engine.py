@@ -9,13 +9,14 @@ reaches back up to ``Huey``.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
 from .._core import Success
 from .._localtime import epoch_of, epoch_to_datetime
 from .._task import Task
-from ..exceptions import MessageDecodeError, UnknownTaskError
+from ..exceptions import ConfigurationError, MessageDecodeError, UnknownTaskError
 from ..protocols import Clock, Serializer, Storage, SupportsLeases
 from ._codec import Codec
 from ._enqueuer import Enqueuer
@@ -89,11 +90,34 @@ class Engine:
             return epoch_of(value, what="timestamp")
         return float(value)
 
-    def execute(self, task: Task[Any]) -> object:
-        """Run ``task`` now, writing its results through; its value, or ``None``."""
-        now = self.ports.clock.time()
-        outcome = self.runner.run(task, now, None, WriteThrough(self.ports))
+    def execute(
+        self,
+        task: Task[Any],
+        now: float | None = None,
+        flags: Sequence[bytes | None] | None = None,
+    ) -> object:
+        """Run ``task`` at ``now`` (default: the clock's), writing its results through.
+
+        Returns:
+            What the task returned, or ``None`` when it failed or did not run.
+        """
+        now = self.ports.clock.time() if now is None else now
+        outcome = self.runner.run(task, now, flags, WriteThrough(self.ports))
         return outcome.value if isinstance(outcome, Success) else None
+
+    def leases(self, what: str) -> SupportsLeases:
+        """The storage, for ``what``, which needs leases (and so a dead-letter area).
+
+        Raises:
+            ConfigurationError: the storage has no leases.
+        """
+        storage = self.ports.storage
+        if not isinstance(storage, SupportsLeases):
+            raise ConfigurationError(
+                f"{what} needs a storage with leased delivery (SupportsLeases); "
+                f"{type(storage).__name__} lacks it"
+            )
+        return storage
 
     def decode_task(self, data: bytes) -> Task[Any]:
         """The registered task in ``data``.

@@ -64,6 +64,10 @@ class Revocations:
         record = self.codec.decode_revocation(key, self.ports.storage.peek_data(key))
         return _core.revocation_applies(record, now)[0]
 
+    def any_applies(self, keys: Sequence[str], now: float) -> bool:
+        """Whether any of the flags under ``keys`` revokes a run at ``now``."""
+        return any(self.applies(key, now) for key in keys)
+
     def consume(
         self, task: Task[Any], now: float, known: Sequence[bytes | None] | None = None
     ) -> bool:

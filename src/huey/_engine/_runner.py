@@ -103,7 +103,10 @@ class Runner:
 
         Raises:
             UnknownTaskError: ``task`` names a task that is not registered.
+            ValueError: ``flags`` does not hold exactly two flags.
         """
+        if flags is not None and len(flags) != 2:
+            raise ValueError(f"revocations must hold 2 flags (instance, task), got {len(flags)}")
         entry = self.registry.get(task.name)
         if entry is None:
             raise UnknownTaskError(task.name)

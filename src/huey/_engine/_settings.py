@@ -10,19 +10,26 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Literal, TypeAlias, TypedDict
+from typing import Any, ClassVar, Literal, Protocol, TypeAlias, TypedDict
 
+from .._clock import SystemClock
 from .._timeutil import delay_to_seconds
 from ..exceptions import ConfigurationError
 from ..protocols import Clock, Serializer, Storage
+from ..serializer import Serializer as PickleSerializer
 
 __all__ = (
     "Delivery",
     "HUEY_OPTION_NAMES",
+    "HasStorageDefaults",
     "HueyOptions",
     "Settings",
     "check_storage",
     "check_storage_options",
+    "clock_from",
+    "make_storage",
+    "serializer_from",
+    "settings_from",
     "check_backoff",
     "check_count",
     "check_priority",
@@ -78,6 +85,48 @@ HUEY_OPTION_NAMES = option_names(HueyOptions)
 _STORAGE_METHODS = tuple(
     name for name in vars(Storage) if not name.startswith("_") and callable(getattr(Storage, name))
 )
+
+
+class HasStorageDefaults(Protocol):
+    """A ``Huey`` class: the storage it builds by default, and that storage's options."""
+
+    storage_class: ClassVar[Callable[..., Storage]]
+    storage_options: ClassVar[frozenset[str] | None]
+
+
+def make_storage(
+    owner: type[HasStorageDefaults],
+    name: str,
+    storage: Storage | None,
+    storage_class: Callable[..., Storage] | None,
+    storage_kwargs: Mapping[str, object],
+) -> Storage:
+    """The storage a ``Huey`` class is constructed with, checked.
+
+    Args:
+        owner: the ``Huey`` class (for its default storage and messages).
+        name: the queue's name.
+        storage: a ready storage, if one was given.
+        storage_class: the storage class, if one was given (its own signature then
+            says which keywords it accepts).
+        storage_kwargs: keywords for the storage class.
+
+    Raises:
+        TypeError: an unknown keyword (the message lists the valid options).
+        ConfigurationError: keywords with a ready storage, or a storage lacking methods.
+    """
+    if storage is not None:
+        if storage_kwargs:
+            raise ConfigurationError(
+                f"storage options {sorted(storage_kwargs)} were given with a ready storage=; "
+                "configure the storage object instead"
+            )
+        return check_storage(storage)
+    accepted: frozenset[str] | None = None
+    if storage_class is None:
+        storage_class, accepted = owner.storage_class, owner.storage_options
+    check_storage_options(owner.__name__, storage_class, accepted, storage_kwargs)
+    return check_storage(storage_class(name, **storage_kwargs))
 
 
 def check_storage_options(
@@ -138,6 +187,33 @@ def _keyword_parameters(storage_class: Callable[..., Storage]) -> frozenset[str]
         for p in parameters[1:]  # the first one is the queue's name
         if p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
     )
+
+
+def settings_from(name: str, results: bool, options: Mapping[str, Any]) -> Settings:
+    """The :class:`Settings` from a ``Huey`` constructor's arguments."""
+    return Settings(
+        name=name,
+        results=results,
+        store_none=options.get("store_none", False),
+        utc=options.get("utc", True),
+        delivery=options.get("delivery", "at-least-once"),
+        lease_timeout=options.get("lease_timeout", 30.0),
+        max_deliveries=options.get("max_deliveries", 5),
+    )
+
+
+def serializer_from(options: Mapping[str, Any]) -> Serializer:
+    """The ``serializer`` option, or pickle with the ``compression`` options."""
+    serializer: Serializer | None = options.get("serializer")
+    return serializer or PickleSerializer(
+        compression=options.get("compression", False), use_zlib=options.get("use_zlib", False)
+    )
+
+
+def clock_from(options: Mapping[str, Any]) -> Clock:
+    """The ``clock`` option, or the system clock."""
+    clock: Clock | None = options.get("clock")
+    return clock or SystemClock()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -1,0 +1,187 @@
+"""The engine under the façade: what a run returns, where its writes go, who listens.
+
+These pin the shape of the shell: the runner reports the core's own outcome types, a
+sink decides whether writes happen now or at the settle, the registry refuses what the
+storage cannot do, and the constructors refuse keywords they do not know.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from huey import BlackHoleHuey, CancelExecution, FileHuey, Huey, MemoryHuey, SqliteHuey
+from huey import _delivery as delivery
+from huey._core import Defer, Drop, Failure, Success
+from huey._engine import Settlement, WriteThrough
+from huey.constants import EmptyData
+from huey.exceptions import ConfigurationError
+from huey.signals import ALL_SIGNALS
+from huey.storage import MemoryStorage
+from tests.conftest import MockClock
+
+
+def _run(huey: MemoryHuey, task_id: str, now: float) -> object:
+    """Run the task ``task_id`` taken from the queue through the engine's runner."""
+    engine = huey.engine
+    task = next(t for t in huey.pending() if t.id == task_id)
+    return engine.runner.run(task, now, None, WriteThrough(engine.ports))
+
+
+def test_runner_returns_success_with_the_value(huey: MemoryHuey, clock: MockClock) -> None:
+    @huey.task()
+    def add(a: int, b: int) -> int:
+        return a + b
+
+    result = add(1, 2)
+    assert _run(huey, result.id, clock.time()) == Success(3)
+    assert result.get() == 3
+
+
+def test_runner_returns_failure_for_an_error(huey: MemoryHuey, clock: MockClock) -> None:
+    @huey.task()
+    def boom() -> None:
+        raise ValueError("no")
+
+    outcome = _run(huey, boom().id, clock.time())
+    assert isinstance(outcome, Failure)
+    assert outcome.signal == "error"
+    assert isinstance(outcome.exception, ValueError)
+
+
+def test_runner_defers_a_task_that_is_not_due(huey: MemoryHuey, clock: MockClock) -> None:
+    @huey.task()
+    def later() -> None: ...
+
+    # A message that reaches a worker before its eta goes (back) to the schedule.
+    eta_task = later.with_options(delay=timedelta(seconds=30)).s()
+    deferred = huey.engine.runner.run(eta_task, clock.time(), None, WriteThrough(huey.engine.ports))
+    assert deferred == Defer(clock.time() + 30)
+    assert huey.scheduled_count() == 1
+
+
+def test_runner_drops_revoked_and_cancelled_tasks(huey: MemoryHuey, clock: MockClock) -> None:
+    ran: list[str] = []
+
+    @huey.task()
+    def job(name: str) -> None:
+        ran.append(name)
+
+    revoked = job("revoked")
+    revoked.revoke()
+    assert _run(huey, revoked.id, clock.time()) == Drop("revoked")
+
+    @huey.pre_execute()
+    def cancel(task: object) -> None:
+        raise CancelExecution
+
+    assert _run(huey, job("cancelled").id, clock.time()) == Drop("canceled")
+    assert ran == []
+
+
+def test_runner_reports_an_interruption(huey: MemoryHuey, clock: MockClock) -> None:
+    @huey.task()
+    def interrupted() -> None:
+        raise KeyboardInterrupt
+
+    outcome = _run(huey, interrupted().id, clock.time())
+    assert isinstance(outcome, Failure)
+    assert outcome.signal == "interrupted"
+
+
+def test_runner_rejects_flags_of_the_wrong_shape(huey: MemoryHuey, clock: MockClock) -> None:
+    @huey.task()
+    def job() -> None: ...
+
+    with pytest.raises(ValueError, match="2 flags"):
+        huey.engine.runner.run(job.s(), clock.time(), [None], WriteThrough(huey.engine.ports))
+
+
+def test_a_settlement_collects_the_writes_instead_of_storing_them(
+    huey: MemoryHuey, clock: MockClock
+) -> None:
+    @huey.task()
+    def add(a: int, b: int) -> int:
+        return a + b
+
+    task = add.s(2, 3)
+    sink = Settlement()
+    assert huey.engine.runner.run(task, clock.time(), None, sink) == Success(5)
+    assert [key for key, _ in sink.results] == [task.id]
+    assert sink.discarded == [task.revoke_id]
+    assert huey.storage.peek_data(task.id) is EmptyData  # nothing written yet
+    sink.write_to(WriteThrough(huey.engine.ports))
+    assert huey.result(task.id) == 5
+
+
+def test_the_delivery_flow_adds_no_receiver_of_its_own(huey: MemoryHuey) -> None:
+    """An interrupted run is read from the outcome; the user's receivers stay the only ones."""
+    calls: list[int] = []
+
+    @huey.task()
+    def job() -> None:
+        calls.append(1)
+        if len(calls) == 1:
+            raise KeyboardInterrupt
+
+    job()
+    assert delivery.process_next(huey).status == "released"
+    assert delivery.process_next(huey).status == "completed"
+    assert all(receivers == [] for receivers in huey.engine.events.receivers.values())
+    assert set(huey.engine.events.receivers) == set(ALL_SIGNALS)
+
+
+def test_the_registry_refuses_priorities_the_storage_cannot_keep() -> None:
+    storage = MemoryStorage("fifo")
+    storage.priority = False  # the original huey's way for a storage to say so
+    app = Huey("fifo", storage=storage)
+    with pytest.raises(ConfigurationError, match="does not support task priorities"):
+
+        @app.task(priority=5)
+        def urgent() -> None: ...
+
+    @app.task()
+    def normal() -> None: ...
+
+    assert normal.name in app.engine.registry
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: MemoryHuey("x", reslts=False),  # type: ignore[call-overload]  # pyright: ignore[reportCallIssue]
+        lambda: BlackHoleHuey("x", filename="x.db"),  # type: ignore[call-overload]  # pyright: ignore[reportCallIssue]
+        lambda: Huey("x", result=False),
+    ],
+    ids=["memory", "blackhole", "default-sqlite"],
+)
+def test_an_unknown_keyword_is_a_type_error_listing_the_valid_ones(make: object) -> None:
+    assert callable(make)
+    with pytest.raises(TypeError, match=r"unexpected keyword argument.*valid options: .*results"):
+        make()
+
+
+def test_sqlite_and_file_hueys_name_the_unknown_keyword(tmp_path: Path) -> None:
+    with pytest.raises(TypeError, match="'filname'"):
+        SqliteHuey("x", filname=tmp_path / "x.db")  # type: ignore[call-overload]  # pyright: ignore[reportCallIssue]
+    with pytest.raises(TypeError, match=r"'level'.*levels"):
+        FileHuey("x", path=tmp_path, level=2)  # type: ignore[call-overload]  # pyright: ignore[reportCallIssue]
+    assert not os.listdir(tmp_path)  # refused before anything was created
+
+
+def test_an_explicit_storage_class_is_checked_against_its_signature() -> None:
+    class Strict(MemoryStorage):
+        def __init__(self, name: str = "huey", *, depth: int = 1) -> None:
+            super().__init__(name)
+            self.depth = depth
+
+    app = Huey("x", storage_class=Strict, depth=3)
+    assert isinstance(app.storage, Strict)
+    assert app.storage.depth == 3
+    with pytest.raises(TypeError, match=r"'deep'.*depth"):
+        Huey("x", storage_class=Strict, deep=3)
+    # A storage class taking **kwargs decides for itself (MemoryStorage ignores them).
+    assert isinstance(Huey("x", storage_class=MemoryStorage, anything=1).storage, MemoryStorage)
