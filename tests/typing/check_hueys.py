@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from typing import Literal
-
-from typing_extensions import assert_type
+from typing import Literal, assert_type
 
 from huey import FileHuey, PriorityRedisExpireHuey, RedisHuey, SqliteHuey
 
