@@ -26,9 +26,17 @@ from typing import Any, TypeVar
 import pytest
 
 from huey import Huey
-from huey.storage.redis import RedisStorage
+from huey.storage.redis import (
+    PriorityRedisExpireStorage,
+    PriorityRedisStorage,
+    RedisExpireStorage,
+    RedisStorage,
+)
 
-__all__ = ("RedisServer", "StorageFactory", "dispose", "free_port")
+__all__ = ("ALL_STORAGES", "RedisServer", "StorageFactory", "dispose", "free_port")
+
+ALL_STORAGES = (RedisStorage, PriorityRedisStorage, RedisExpireStorage, PriorityRedisExpireStorage)
+"""The four Redis storage classes, for tests parametrized over all of them."""
 
 S = TypeVar("S", bound=RedisStorage)
 

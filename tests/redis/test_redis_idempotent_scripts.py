@@ -22,17 +22,14 @@ import redis
 from typing_extensions import override
 
 from huey.storage.redis import (
-    PriorityRedisExpireStorage,
-    PriorityRedisStorage,
-    RedisExpireStorage,
     RedisStorage,
 )
 
-from .conftest import StorageFactory
+from .conftest import ALL_STORAGES, StorageFactory
 
 pytestmark = pytest.mark.redis
 
-ALL = (RedisStorage, PriorityRedisStorage, RedisExpireStorage, PriorityRedisExpireStorage)
+ALL = ALL_STORAGES
 
 
 class _Wire(Protocol):

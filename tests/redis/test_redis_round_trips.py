@@ -11,18 +11,15 @@ from huey import _delivery as delivery
 from huey.constants import EmptyData
 from huey.protocols import SupportsKeyedEnqueue, SupportsSettle
 from huey.storage.redis import (
-    PriorityRedisExpireStorage,
-    PriorityRedisStorage,
-    RedisExpireStorage,
     RedisStorage,
 )
 from huey.testing import MockClock
 
-from .conftest import StorageFactory
+from .conftest import ALL_STORAGES, StorageFactory
 
 pytestmark = pytest.mark.redis
 
-ALL = (RedisStorage, PriorityRedisStorage, RedisExpireStorage, PriorityRedisExpireStorage)
+ALL = ALL_STORAGES
 
 
 class CountingClient:

@@ -34,11 +34,11 @@ from huey.storage.redis import (
 )
 from huey.testing import SETTLE_CHECKS, STORAGE_CHECKS, check_storage
 
-from .conftest import StorageFactory, dispose
+from .conftest import ALL_STORAGES, StorageFactory, dispose
 
 pytestmark = pytest.mark.redis
 
-ALL = (RedisStorage, PriorityRedisStorage, RedisExpireStorage, PriorityRedisExpireStorage)
+ALL = ALL_STORAGES
 PRIORITY = (PriorityRedisStorage, PriorityRedisExpireStorage)
 EXPIRE = (RedisExpireStorage, PriorityRedisExpireStorage)
 
