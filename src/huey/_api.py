@@ -37,7 +37,7 @@ from ._result import Result, ResultGroup, enqueue_with_handles
 from ._task import Pipeline, Task
 from ._wrapper import TaskWrapper, register_function
 from .constants import EmptyData, EmptyDataType
-from .exceptions import ConfigurationError, MessageDecodeError, UnknownTaskError
+from .exceptions import ConfigurationError
 from .protocols import Clock, DeadLetter, Serializer, Storage, SupportsCounters
 from .signals import Signal
 from .storage import MemoryStorage, SqliteStorage
@@ -70,14 +70,12 @@ class Huey(Generic[RM]):
         store_none: also store ``None`` return values.
         utc: evaluate periodic tasks' ``validate_datetime`` in UTC (else local time).
             Naive datetimes passed to huey are always local time, converted to UTC.
-        immediate: run tasks synchronously when they are enqueued (for development
-            and tests).
+        immediate: run tasks synchronously when they are enqueued (development, tests).
         serializer: how messages and results become bytes; default pickle.
         compression: compress with gzip (or zlib, see ``use_zlib``).
         use_zlib: use zlib instead of gzip.
         immediate_use_memory: in immediate mode, use an in-memory storage.
-        storage_class: the storage class, constructed as
-            ``storage_class(name, **storage_kwargs)``.
+        storage_class: the storage class, built as ``storage_class(name, **storage_kwargs)``.
         storage: a ready storage object (anything satisfying
             :class:`huey.protocols.Storage`); overrides ``storage_class``.
         clock: the source of time (tests pass a fake clock).
@@ -486,14 +484,7 @@ class Huey(Generic[RM]):
             UnknownTaskError: the item names a task not registered here (attached as
                 ``exc.data`` too).
         """
-        data = self.storage.dequeue()
-        if data is None:
-            return None
-        try:
-            return self._engine.decode_task(data)
-        except (MessageDecodeError, UnknownTaskError) as exc:
-            exc.data = data
-            raise
+        return self._engine.dequeue()
 
     def add_schedule(self, task: Task[Any]) -> None:
         """Put ``task`` in the schedule, to be enqueued at its ``eta``."""

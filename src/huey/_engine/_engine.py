@@ -131,6 +131,22 @@ class Engine:
             raise UnknownTaskError(task.name)
         return task
 
+    def dequeue(self) -> Task[Any] | None:
+        """Pop the next task off the queue, destructively (``None``: the queue is empty).
+
+        Raises:
+            MessageDecodeError, UnknownTaskError: the item cannot be run here; it is off
+                the queue and attached to the exception as ``data``.
+        """
+        data = self.ports.storage.dequeue()
+        if data is None:
+            return None
+        try:
+            return self.decode_task(data)
+        except (MessageDecodeError, UnknownTaskError) as exc:
+            exc.data = data
+            raise
+
     def read_schedule(self, now: float) -> list[Task[Any]]:
         """Take the scheduled tasks due at ``now`` off the schedule (undecodable: logged)."""
         tasks: list[Task[Any]] = []
