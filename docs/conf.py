@@ -154,7 +154,7 @@ def _is_enum(obj: object) -> bool:
 # without editing the index. A plain glob would also match ``api`` (listed last on
 # purpose) and Sphinx would report it as a duplicate, so the ``*`` line is expanded
 # here into every other page, alphabetically.
-_FIXED_PAGES = frozenset({"index", "quickstart", "guide", "typed-usage", "api"})
+_FIXED_PAGES = frozenset({"index", "quickstart", "guide", "typed-usage", "architecture", "api"})
 _GLOB_LINE = "   *\n"
 
 

@@ -36,10 +36,21 @@ if TYPE_CHECKING:
     from ._redis_huey import PriorityRedisExpireHuey as PriorityRedisExpireHuey
     from ._redis_huey import PriorityRedisHuey as PriorityRedisHuey
     from ._redis_huey import RedisExpireHuey as RedisExpireHuey
+    from ._redis_huey import RedisExpireHueyOptions as RedisExpireHueyOptions
     from ._redis_huey import RedisHuey as RedisHuey
+    from ._redis_huey import RedisHueyOptions as RedisHueyOptions
 
 # Loaded on first use so that ``import huey`` does not need redis-py.
-_LAZY = frozenset({"RedisHuey", "PriorityRedisHuey", "RedisExpireHuey", "PriorityRedisExpireHuey"})
+_LAZY = frozenset(
+    {
+        "RedisHuey",
+        "PriorityRedisHuey",
+        "RedisExpireHuey",
+        "PriorityRedisExpireHuey",
+        "RedisHueyOptions",
+        "RedisExpireHueyOptions",
+    }
+)
 
 
 def __getattr__(name: str) -> object:

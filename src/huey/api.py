@@ -7,8 +7,10 @@ from ._api import HueyOptions as HueyOptions
 from ._crontab import crontab as crontab
 from ._hueys import BlackHoleHuey as BlackHoleHuey
 from ._hueys import FileHuey as FileHuey
+from ._hueys import FileOptions as FileOptions
 from ._hueys import MemoryHuey as MemoryHuey
 from ._hueys import SqliteHuey as SqliteHuey
+from ._hueys import SqliteOptions as SqliteOptions
 from ._lock import TaskLock as TaskLock
 from ._result import Result as Result
 from ._result import ResultGroup as ResultGroup
@@ -25,8 +27,10 @@ __all__ = (
     "Huey",
     "HueyOptions",
     "FileHuey",
+    "FileOptions",
     "MemoryHuey",
     "SqliteHuey",
+    "SqliteOptions",
     "PeriodicTaskWrapper",
     "Pipeline",
     "Result",
