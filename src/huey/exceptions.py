@@ -23,6 +23,7 @@ __all__ = (
     "StorageFull",
     "StorageCorrupt",
     "StorageAccessError",
+    "MessageTooLarge",
     "MessageDecodeError",
     "UnknownTaskError",
     "TaskSerializationError",
@@ -82,6 +83,28 @@ class StorageAccessError(StorageError):
     Causes: permissions, a read-only file or file system, a path component that is not
     a directory.
     """
+
+
+class MessageTooLarge(StorageError):
+    """A message or value is larger than allowed: by ``Huey(max_message_size=...)``, or
+    by the storage itself (a server's limit on one value). Nothing was stored.
+
+    Attributes:
+        size: the size in bytes, when known.
+        limit: the limit in bytes, when known.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        size: int | None = None,
+        limit: int | None = None,
+        storage: str = "",
+    ) -> None:
+        super().__init__(message, storage=storage)
+        self.size = size
+        self.limit = limit
 
 
 class MessageDecodeError(HueyException):
