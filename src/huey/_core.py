@@ -283,12 +283,13 @@ def retry_message(message: M, now: float, *, eta: float | None = None, forced: b
     )
 
 
-def _error_info(message: Message, failure: Failure) -> ErrorInfo:
+def _error_info(message: Message, failure: Failure, *, final: bool) -> ErrorInfo:
     return ErrorInfo(
         error=repr(failure.exception) if failure.exception is not None else str(failure.signal),
         traceback=failure.traceback,
         task_id=message.id,
         retries=message.retries,
+        final=final,
     )
 
 
@@ -327,7 +328,7 @@ def settle(
 
     forced = failure.retry is True
     will_retry = forced or (failure.retry is None and message.retries > 0)
-    info = _error_info(message, failure)
+    info = _error_info(message, failure, final=not will_retry)
     effects = [] if failure.signal is None else [Emit(failure.signal, failure.exception)]
     # An error (or a timeout) is stored even when a retry follows, as the original huey
     # does by default, so a reader sees why; the retry's result replaces it. A lock or a

@@ -108,12 +108,15 @@ class ErrorInfo:
         traceback: the formatted traceback.
         task_id: the failed task's id.
         retries: retries it had left.
+        final: ``False`` when a retry follows (the retry's outcome will replace this
+            error), ``True`` when this is the task's last word.
     """
 
     error: str
     traceback: str
     task_id: str
     retries: int
+    final: bool = True
 
     def as_metadata(self) -> dict[str, object]:
         """The original huey's error metadata mapping."""
@@ -256,7 +259,7 @@ def _message_from_wire(obj: object, cls: type[M]) -> M:
 
 def error_to_wire(info: ErrorInfo) -> dict[str, object]:
     """The wire form of a stored task error (a dict tagged with a marker key)."""
-    return {_ERROR_MARKER: WIRE_VERSION, **info.as_metadata()}
+    return {_ERROR_MARKER: WIRE_VERSION, **info.as_metadata(), "final": info.final}
 
 
 def error_from_wire(obj: object) -> ErrorInfo | None:
@@ -270,6 +273,8 @@ def error_from_wire(obj: object) -> ErrorInfo | None:
         traceback=str(wire.get("traceback", "")),
         task_id=str(wire.get("task_id", "")),
         retries=retries if isinstance(retries, int) else 0,
+        # Records written before the field existed were final as far as anyone knew.
+        final=wire.get("final", True) is not False,
     )
 
 

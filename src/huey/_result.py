@@ -81,6 +81,11 @@ class Result(Generic[R_co]):
     ) -> R_co | None:
         """The task's return value, or ``None`` while it is not ready.
 
+        A task with retries stores the error of each failed attempt that will be
+        retried. A blocking ``get`` waits past such an error for the retry's outcome; a
+        non-blocking one raises it, and a later ``get`` reads the store again (only a
+        final value or a final error is cached on the handle).
+
         Args:
             blocking: wait until the result is available.
             timeout: with ``blocking``, give up after this many seconds.
@@ -90,41 +95,49 @@ class Result(Generic[R_co]):
             preserve: leave the result in the store.
 
         Raises:
-            TaskException: the task failed.
+            TaskException: the task failed (for a non-blocking read: its latest attempt).
             ResultTimeout: ``blocking`` and ``timeout`` elapsed first (a
                 :class:`~huey.exceptions.HueyException`).
         """
-        if self._cached is _NOT_READ:
-            raw = self._engine.results.read(
-                self.task.id,
-                blocking=blocking,
-                timeout=timeout,
-                backoff=backoff,
-                max_delay=max_delay,
-                preserve=preserve,
-            )
-            if raw is EmptyData:
-                if blocking:
-                    if revoke_on_timeout:
-                        self.revoke()
-                    raise ResultTimeout(f"task {self.task.id} did not finish in {timeout}s")
-                return None
-            self._cached = raw
+        if self._cached is not _NOT_READ:
+            return cast(R_co, self._engine.results.unpack(self._cached))
+        results = self._engine.results
+        value = results.read(
+            self.task.id,
+            blocking=blocking,
+            timeout=timeout,
+            backoff=backoff,
+            max_delay=max_delay,
+            preserve=preserve,
+        )
+        if blocking and results.is_pending(value):
+            if revoke_on_timeout:
+                self.revoke()
+            retrying = "" if value is EmptyData else " (its last attempt failed; a retry is due)"
+            raise ResultTimeout(f"task {self.task.id} did not finish in {timeout}s{retrying}")
+        if value is EmptyData:
+            return None
+        if not results.is_pending(value):
+            self._cached = value
         # The stored value is what the task returned: its type is R by construction.
-        return cast(R_co, self._engine.results.unpack(self._cached))
+        return cast(R_co, results.unpack(value))
 
     __call__ = get
 
     def is_ready(self) -> bool:
-        """Whether the result is available (reads and caches it, as the original does)."""
+        """Whether the final result is available (reads and caches it, as the original does).
+
+        The error of an attempt that will be retried is not a final result.
+        """
         if self._cached is not _NOT_READ:
             return True
-        raw = self._engine.results.read(
+        results = self._engine.results
+        value = results.read(
             self.task.id, blocking=False, timeout=None, backoff=1.15, max_delay=1.0, preserve=False
         )
-        if raw is EmptyData:
+        if results.is_pending(value):
             return False
-        self._cached = raw
+        self._cached = value
         return True
 
     def reset(self) -> None:

@@ -339,8 +339,14 @@ def test_settle_success_next_stage_with_none_and_dict() -> None:
 # --- settle: failures --------------------------------------------------------------
 
 
-def _info(message: Message, error: str, traceback: str = "") -> ErrorInfo:
-    return ErrorInfo(error=error, traceback=traceback, task_id=message.id, retries=message.retries)
+def _info(message: Message, error: str, traceback: str = "", *, final: bool = True) -> ErrorInfo:
+    return ErrorInfo(
+        error=error,
+        traceback=traceback,
+        task_id=message.id,
+        retries=message.retries,
+        final=final,
+    )
 
 
 def test_settle_failure_with_retries_left() -> None:
@@ -351,7 +357,8 @@ def test_settle_failure_with_retries_left() -> None:
     effects = settle(message, failure, NOW, store_results=True, store_none=False)
     assert effects[:3] == (
         Emit(SIGNAL_ERROR, exc),
-        StoreError("t1", _info(message, "ValueError('boom')", "tb")),
+        # Not final: a reader waits for the retry's outcome, which replaces it.
+        StoreError("t1", _info(message, "ValueError('boom')", "tb", final=False)),
         PostExecute(None, exc),
     )
     assert effects[3] == Emit(SIGNAL_RETRYING, exc)

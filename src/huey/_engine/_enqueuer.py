@@ -150,11 +150,14 @@ class Enqueuer:
         if not _core.is_due(task, now):
             self.schedule(task)
             return
-        if self.ports.immediate:
-            self.events.emit(SIGNAL_ENQUEUED, task)
-            self.run_now(task)
-            return
         data = self.codec.encode_task(task)
+        if self.ports.immediate:
+            # Run what a worker would decode, so immediate mode fails where production
+            # would (an argument the serializer cannot carry, a value that changes on the
+            # way) and at the same moment: at the call.
+            self.events.emit(SIGNAL_ENQUEUED, task)
+            self.run_now(self.codec.decode_task(data))
+            return
         storage = self.ports.storage
         if isinstance(storage, SupportsKeyedEnqueue):
             # reserve then hands the revocation flags over with the lease (no extra reads).

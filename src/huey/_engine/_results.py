@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from .._messages import error_from_wire
-from ..constants import EmptyData, EmptyDataType
+from ..constants import EmptyData
 from ..exceptions import TaskException
 from ..protocols import SupportsResultNotification
 from ._codec import Codec
@@ -103,43 +103,58 @@ class Results:
     ) -> object:
         """The stored value of ``task_id`` (decoded, not unpacked), or ``EmptyData``.
 
+        A blocking read waits past the error of an attempt that will be retried (see
+        :meth:`is_pending`): the retry's outcome replaces it. When the wait times out the
+        last value seen is returned, which may be such an error, or ``EmptyData``.
+
         Args:
             task_id: the task's id.
-            blocking: wait until a value is stored.
+            blocking: wait until a final value is stored.
             timeout: with ``blocking``, give up after this many seconds.
             backoff: factor by which the polling interval grows.
             max_delay: longest polling interval.
             preserve: leave the value stored (reads are destructive otherwise).
         """
-        raw = self._read(task_id, preserve)
-        if raw is EmptyData and blocking:
-            clock = self.ports.clock
-            deadline = None if timeout is None else clock.monotonic() + timeout
-            delay = 0.05
-            while raw is EmptyData:
-                wait = max_delay
-                if deadline is not None:
-                    remaining = deadline - clock.monotonic()
-                    if remaining <= 0:
-                        break
-                    delay = min(delay, remaining)
-                    wait = min(wait, remaining)
-                storage = self.ports.storage
-                if isinstance(storage, SupportsResultNotification) and storage.notify_result:
-                    # Woken as soon as the result is stored; re-check at least every
-                    # max_delay (several readers of one key: only one is woken).
-                    storage.wait_result(task_id, wait)
-                else:
-                    clock.sleep(delay)
-                delay = min(delay * backoff, max_delay)
-                raw = self._read(task_id, preserve)
-        if raw is EmptyData:
-            return EmptyData
-        return self.codec.decode(raw)
+        value = self._read(task_id, preserve)
+        if not blocking or not self.is_pending(value):
+            return value
+        clock = self.ports.clock
+        deadline = None if timeout is None else clock.monotonic() + timeout
+        delay = 0.05
+        while True:
+            wait = max_delay
+            if deadline is not None:
+                remaining = deadline - clock.monotonic()
+                if remaining <= 0:
+                    return value
+                delay = min(delay, remaining)
+                wait = min(wait, remaining)
+            storage = self.ports.storage
+            if isinstance(storage, SupportsResultNotification) and storage.notify_result:
+                # Woken as soon as the result is stored; re-check at least every
+                # max_delay (several readers of one key: only one is woken).
+                storage.wait_result(task_id, wait)
+            else:
+                clock.sleep(delay)
+            delay = min(delay * backoff, max_delay)
+            latest = self._read(task_id, preserve)
+            if latest is not EmptyData:
+                value = latest
+                if not self.is_pending(value):
+                    return value
 
-    def _read(self, task_id: str, preserve: bool) -> bytes | EmptyDataType:
+    def _read(self, task_id: str, preserve: bool) -> object:
         storage = self.ports.storage
-        return storage.peek_data(task_id) if preserve else storage.pop_data(task_id)
+        raw = storage.peek_data(task_id) if preserve else storage.pop_data(task_id)
+        return EmptyData if raw is EmptyData else self.codec.decode(raw)
+
+    @staticmethod
+    def is_pending(value: object) -> bool:
+        """Whether ``value`` is no final outcome: nothing yet, or a retried attempt's error."""
+        if value is EmptyData:
+            return True
+        error = error_from_wire(value)
+        return error is not None and not error.final
 
     @staticmethod
     def unpack(value: object) -> object:
