@@ -7,6 +7,7 @@ failing in the worker, small defects against the documented API, and silent misu
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 from collections.abc import Callable
@@ -15,8 +16,13 @@ from typing import Any
 import pytest
 from typing_extensions import override
 
-from huey import MemoryHuey, Result
-from huey.exceptions import ResultTimeout, TaskException, TaskSerializationError
+from huey import MemoryHuey, Result, Task
+from huey.exceptions import (
+    ResultTimeout,
+    TaskException,
+    TaskSerializationError,
+    UnknownTaskError,
+)
 from tests.conftest import MockClock
 
 
@@ -142,3 +148,91 @@ def test_a_final_error_is_still_raised_and_cached(clock: MockClock) -> None:
     for _ in range(2):
         with pytest.raises(TaskException, match="always"):
             result.get(blocking=True, timeout=1)
+
+
+# --- 3. wrong arguments fail at the call, not in the worker -------------------------------
+
+
+def _adder(clock: MockClock) -> tuple[MemoryHuey, Any]:
+    """An app and its ``add`` task, typed ``Any`` to call it as untyped code would."""
+    app = MemoryHuey("calls", clock=clock)
+
+    @app.task()
+    def add(a: int, b: int) -> int:
+        return a + b
+
+    untyped: Any = add
+    return app, untyped
+
+
+def test_a_task_option_passed_as_an_argument_points_to_with_options(clock: MockClock) -> None:
+    app, add = _adder(clock)
+    with pytest.raises(TypeError, match=r"'delay'.*task option.*add\.with_options\(delay=\.\.\.\)"):
+        add(1, 2, delay=5)
+    assert app.pending_count() == 0
+
+
+def test_missing_and_surplus_arguments_fail_at_the_call(clock: MockClock) -> None:
+    app, add = _adder(clock)
+    with pytest.raises(TypeError, match=r"add\(a, b\): missing a required argument: 'b'"):
+        add(1)
+    with pytest.raises(TypeError, match="too many"):
+        add.s(1, 2, 3)
+    with pytest.raises(TypeError, match="unexpected keyword"):
+        add.with_options(priority=1)(1, 2, c=3)
+    with pytest.raises(TypeError, match="missing"):
+        add.schedule((1,), delay=10)
+    with pytest.raises(TypeError, match="missing"):
+        add.map([(1, 2), (3,)])
+    assert app.pending_count() == app.scheduled_count() == 0  # map enqueued none of them
+
+
+def test_a_bare_number_with_a_delay_is_not_taken_for_the_delay(clock: MockClock) -> None:
+    app = MemoryHuey("schedule", clock=clock)
+
+    @app.task()
+    def double(n: int) -> int:
+        return 2 * n
+
+    untyped: Any = double
+    with pytest.raises(TypeError, match=r"as a tuple, e\.g\. schedule\(\(3,\)"):
+        untyped.schedule(3, delay=60)
+    double.schedule((3,), delay=60)
+    assert [task.args for task in app.scheduled()] == [(3,)]
+
+
+def test_a_pipeline_stage_is_checked_as_a_partial_call(clock: MockClock) -> None:
+    _, add = _adder(clock)
+    with pytest.raises(TypeError, match="unexpected keyword"):
+        add.s(1, 2).then(add, c=3)
+    with pytest.raises(TypeError, match="too many"):
+        add.s(1, 2).then(add, 1, 2, 3)
+    add.s(1, 2).then(add, 10)  # the previous value comes second, at run time
+
+
+def test_context_arguments_are_the_workers_to_pass(clock: MockClock) -> None:
+    app = MemoryHuey("context", clock=clock, immediate=True)
+
+    @app.task(context=True)
+    def whoami(prefix: str, task: Task[str] | None = None) -> str:
+        assert task is not None
+        return f"{prefix}{task.id}"
+
+    assert whoami("id-").get() is not None
+
+    @app.context_task(contextlib.nullcontext("db"), as_argument=True)
+    def query(db: str, table: str) -> str:
+        return f"{db}.{table}"
+
+    assert query("users").get() == "db.users"
+    untyped: Any = query
+    with pytest.raises(TypeError, match="too many"):
+        untyped("db", "users")
+
+
+def test_calling_an_unregistered_task_fails_at_the_call(clock: MockClock) -> None:
+    app, add = _adder(clock)
+    assert add.unregister()
+    with pytest.raises(UnknownTaskError, match="not registered"):
+        add(1, 2)
+    assert app.pending_count() == 0

@@ -7,6 +7,7 @@ type (``Result[R]`` or ``None``) follows the huey's results mode ``RM``.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from datetime import datetime
@@ -64,7 +65,7 @@ class TaskDecorator(Generic[RM]):
             with context:
                 return fn(*args, **kwargs)
 
-        _copy_identity(with_context, fn)
+        _copy_identity(with_context, fn, inspect.signature(fn))
         return register_function(self._huey, with_context, self._settings, None)
 
 
@@ -129,11 +130,20 @@ class ContextArgDecorator(Generic[C, RM]):
             with obj as value:
                 return fn(value, *args, **kwargs)
 
-        _copy_identity(with_context, fn)
+        signature = inspect.signature(fn)
+        callers = list(signature.parameters.values())[1:]  # the first is the context's value
+        _copy_identity(with_context, fn, signature.replace(parameters=callers))
         return register_function(self._huey, with_context, self._settings, None)
 
 
-def _copy_identity(target: Callable[..., object], source: Callable[..., object]) -> None:
+def _copy_identity(
+    target: Callable[..., object], source: Callable[..., object], signature: inspect.Signature
+) -> None:
+    """Make ``target``, a wrapper around ``source``, look like it, with ``signature``.
+
+    The signature is what callers pass, so arguments are checked at the call.
+    """
     for attribute in ("__module__", "__name__", "__qualname__", "__doc__"):
         if hasattr(source, attribute):
             setattr(target, attribute, getattr(source, attribute))
+    target.__signature__ = signature  # type: ignore[attr-defined]  # read by inspect.signature()

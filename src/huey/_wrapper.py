@@ -7,6 +7,7 @@ errors and results are typed.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Generic, cast, overload
@@ -17,6 +18,7 @@ from ._engine import task_key
 from ._localtime import epoch_of
 from ._result import Result, ResultGroup, enqueue_with_handles
 from ._task import Task, TaskOptions, TaskSettings
+from .exceptions import UnknownTaskError
 
 if TYPE_CHECKING:
     from ._api import Huey
@@ -27,6 +29,8 @@ P = ParamSpec("P")
 R = TypeVar("R")
 R_co = TypeVar("R_co", covariant=True, default=Any)
 H_co = TypeVar("H_co", covariant=True, default="Result[R_co]")
+
+_OPTION_NAMES = frozenset(TaskOptions.__annotations__)
 
 
 class TaskWrapper(Generic[P, R_co, H_co]):
@@ -39,6 +43,8 @@ class TaskWrapper(Generic[P, R_co, H_co]):
     def __init__(self, huey: Huey[Any], func: Callable[P, R_co], settings: TaskSettings) -> None:
         self.huey = huey
         self._engine = huey.engine
+        self.signature: inspect.Signature | None = _call_signature(func, settings.context)
+        """What callers pass (``None`` when the function cannot be introspected)."""
         self._func = func
         self.settings = settings
         self.__doc__ = func.__doc__
@@ -78,18 +84,25 @@ class TaskWrapper(Generic[P, R_co, H_co]):
         return cast(H_co, enqueue_with_handles(self.huey, self.s(*args, **kwargs)))
 
     def s(self, *args: P.args, **kwargs: P.kwargs) -> Task[R_co]:
-        """A :class:`Task` for a call of the function, not yet enqueued."""
-        return self.unchecked_s(args, kwargs)
+        """A :class:`Task` for a call of the function, not yet enqueued.
+
+        Raises:
+            TypeError: the arguments do not fit the function (also from untyped code).
+            UnknownTaskError: the task was unregistered.
+        """
+        return _build(self, args, kwargs, {})
 
     def unchecked_s(
         self, args: tuple[object, ...], kwargs: Mapping[str, object], /, **options: Any
     ) -> Task[R_co]:
         """Like :meth:`s` with the arguments as a tuple and a dict (not type-checked).
 
-        Used where a ``ParamSpec`` cannot express the call, as in :meth:`Task.then`.
-        Keyword ``options`` are those of :class:`TaskOptions`.
+        Used where a ``ParamSpec`` cannot express the call, as in :meth:`Task.then`, whose
+        stage receives the previous stage's value later: the arguments are checked as a
+        partial call (no unknown keyword, not too many positional arguments). Keyword
+        ``options`` are those of :class:`TaskOptions`.
         """
-        return self._engine.enqueuer.build(self.settings, tuple(args), dict(kwargs), options)
+        return _build(self, args, kwargs, options, partial=True)
 
     def call_local(self, *args: P.args, **kwargs: P.kwargs) -> R_co:
         """Call the function directly, in this process."""
@@ -117,8 +130,7 @@ class TaskWrapper(Generic[P, R_co, H_co]):
         without arguments may be scheduled with the time alone: ``ping.schedule(60)``
         (a delay in seconds or a ``timedelta``) or ``ping.schedule(some_datetime)``.
         """
-        if isinstance(args, bool):
-            raise TypeError(f"schedule() takes the arguments as a tuple, got {args!r}")
+        _check_schedule_arguments(args, timed=eta is not None or delay is not None)
         if isinstance(args, datetime):
             args, eta = None, args
         elif isinstance(args, timedelta | int | float):
@@ -135,7 +147,7 @@ class TaskWrapper(Generic[P, R_co, H_co]):
             "id": id,
         }
         chosen = {key: value for key, value in options.items() if value is not None}
-        task = self.unchecked_s(tuple(args or ()), dict(kwargs or {}), **chosen)
+        task = _build(self, tuple(args or ()), dict(kwargs or {}), chosen)
         return cast(H_co, enqueue_with_handles(self.huey, task))
 
     def with_options(self, **options: Unpack[TaskOptions]) -> ConfiguredTask[P, R_co, H_co]:
@@ -159,7 +171,7 @@ class TaskWrapper(Generic[P, R_co, H_co]):
     def map(self, it: Iterable[Any], /) -> ResultGroup[Any] | None:
         """Enqueue one call per item (a tuple item is spread as positional arguments)."""
         tasks = [
-            self.unchecked_s(item if isinstance(item, tuple) else (item,), {})  # pyright: ignore[reportUnknownArgumentType]  # isinstance() leaves the item types unknown
+            _build(self, item if isinstance(item, tuple) else (item,), {}, {})  # pyright: ignore[reportUnknownArgumentType]  # isinstance() leaves the item types unknown
             for item in it
         ]
         for task in tasks:
@@ -217,7 +229,89 @@ class ConfiguredTask(Generic[P, R_co, H_co]):
 
     def s(self, *args: P.args, **kwargs: P.kwargs) -> Task[R_co]:
         """A :class:`Task` for a call with the options, not yet enqueued."""
-        return self._wrapper.unchecked_s(args, kwargs, **self._options)
+        return _build(self._wrapper, args, kwargs, self._options)
+
+
+def _build(
+    wrapper: TaskWrapper[Any, R, Any],
+    args: tuple[object, ...],
+    kwargs: Mapping[str, object],
+    options: Mapping[str, object],
+    *,
+    partial: bool = False,
+) -> Task[R]:
+    """A task for a call of ``wrapper``, checked: what would fail in the worker fails here.
+
+    Raises:
+        UnknownTaskError: the task was unregistered.
+        TypeError: the arguments do not fit the function (``partial``: as a partial call,
+            for a pipeline stage that gets the previous stage's value later).
+    """
+    engine = wrapper.huey.engine
+    if wrapper.name not in engine.registry:
+        raise UnknownTaskError(wrapper.name)
+    if wrapper.signature is not None:  # else not introspectable (a builtin): the worker tells
+        _bind(wrapper.name, wrapper.signature, args, kwargs, partial)
+    return engine.enqueuer.build(wrapper.settings, tuple(args), dict(kwargs), options)
+
+
+def _bind(
+    name: str,
+    signature: inspect.Signature,
+    args: tuple[object, ...],
+    kwargs: Mapping[str, object],
+    partial: bool,
+) -> None:
+    try:
+        if partial:
+            signature.bind_partial(*args, **kwargs)
+        else:
+            signature.bind(*args, **kwargs)
+    except TypeError as exc:
+        options = sorted(set(kwargs) & _OPTION_NAMES - set(signature.parameters))
+        if not options:
+            # Annotations left out: under postponed evaluation they print as quoted strings.
+            plain = signature.replace(
+                parameters=[p.replace(annotation=p.empty) for p in signature.parameters.values()],
+                return_annotation=signature.empty,
+            )
+            raise TypeError(f"{name}{plain}: {exc}") from None
+        short = name.rsplit(".", 1)[-1]
+        raise TypeError(
+            f"{name}() got {', '.join(map(repr, options))}: "
+            f"{'a task option' if len(options) == 1 else 'task options'}, not "
+            f"{'an argument' if len(options) == 1 else 'arguments'} of the function; use "
+            f"{short}.with_options({options[0]}=...)(...) or {short}.schedule(...)"
+        ) from None
+
+
+def _check_schedule_arguments(args: object, *, timed: bool) -> None:
+    """Refuse ``schedule(True)``, and a bare number with ``eta``/``delay`` as well.
+
+    ``schedule(60)`` means "in 60 seconds" (a task without arguments); with a time given
+    as well, ``schedule(3, delay=60)`` would take the 3 as the delay and drop it.
+
+    Raises:
+        TypeError: the arguments are not a tuple or a list.
+    """
+    bare_time = isinstance(args, datetime | timedelta | int | float)
+    if isinstance(args, bool) or (bare_time and timed):
+        raise TypeError(
+            f"schedule() takes the task's arguments as a tuple, e.g. schedule(({args!r},), "
+            f"delay=...), got {args!r}"
+        )
+
+
+def _call_signature(func: Callable[..., object], context: bool) -> inspect.Signature | None:
+    """The parameters a caller passes (``task`` is the worker's to pass with context)."""
+    try:
+        signature = inspect.signature(func)
+    except (TypeError, ValueError):
+        return None
+    if context:
+        kept = [p for p in signature.parameters.values() if p.name != "task"]
+        signature = signature.replace(parameters=kept)
+    return signature
 
 
 def register_function(
