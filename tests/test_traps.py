@@ -16,8 +16,9 @@ from typing import Any
 import pytest
 from typing_extensions import override
 
-from huey import MemoryHuey, Result, Task
+from huey import CancelExecution, MemoryHuey, Result, Task
 from huey.exceptions import (
+    ConfigurationError,
     ResultTimeout,
     TaskException,
     TaskSerializationError,
@@ -236,3 +237,114 @@ def test_calling_an_unregistered_task_fails_at_the_call(clock: MockClock) -> Non
     with pytest.raises(UnknownTaskError, match="not registered"):
         add(1, 2)
     assert app.pending_count() == 0
+
+
+# --- 4. defects against the documented API ------------------------------------------------
+
+
+def test_then_with_a_task_instance_keeps_the_extra_arguments(clock: MockClock) -> None:
+    app = MemoryHuey("then", clock=clock, immediate=True)
+
+    @app.task()
+    def add(a: int, b: int) -> int:
+        return a + b
+
+    @app.task()
+    def total(*numbers: int, scale: int = 1) -> int:
+        return sum(numbers) * scale
+
+    pipeline = add.s(1, 2).then(total.s(10), 20, scale=2)
+    assert app.enqueue(pipeline).get() == [3, (10 + 20 + 3) * 2]
+
+
+def test_cancel_execution_inside_a_task_is_reported_to_the_reader(clock: MockClock) -> None:
+    app = MemoryHuey("cancel", clock=clock, immediate=True)
+
+    @app.task()
+    def gives_up() -> None:
+        raise CancelExecution
+
+    with pytest.raises(TaskException, match="CancelExecution"):
+        gives_up().get(blocking=True, timeout=1)
+
+
+def test_check_timeout_works_under_execute_and_immediate_mode(clock: MockClock) -> None:
+    app = MemoryHuey("timeouts", clock=clock)
+    seen: list[float | None] = []
+
+    @app.task(context=True, timeout=30)
+    def budgeted(task: Task[None] | None = None) -> None:
+        assert task is not None
+        seen.append(task.time_remaining)
+        task.check_timeout()
+
+    result = budgeted()
+    task = app.dequeue()
+    assert task is not None
+    app.execute(task)
+    app.immediate = True
+    budgeted()
+    assert len(seen) == 2
+    assert all(remaining is not None and 0 < remaining <= 30 for remaining in seen)
+    assert result.get() is None
+
+
+def test_is_revoked_accepts_a_result_handle(clock: MockClock) -> None:
+    _, add = _adder(clock)
+    result = add(1, 2)
+    app = result.huey
+    assert app.is_revoked(result) is False
+    result.revoke()
+    assert app.is_revoked(result) is True
+
+
+def test_flush_locks_returns_names_and_clear_says_whether_it_held(clock: MockClock) -> None:
+    app = MemoryHuey("locks", clock=clock)
+    lock = app.lock_task("reports")
+    lock.acquire()
+    assert app.flush_locks() == {"reports"}
+    lock.acquire()
+    assert lock.clear() is True
+    assert lock.clear() is False
+
+
+# --- 5. silent misuse is refused where it is written --------------------------------------
+
+
+def test_lock_task_above_task_is_refused(clock: MockClock) -> None:
+    app = MemoryHuey("misuse", clock=clock)
+    with pytest.raises(ConfigurationError, match="below"):
+
+        @app.lock_task("nightly")
+        @app.task()
+        def nightly() -> None: ...
+
+
+def test_a_receiver_with_the_wrong_signature_is_refused_at_connection(clock: MockClock) -> None:
+    app = MemoryHuey("receivers", clock=clock)
+
+    def takes_nothing() -> None: ...
+
+    def takes_two(signal: str, task: object) -> None: ...
+
+    with pytest.raises(TypeError, match=r"takes_nothing.*receiver\(signal, task\)"):
+        app.signal()(takes_nothing)
+    with pytest.raises(TypeError, match=r"receiver\(signal, task, exception\)"):
+        app.signal("error")(takes_two)
+    app.signal("complete")(takes_two)  # complete passes (signal, task) only
+
+
+def test_a_failing_receiver_is_named_in_the_log(
+    clock: MockClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = MemoryHuey("noisy", clock=clock, immediate=True)
+
+    @app.signal("complete")
+    def broken_receiver(signal: str, task: object) -> None:
+        raise RuntimeError("oops")
+
+    @app.task()
+    def job() -> None: ...
+
+    job()
+    assert any("broken_receiver" in record.getMessage() for record in caplog.records)

@@ -655,12 +655,15 @@ class Huey(Generic[RM]):
 
     def is_revoked(
         self,
-        task: Task[Any] | TaskWrapper[Any, Any, Any] | str,
+        task: Task[Any] | Result[Any] | TaskWrapper[Any, Any, Any] | str,
         timestamp: datetime | None = None,
     ) -> bool:
-        """Whether a task instance (or a task id, or a whole task) is revoked."""
+        """Whether a task instance (a task, its result handle or its id) or a whole task
+        (its wrapper) is revoked at ``timestamp`` (default now)."""
         if isinstance(task, TaskWrapper):
             return task.is_revoked(timestamp)
+        if isinstance(task, Result):
+            task = task.task
         revocations = self._engine.revocations
         keys = (instance_key(task),) if isinstance(task, str) else revocations.keys_of(task)
         return revocations.any_applies(keys, self._engine.timestamp(timestamp))
@@ -698,9 +701,10 @@ class Huey(Generic[RM]):
         return self.storage.has_data_for_key(lock_key(self.name, lock_name))
 
     def flush_locks(self, *names: str) -> set[str]:
-        """Release every lock known to this huey, and ``names``; return those released."""
-        keys = self._engine.registry.lock_keys | {lock_key(self.name, name) for name in names}
-        return {key for key in keys if self.storage.pop_data(key) is not EmptyData}
+        """Release every lock created by this huey, and ``names``; return the names released."""
+        storage = self.storage
+        candidates = self._engine.registry.lock_names | set(names)
+        return {n for n in candidates if storage.pop_data(lock_key(self.name, n)) is not EmptyData}
 
     # --- key/value API -----------------------------------------------------------------
 

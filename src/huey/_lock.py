@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any, Self
 
 from typing_extensions import ParamSpec, TypeVar
 
+from ._wrapper import TaskWrapper
+from .constants import EmptyData
 from .exceptions import ConfigurationError, TaskLockedException
 from .protocols import SupportsExpiringKeys
 
@@ -54,10 +56,20 @@ class TaskLock:
         self.key: str = lock_key(engine.settings.name, name)
         self._ports = engine.ports
         # So that huey.flush_locks() (the consumer's -f) knows every lock of the app.
-        engine.registry.lock_keys.add(self.key)
+        engine.registry.lock_names.add(name)
 
     def __call__(self, fn: Callable[P, R]) -> Callable[P, R]:
-        """Wrap ``fn`` so each call holds the lock."""
+        """Wrap ``fn`` so each call holds the lock.
+
+        Raises:
+            ConfigurationError: ``fn`` is already a task: the lock would be held while
+                the call is enqueued, not while the task runs.
+        """
+        if isinstance(fn, TaskWrapper):
+            raise ConfigurationError(
+                f"@lock_task({self.name!r}) is above @task() on {fn.name}: it would lock "
+                "the enqueue, not the run; put it below, next to the function"
+            )
 
         @functools.wraps(fn)
         def inner(*args: P.args, **kwargs: P.kwargs) -> R:
@@ -82,9 +94,11 @@ class TaskLock:
 
     def release(self) -> None:
         """Free the lock."""
-        self._ports.storage.pop_data(self.key)
+        self.clear()
 
-    clear = release
+    def clear(self) -> bool:
+        """Free the lock; whether it was held."""
+        return self._ports.storage.pop_data(self.key) is not EmptyData
 
     def is_locked(self) -> bool:
         """Whether the lock is held."""

@@ -143,7 +143,9 @@ class _Chain(Generic[U_co, Rt_co]):
         **kwargs: P2.kwargs,
     ) -> Pipeline[U | R2, R2]: ...
     @overload
-    def then(self: _Chain[U, Any], task: Task[R2], /) -> Pipeline[U | R2, R2]: ...
+    def then(
+        self: _Chain[U, Any], task: Task[R2], /, *args: Any, **kwargs: Any
+    ) -> Pipeline[U | R2, R2]: ...
     def then(
         self: _Chain[Any, Any],
         task: TaskWrapper[Any, Any, Any] | Task[Any],
@@ -154,14 +156,21 @@ class _Chain(Generic[U_co, Rt_co]):
         """Run ``task`` after this pipeline's last stage, with that stage's return value.
 
         The value is passed as huey always has: appended to ``args`` (after any bound
-        here), spread if it is a tuple, merged into ``kwargs`` if it is a dict.
+        here), spread if it is a tuple, merged into ``kwargs`` if it is a dict. With a
+        :class:`Task` (from ``.s()``), ``args`` are added after its own arguments and
+        ``kwargs`` merged into its own, as the original huey does.
 
         Returns:
             A new head task for the extended pipeline (messages are immutable, so use the
             return value).
         """
         assert isinstance(self, Task)
-        stage = task if isinstance(task, Task) else task.unchecked_s(args, kwargs)
+        if isinstance(task, Task):
+            stage: Task[Any] = task
+            if args or kwargs:
+                stage = replace(task, args=task.args + args, kwargs={**task.kwargs, **kwargs})
+        else:
+            stage = task.unchecked_s(args, kwargs)
         head: Task[Any] = append_stage(self, stage)
         return cast("Pipeline[Any, Any]", cast(object, head))
 

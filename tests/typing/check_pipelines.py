@@ -122,7 +122,7 @@ def check_enqueue_overloads() -> None:
 
 def rejected_then() -> None:
     """Stage types must line up (never called)."""
-    add.s(1, 2).then(fmt).then(add, 1)  # type: ignore[call-overload]  # pyright: ignore[reportArgumentType]
+    add.s(1, 2).then(fmt).then(add, 1)  # type: ignore[call-overload]  # pyright: ignore[reportCallIssue, reportArgumentType]
     add.s(1, 2).then(add, b=3, c=4)  # type: ignore[call-overload]  # pyright: ignore[reportCallIssue]
     add.s(1, 2).then(ping)  # type: ignore[call-overload]  # pyright: ignore[reportCallIssue, reportArgumentType]
     fib.s(1).then(fmt)  # type: ignore[call-overload]  # pyright: ignore[reportCallIssue, reportArgumentType]
@@ -135,7 +135,7 @@ def rejected_known_false_positive() -> None:
     The mirror case, ``then(fmt, "n=")``, runs ``fmt("n=", 3)`` and is wrongly accepted.
     Both are why extra arguments should be bound by keyword (never called).
     """
-    add.s(1, 2).then(label, "n=")  # type: ignore[call-overload]  # pyright: ignore[reportArgumentType]
+    add.s(1, 2).then(label, "n=")  # type: ignore[call-overload]  # pyright: ignore[reportCallIssue, reportArgumentType]
 
 
 def rejected_error() -> None:

@@ -6,13 +6,14 @@ except that :class:`~huey.CancelExecution` from a pre-execute hook cancels the t
 
 from __future__ import annotations
 
+import inspect
 import logging
 from collections.abc import Callable
 from typing import Any, Literal, TypeAlias
 
 from .._task import Task
 from ..exceptions import CancelExecution
-from ..signals import ALL_SIGNALS, Signal
+from ..signals import ALL_SIGNALS, SIGNAL_ERROR, Signal
 
 __all__ = ("Events", "HookKind", "Receiver")
 
@@ -56,8 +57,11 @@ class Events:
 
         Raises:
             ValueError: a name is not a signal.
+            TypeError: ``receiver`` cannot be called the way these signals call it.
         """
-        for signal in self.check(signals):
+        chosen = self.check(signals)
+        _check_receiver(receiver, chosen)
+        for signal in chosen:
             if receiver not in self.receivers[signal]:
                 self.receivers[signal].append(receiver)
 
@@ -73,7 +77,7 @@ class Events:
             try:
                 receiver(signal, task, *extra)
             except Exception:
-                logger.exception("receiver of signal %s failed", signal)
+                logger.exception("signal receiver %s failed on %s", _name_of(receiver), signal)
 
     # --- hooks -------------------------------------------------------------------------
 
@@ -122,3 +126,34 @@ class Events:
                 hook()
             except Exception:
                 logger.exception("%s hook %s failed", kind, name)
+
+
+def _name_of(fn: Callable[..., object]) -> str:
+    module = getattr(fn, "__module__", None)
+    name = getattr(fn, "__qualname__", None) or repr(fn)
+    return f"{module}.{name}" if module else str(name)
+
+
+def _check_receiver(receiver: Receiver, signals: tuple[Signal, ...]) -> None:
+    """Refuse at connection a receiver that every emission would fail to call.
+
+    Receivers are called as ``receiver(signal, task)``, and for ``error`` as
+    ``receiver(signal, task, exception)``.
+    """
+    if not callable(receiver):
+        raise TypeError(f"a signal receiver must be callable, got {receiver!r}")
+    try:
+        signature = inspect.signature(receiver)
+    except (TypeError, ValueError):  # not introspectable: it will tell when called
+        return
+    calls: list[tuple[str, ...]] = [("signal", "task")]
+    if SIGNAL_ERROR in signals:
+        calls.append(("signal", "task", "exception"))
+    for call in calls:
+        try:
+            signature.bind(*call)
+        except TypeError as exc:
+            raise TypeError(
+                f"signal receiver {_name_of(receiver)}{signature} cannot be called as "
+                f"receiver({', '.join(call)}) ({exc}); accept (signal, task, *args)"
+            ) from None

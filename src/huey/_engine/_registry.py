@@ -31,7 +31,7 @@ class TaskEntry:
 
 
 class Registry:
-    """Registered tasks by name, and the keys of the locks created for this application.
+    """Registered tasks by name, and the names of the locks created for this application.
 
     Args:
         priorities: whether the storage keeps task priorities; without them a task
@@ -43,7 +43,7 @@ class Registry:
         self._tasks: dict[str, TaskEntry] = {}
         self.priorities = priorities
         self.storage_name = storage_name
-        self.lock_keys: set[str] = set()
+        self.lock_names: set[str] = set()
 
     def __contains__(self, name: object) -> bool:
         return name in self._tasks

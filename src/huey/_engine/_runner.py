@@ -17,6 +17,7 @@ from typing import Any, TypeAlias, cast
 
 from .. import _core
 from .._core import Defer, Drop, Failure, Outcome, Success
+from .._deadline import deadline_scope
 from .._localtime import epoch_of
 from .._task import Task
 from .._timeutil import delay_to_seconds
@@ -143,7 +144,10 @@ class Runner:
         if entry.settings.context:
             kwargs["task"] = task
         try:
-            return Success(entry.func(*task.args, **kwargs))
+            # The deadline makes task.check_timeout() work wherever the task runs: a
+            # worker, huey.execute() or immediate mode.
+            with deadline_scope(task.timeout):
+                return Success(entry.func(*task.args, **kwargs))
         except TaskLockedException as exc:
             logger.warning("task %s not run: %s", task.id, exc)
             return Failure(exception=exc, signal=SIGNAL_LOCKED)
@@ -157,7 +161,9 @@ class Runner:
                 return Failure(exception=bad, traceback=traceback.format_exc())
             return Failure(exception=exc, signal=None, retry=True, retry_eta=eta, store=False)
         except CancelExecution as exc:
-            return Failure(exception=exc, signal=SIGNAL_CANCELED, retry=exc.retry, store=False)
+            # Stored when no retry follows, so a reader gets a TaskException instead of
+            # waiting for ever (the core does not store it when a retry follows).
+            return Failure(exception=exc, signal=SIGNAL_CANCELED, retry=exc.retry)
         except TaskTimeout as exc:
             return Failure(exception=exc, signal=SIGNAL_TIMEOUT, traceback=traceback.format_exc())
         except KeyboardInterrupt as exc:
