@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from contextlib import closing
 from pathlib import Path
 from typing import Any, cast
@@ -61,6 +62,61 @@ def test_locked_database_beyond_timeout_raises_storage_busy(tmp_path: Path) -> N
         other.close()
     storage.enqueue(b"after")
     assert list(storage.enqueued_items()) == [b"before", b"after"]
+
+
+def _locked_rollback_journal_file(path: Path, lock: str) -> sqlite3.Connection:
+    """A new file in rollback-journal mode; the returned connection holds ``BEGIN <lock>``."""
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("CREATE TABLE other (x)")
+    assert other.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+    other.execute(f"BEGIN {lock}")
+    other.execute("INSERT INTO other VALUES (1)")
+    return other
+
+
+@pytest.mark.parametrize("lock", ["IMMEDIATE", "EXCLUSIVE"])
+def test_opening_a_locked_file_waits_for_the_lock(tmp_path: Path, lock: str) -> None:
+    """Opening a file not yet in WAL mode while another connection writes to it waits for
+    that write to end (within ``timeout``), then switches to WAL and works."""
+    path = tmp_path / "busy.db"
+    other = _locked_rollback_journal_file(path, lock)
+    release = threading.Timer(0.2, lambda: other.execute("COMMIT"))
+    release.start()
+    try:
+        started = time.monotonic()
+        storage = SqliteStorage("q", path, timeout=5.0)
+        waited = time.monotonic() - started
+    finally:
+        release.join()
+        other.close()
+    assert 0.1 < waited < 4.0
+    storage.enqueue(b"x")
+    assert storage.dequeue() == b"x"
+    with closing(sqlite3.connect(path)) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert conn.execute("SELECT x FROM other").fetchall() == [(1,)]
+
+
+@pytest.mark.parametrize("lock", ["IMMEDIATE", "EXCLUSIVE"])
+def test_opening_a_file_locked_beyond_timeout_raises_storage_busy(
+    tmp_path: Path, lock: str
+) -> None:
+    """Opening a file locked for longer than ``timeout`` raises StorageBusy after about
+    ``timeout``, not at once; the file is left in its journal mode."""
+    path = tmp_path / "busy.db"
+    other = _locked_rollback_journal_file(path, lock)
+    try:
+        started = time.monotonic()
+        with pytest.raises(StorageBusy, match="locked") as info:
+            SqliteStorage("q", path, timeout=0.3)
+        waited = time.monotonic() - started
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert 0.25 < waited < 3.0
+    assert info.value.storage == str(path)
+    with closing(sqlite3.connect(path)) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
 
 
 def test_read_only_database_raises_access_error(tmp_path: Path) -> None:

@@ -304,10 +304,7 @@ class SqliteStorage:
             raise self._error(exc, "reading the schema") from exc
         tables = {str(row[0]): str(row[1]) for row in rows}
         if current != self.journal_mode:
-            try:
-                conn.execute(f"PRAGMA journal_mode = {self.journal_mode}")
-            except sqlite3.Error as exc:
-                raise self._error(exc, f"switching to journal_mode={self.journal_mode}") from exc
+            self._switch_journal_mode(conn)
         if not tables.keys() >= _TABLES:
             with self._write("creating the tables") as db:
                 for statement in _schema(self.strict_fifo):
@@ -320,6 +317,30 @@ class SqliteStorage:
                 f"{self.filename!r} was created without strict_fifo; strict_fifo=True "
                 "only applies to a new database file"
             )
+
+    def _switch_journal_mode(self, conn: sqlite3.Connection) -> None:
+        """Set ``journal_mode``, waiting up to ``timeout`` for another connection's write.
+
+        The switch reads the file, then upgrades to a write lock to rewrite its header.
+        SQLite never calls its busy handler for such a read-to-write upgrade (waiting
+        there could deadlock with the writer), so while another connection holds a write
+        lock on a file still in rollback-journal mode the PRAGMA fails at once with
+        SQLITE_BUSY, whatever the busy timeout. Retry it, backing off, until ``timeout``.
+        """
+        what = f"switching to journal_mode={self.journal_mode}"
+        deadline = time.monotonic() + self.timeout
+        pause = 0.001
+        while True:
+            try:
+                conn.execute(f"PRAGMA journal_mode = {self.journal_mode}")
+                return
+            except sqlite3.Error as exc:
+                error = self._error(exc, what)
+                remaining = deadline - time.monotonic()
+                if not isinstance(error, StorageBusy) or remaining <= 0:
+                    raise error from exc
+            time.sleep(min(pause, remaining))
+            pause = min(pause * 2, 0.05)
 
     def _add_schedule_priority(self) -> None:
         """Add the nullable ``priority`` column to a schedule table made by an older huey.
