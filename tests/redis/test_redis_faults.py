@@ -11,18 +11,20 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
 from redis.backoff import NoBackoff
+from redis.exceptions import NoPermissionError, ResponseError
 from redis.retry import Retry
 
 from huey import RedisHuey
 from huey._delivery import process_next
-from huey.exceptions import StorageError, StorageFull
+from huey.exceptions import MessageTooLarge, StorageError, StorageFull
 from huey.storage.redis import PriorityRedisStorage, RedisConnectionFailed, RedisStorage
 
-from .conftest import RedisServer, StorageFactory, dispose, free_port
+from .conftest import ALL_STORAGES, RedisServer, StorageFactory, dispose, free_port
 
 pytestmark = pytest.mark.redis
 
@@ -290,6 +292,117 @@ def test_out_of_memory_is_storage_full(
     assert 0 < stored < 100
     assert storage.dequeue() == blob  # reads and deletes still work
     storage.flush_queue()
+
+
+# The smallest proto-max-bulk-len Redis accepts; the tests start servers with it.
+_BULK_LIMIT = 1 << 20
+
+
+@pytest.mark.parametrize("cls", ALL_STORAGES)
+def test_value_over_proto_max_bulk_len_is_message_too_large(
+    private_redis: MakeServer, make_storage: StorageFactory, cls: type[RedisStorage]
+) -> None:
+    """A value over the server's proto-max-bulk-len raises MessageTooLarge with its size
+    and the limit, at once (no reconnecting and retrying), and nothing is stored. A value
+    far over it (which makes the server drop the connection) reads the same."""
+    server = private_redis("--proto-max-bulk-len", "1mb")
+    storage = make_storage(cls, url=server.url, blocking=False)
+    writes: list[Callable[[bytes], object]] = [
+        storage.enqueue,
+        lambda value: storage.add_to_schedule(value, 1.0),
+        lambda value: storage.put_data("k", value),
+        lambda value: storage.put_result("r", value),
+    ]
+    for size in (2 * _BULK_LIMIT, 16 * _BULK_LIMIT):
+        value = b"x" * size
+        for write in writes:
+            started = time.monotonic()
+            with pytest.raises(MessageTooLarge, match="message too large") as info:
+                write(value)
+            assert time.monotonic() - started < 2.0
+            assert (info.value.size, info.value.limit) == (size, _BULK_LIMIT)
+            assert f"{size} bytes" in str(info.value)
+            assert f"limit of {_BULK_LIMIT} bytes (proto-max-bulk-len)" in str(info.value)
+            assert info.value.storage == server.url
+    assert (storage.queue_size(), storage.schedule_size(), storage.result_store_size()) == (
+        0,
+        0,
+        0,
+    )
+    under = b"y" * (_BULK_LIMIT - 100)
+    storage.enqueue(under)
+    assert storage.dequeue() == under
+
+
+def test_value_too_large_without_config_access_is_message_too_large(
+    private_redis: MakeServer, make_storage: StorageFactory
+) -> None:
+    """With CONFIG denied (the ACL docs/redis.rst recommends denies @dangerous) the limit
+    is unknown, but the server's refusal still reads as too large, not as an unreachable
+    server, even when the server drops the connection (after redis-py's retries). CONFIG
+    is asked once, not for every large value."""
+    server = private_redis("--proto-max-bulk-len", "1mb")
+    admin = redis.Redis(port=server.port)
+    admin.acl_setuser(  # pyright: ignore[reportUnknownMemberType]  # redis-py leaves **kwargs unannotated
+        "worker",
+        enabled=True,
+        passwords=["+w0rker"],
+        keys=["huey:*"],
+        commands=["+@all", "-@dangerous"],
+    )
+    url = server.url.replace("redis://", "redis://worker:w0rker@")
+    storage = make_storage(RedisStorage, url=url, blocking=False, retry=Retry(NoBackoff(), 1))
+    # 2 MiB: the server replies "invalid bulk length" and closes the connection, and
+    # redis-py sees either the reply or the reset. 64 MiB: always the reset.
+    for size in (2 * _BULK_LIMIT, 64 * _BULK_LIMIT, 2 * _BULK_LIMIT):
+        with pytest.raises(MessageTooLarge, match="message too large") as info:
+            storage.enqueue(b"x" * size)
+        assert (info.value.size, info.value.limit) == (size, None)
+        assert f"{size} bytes" in str(info.value)
+        assert "proto-max-bulk-len" in str(info.value)
+        if size > 2 * _BULK_LIMIT:
+            assert "answers PING" in str(info.value)
+    assert storage.queue_size() == 0
+    storage.enqueue(b"ok")
+    assert storage.dequeue() == b"ok"
+    denials = admin.acl_log()  # pyright: ignore[reportUnknownMemberType]  # redis-py leaves **kwargs unannotated
+    admin.close()
+    assert [(entry["object"], entry["count"]) for entry in denials] == [("config|get", 1)]
+
+
+class _BulkRefusingClient:
+    """Passes commands to a real client, except that it refuses a value over 1 MiB the
+    way Redis does when its error reply arrives before it drops the connection (which
+    over loopback happens only sometimes), and denies CONFIG."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    def execute_command(self, *args: str | bytes | int | float) -> object:
+        """Refuse, deny, or send."""
+        if args[0] == "CONFIG":
+            raise NoPermissionError("this user has no permissions to run the 'config' command")
+        if any(isinstance(arg, bytes) and len(arg) > _BULK_LIMIT for arg in args):
+            raise ResponseError("Protocol error: invalid bulk length")
+        reply: object = self.inner.execute_command(*args)
+        return reply
+
+    def close(self) -> None:
+        """Close the wrapped client."""
+        self.inner.close()
+
+
+def test_invalid_bulk_length_reply_is_message_too_large(make_storage: StorageFactory) -> None:
+    """The server's "invalid bulk length" reply reads as MessageTooLarge with the size."""
+    storage = make_storage(RedisStorage, blocking=False)
+    inner: object = storage._client  # pyright: ignore[reportPrivateUsage]  # to refuse like a server
+    storage._client = _BulkRefusingClient(inner)  # pyright: ignore[reportPrivateUsage]  # to refuse like a server
+    size = _BULK_LIMIT + 1
+    with pytest.raises(MessageTooLarge, match="invalid bulk length") as info:
+        storage.put_data("k", b"x" * size)
+    assert (info.value.size, info.value.limit) == (size, None)
+    assert f"message too large for Redis at {storage.url}: {size} bytes" in str(info.value)
+    assert storage.result_store_size() == 0
 
 
 def test_tls_with_rediss_url(private_redis: MakeServer, tmp_path: Path) -> None:

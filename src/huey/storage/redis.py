@@ -80,7 +80,7 @@ from redis.retry import Retry
 from typing_extensions import override
 
 from ..constants import EmptyData, EmptyDataType
-from ..exceptions import ConfigurationError, StorageError, StorageFull
+from ..exceptions import ConfigurationError, MessageTooLarge, StorageError, StorageFull
 from ..protocols import DeadLetter, Lease
 
 __all__ = (
@@ -157,6 +157,24 @@ def _unwrap(envelope: bytes) -> tuple[int, bytes]:
 
 def _strip(envelope: bytes) -> bytes:
     return envelope[envelope.index(b"|") + 1 :]
+
+
+# Redis refuses a command argument (a bulk string) longer than its proto-max-bulk-len,
+# which it does not let be set below 1 MiB: a shorter argument is never refused for size.
+_MIN_BULK_LIMIT: Final = 1 << 20
+
+
+def _largest(args: Sequence[_Arg]) -> int:
+    """Size in bytes of the longest string argument (what proto-max-bulk-len limits)."""
+    size = 0
+    for arg in args:
+        if isinstance(arg, bytes):
+            size = max(size, len(arg))
+        # Encoding is only worth it for a str that could be over the limit (UTF-8 takes
+        # at most 4 bytes a character); keys and names are short.
+        elif isinstance(arg, str) and len(arg) * 4 > _MIN_BULK_LIMIT:
+            size = max(size, len(arg.encode("utf-8", "surrogateescape")))
+    return size
 
 
 def _number(value: float) -> str:
@@ -786,6 +804,7 @@ class RedisStorage:
         self._results_ttl = prefix + "results:ttl"
         self._counters = prefix + "counters"
         self._scripts = _ZSET_SCRIPTS if self.priority else _LIST_SCRIPTS
+        self._config_denied = False  # see _bulk_limit
 
     @staticmethod
     def _connect(
@@ -827,8 +846,12 @@ class RedisStorage:
     # --- plumbing ------------------------------------------------------------------------
 
     @contextlib.contextmanager
-    def _errors(self) -> Generator[None]:
-        """Turn redis-py exceptions into huey's, naming the server (never its password)."""
+    def _errors(self, size: int = 0) -> Generator[None]:
+        """Turn redis-py exceptions into huey's, naming the server (never its password).
+
+        ``size`` is the longest argument of the command (see :func:`_largest`): a server
+        refuses one over its limit, and the error must then say so.
+        """
         try:
             yield
         except (AuthenticationError, AuthorizationError) as exc:
@@ -836,6 +859,18 @@ class RedisStorage:
                 f"Redis at {self.url} refused the credentials: {exc}", storage=self.url
             ) from exc
         except (RedisConnectionError, RedisTimeoutError) as exc:
+            # A server sent a value far over its limit replies with an error and closes
+            # the connection while the value is still being written; redis-py sees a
+            # reset, retries, and gives up. If the server still answers PING, the value
+            # is what it refused, not the network.
+            if size > _MIN_BULK_LIMIT and isinstance(exc, RedisConnectionError) and self._answers():
+                raise self._too_large(
+                    size,
+                    None,
+                    "over what the server accepts (proto-max-bulk-len or "
+                    "client-query-buffer-limit): it closed the connection while receiving "
+                    "the value, yet answers PING",
+                ) from exc
             raise RedisConnectionFailed(
                 f"cannot reach Redis at {self.url}: {exc}", storage=self.url
             ) from exc
@@ -844,6 +879,10 @@ class RedisStorage:
                 f"Redis at {self.url} is out of memory (maxmemory): {exc}", storage=self.url
             ) from exc
         except ResponseError as exc:
+            if "invalid bulk length" in str(exc):
+                raise self._too_large(
+                    size, None, f"over the server's limit (proto-max-bulk-len): {exc}"
+                ) from exc
             if str(exc).startswith(("WRONGPASS", "NOAUTH")):
                 raise RedisConnectionFailed(
                     f"Redis at {self.url} refused the credentials: {exc}", storage=self.url
@@ -858,12 +897,67 @@ class RedisStorage:
             raise StorageError(f"Redis at {self.url} failed: {exc}", storage=self.url) from exc
 
     def _run(self, script: _Script, keys: Sequence[str], *args: _Arg) -> object:
-        with self._errors():
+        size = self._check_size(args)
+        with self._errors(size):
             return script(self._client, keys, *args)
 
     def _command(self, *args: _Arg) -> object:
-        with self._errors():
+        size = self._check_size(args)
+        with self._errors(size):
             return self._client.execute_command(*args)
+
+    def _check_size(self, args: Sequence[_Arg]) -> int:
+        """The longest argument's size; :class:`MessageTooLarge` if the server would refuse it.
+
+        Sending a value far over the server's limit does not fail cleanly: the server
+        closes the connection mid-write, and redis-py retries it (for seconds, sending
+        it again each time) before reporting the server unreachable. So for an argument
+        over 1 MiB, ask the server's limit first (one round trip) and refuse without
+        sending. When the server does not tell (``CONFIG`` denied or renamed),
+        :meth:`_errors` still reports the refusal as too large, after redis-py's retries.
+        """
+        size = _largest(args)
+        if size > _MIN_BULK_LIMIT:
+            limit = self._bulk_limit()
+            if limit is not None and size > limit:
+                raise self._too_large(
+                    size, limit, f"over the server's limit of {limit} bytes (proto-max-bulk-len)"
+                )
+        return size
+
+    def _bulk_limit(self) -> int | None:
+        """The server's ``proto-max-bulk-len``, or ``None`` when it does not say."""
+        if self._config_denied:
+            return None
+        with self._errors():
+            try:
+                reply = self._client.execute_command("CONFIG", "GET", "proto-max-bulk-len")
+            except ResponseError:
+                # CONFIG is denied (the ACL docs/redis.rst recommends denies @dangerous)
+                # or renamed by a managed service. Asking again would only fill the
+                # server's ACL LOG with denials.
+                self._config_denied = True
+                return None
+        value = _config_dict(reply).get("proto-max-bulk-len", "")
+        return int(value) if value.isdigit() else None
+
+    def _answers(self) -> bool:
+        """Whether the server answers PING (after a connection error)."""
+        try:
+            self._client.execute_command("PING")
+        except RedisError:
+            return False
+        return True
+
+    def _too_large(self, size: int, limit: int | None, why: str) -> MessageTooLarge:
+        return MessageTooLarge(
+            f"message too large for Redis at {self.url}: {size} bytes, {why}; nothing "
+            "was stored. Keep large payloads elsewhere and pass a reference to them, or "
+            "raise the server's limit.",
+            size=size or None,
+            limit=limit,
+            storage=self.url,
+        )
 
     def _scan(self, pattern: str) -> list[bytes]:
         keys: list[bytes] = []
