@@ -11,10 +11,11 @@ from typing import TYPE_CHECKING, Any
 
 from typing_extensions import Unpack
 
-from .._delivery import release
+from .._delivery import release, uses_leases
 from ..exceptions import ConfigurationError
 from ..protocols import SupportsClose, SupportsDurabilityReport
 from ..signals import SIGNAL_INTERRUPTED
+from ..storage import BlackHoleStorage, MemoryStorage
 from ._environment import Environment, PipeFlag, Runner, create_environment
 from ._options import ConsumerKwargs, ConsumerOptions, check_options
 from ._signals import SignalState, install_handlers
@@ -23,7 +24,7 @@ from ._worker import Scheduler, Worker
 if TYPE_CHECKING:
     from .._api import Huey
 
-__all__ = ("Consumer",)
+__all__ = ("Consumer", "process_local_warning")
 
 logger = logging.getLogger("huey.consumer")
 
@@ -96,13 +97,16 @@ class Consumer:
             options.worker_type,
             "on" if options.periodic else "off",
             options.scheduler_interval,
-            self.huey.engine.settings.delivery,
+            self._delivery_text(),
             ", ".join(tasks) or "(none)",
         )
+        storage = self.huey.storage
+        local_only = process_local_warning(storage, options.worker_type)
+        if local_only:
+            logger.warning("%s", local_only)
         if options.flush_locks:
             released = self.huey.flush_locks(*options.extra_locks)
             logger.info("released locks: %s", ", ".join(sorted(released)) or "(none held)")
-        storage = self.huey.storage
         if isinstance(storage, SupportsDurabilityReport):
             warning = storage.persistence_warning()
             if warning:
@@ -113,6 +117,18 @@ class Consumer:
         self.scheduler = self._start_scheduler()
         self.workers = [self._start_worker() for _ in range(options.workers)]
         self._next_health_check = time.monotonic() + options.health_check_interval
+
+    def _delivery_text(self) -> str:
+        """The delivery mode in effect, which may not be the one asked for."""
+        engine = self.huey.engine
+        if uses_leases(self.huey):
+            return f"at-least-once (leases of {engine.settings.lease_timeout:g}s)"
+        if engine.settings.delivery == "at-most-once":
+            return "at-most-once (as configured)"
+        return (
+            f"at-most-once: at-least-once was asked for, but {type(self.huey.storage).__name__} "
+            "has no leases, so a task whose worker dies while running it is lost"
+        )
 
     def _start_worker(self) -> _Slot:
         self._worker_serial += 1
@@ -258,3 +274,24 @@ class Consumer:
                 kill = getattr(slot.runner, "kill", None)
                 if callable(kill):
                     kill()
+
+
+def process_local_warning(storage: object, worker_type: str) -> str | None:
+    """Why a consumer on ``storage`` cannot see other processes' tasks, if it cannot."""
+    # By storage type, not Huey class: Huey(storage=MemoryStorage(...)) is the same trap.
+    if isinstance(storage, BlackHoleStorage):
+        return "BlackHoleStorage discards every task it is given: this consumer will never run one"
+    if not isinstance(storage, MemoryStorage):
+        return None
+    text = (
+        "MemoryStorage keeps its queue in this process's memory: this consumer only runs "
+        "tasks enqueued by this very process, never those of other programs; use "
+        "SqliteHuey, FileHuey or RedisHuey to share a queue between processes"
+    )
+    if worker_type == "process":
+        text += (
+            ". With process workers it is worse: each worker gets its own copy of the queue "
+            "at start-up, so a task enqueued before the start runs once per worker and tasks "
+            "enqueued later never run"
+        )
+    return text

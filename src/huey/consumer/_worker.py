@@ -4,6 +4,10 @@ Both are loops over one iteration method, run until the shared stop flag is rais
 Storage failures never kill them: the first failure of an outage is logged with its
 cause, the following ones quietly, and the loop backs off until the storage answers
 again (then it logs the recovery).
+
+Each task a worker takes gets two lines on the ``huey.consumer.tasks`` logger: one when
+the worker starts on it and one when it is done, with the time it took and what came of
+it (see :func:`describe_outcome`).
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import time
 from typing import Any
 
 from .. import _core
+from .._core import Defer, Drop, Failure, Success
 from .._delivery import DeliveryReport, Received, receive, requeue_expired, run_received
 from .._engine import Engine, HasEngine
 from .._task import Task
@@ -21,13 +26,92 @@ from ..protocols import (
     SupportsExpiringKeys,
     SupportsScheduleTransfer,
 )
-from ..signals import SIGNAL_ENQUEUED
+from ..signals import (
+    SIGNAL_CANCELED,
+    SIGNAL_ENQUEUED,
+    SIGNAL_ERROR,
+    SIGNAL_INTERRUPTED,
+    SIGNAL_LOCKED,
+    SIGNAL_RETRYING,
+    SIGNAL_TIMEOUT,
+    Signal,
+)
 from ._environment import Environment, PipeFlag
 from ._options import ConsumerOptions
 
-__all__ = ("Scheduler", "Worker", "OutageLog")
+__all__ = ("Scheduler", "Worker", "OutageLog", "describe_outcome")
 
 logger = logging.getLogger("huey.consumer")
+task_logger = logging.getLogger("huey.consumer.tasks")
+"""One line when a worker starts a task, one when it is done (INFO)."""
+
+# How a failure is named in the finish line, by the signal the runner gave it.
+_FAILURE_WORDS: dict[Signal | None, str] = {
+    SIGNAL_ERROR: "failed",
+    SIGNAL_TIMEOUT: "timed out",
+    SIGNAL_LOCKED: "locked",
+    SIGNAL_CANCELED: "cancelled",
+    None: "retrying as the task asked",  # RetryTask: always retried
+}
+
+
+def _utc_text(epoch: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(epoch))
+
+
+def _will_retry(task: Task[Any], failure: Failure, now: float) -> bool:
+    # Ask the core's own settle() rather than restating its retry rule here; it is pure
+    # and cheap (no I/O), and only consulted for failures.
+    effects = _core.settle(task, failure, now, store_results=False, store_none=False)
+    return any(
+        isinstance(effect, _core.Emit) and effect.signal == SIGNAL_RETRYING for effect in effects
+    )
+
+
+def describe_outcome(task: Task[Any], report: DeliveryReport, now: float) -> str:
+    """What came of one delivery of ``task``, as the end of its finish line.
+
+    Args:
+        task: the task that was delivered.
+        report: what :func:`huey._delivery.run_received` returned.
+        now: the current time (UTC epoch seconds), to tell whether a failure retries.
+
+    Returns:
+        ``succeeded``; ``failed: <exception repr>`` (``failed, retrying: ...`` when a
+        retry follows; ``timed out``, ``locked`` or ``cancelled`` for those failures;
+        ``retrying as the task asked`` for ``RetryTask``); ``revoked, not run``;
+        ``expired, not run``; ``cancelled by a pre-execute hook, not run``; ``not due,
+        scheduled for <UTC time>``; ``interrupted, ...``; ``not recorded, ...``; with
+        ``; lease lost, ...`` appended when the acknowledgement was refused.
+    """
+    outcome = report.outcome
+    if outcome is None:
+        # run_received logged why (with the traceback) before returning this report.
+        text = "not recorded, storing its outcome failed (see the error above)"
+    elif isinstance(outcome, Success):
+        text = "succeeded"
+    elif isinstance(outcome, Drop):
+        if outcome.signal == SIGNAL_CANCELED:
+            text = "cancelled by a pre-execute hook, not run"
+        else:
+            text = f"{outcome.signal}, not run"
+    elif isinstance(outcome, Defer):
+        text = f"not due, scheduled for {_utc_text(outcome.eta)}"
+    elif outcome.signal == SIGNAL_INTERRUPTED:
+        text = (
+            "interrupted, its message is back in the queue"
+            if report.status == "released"
+            else "interrupted, its message is lost (at-most-once delivery)"
+        )
+    else:
+        text = _FAILURE_WORDS.get(outcome.signal, str(outcome.signal))
+        if outcome.signal is not None and _will_retry(task, outcome, now):
+            text += ", retrying"
+        if outcome.exception is not None:
+            text += f": {outcome.exception!r}"
+    if report.status == "stale":
+        text += "; lease lost, the acknowledgement was refused (it may run again)"
+    return text
 
 
 class OutageLog:
@@ -175,13 +259,30 @@ class Worker:
 
     def _execute(self, received: Received) -> None:
         task = received.task
+        clock = self.engine.ports.clock
+        task_logger.info("executing %s (%s)", task.name, task.id)
         self.in_flight = received
+        # The logged duration comes from the application's clock (a fake one in tests);
+        # the overrun check below uses the real monotonic clock, as the deadline does.
         started = time.monotonic()
+        clock_started = clock.monotonic()
         try:
             with self.environment.timeout(task.timeout):
-                run_received(self.huey, received, heartbeat_interval=self.heartbeat)
+                report = run_received(self.huey, received, heartbeat_interval=self.heartbeat)
+        except BaseException as exc:
+            # The storage failed while settling, or the worker is being torn down: the
+            # loop (or the consumer) reports the cause; close the task's pair of lines.
+            task_logger.info(
+                "finished %s (%s) in %.3fs: not settled, %r",
+                task.name,
+                task.id,
+                clock.monotonic() - clock_started,
+                exc,
+            )
+            raise
         finally:
             self.in_flight = None
+        self._log_finish(task, report, clock.monotonic() - clock_started)
         elapsed = time.monotonic() - started
         overran = task.timeout is not None and elapsed > task.timeout
         if overran and not self.environment.enforces_timeouts:
@@ -196,6 +297,16 @@ class Worker:
                 elapsed,
                 task.timeout,
             )
+
+    def _log_finish(self, task: Task[Any], report: DeliveryReport, seconds: float) -> None:
+        outcome = report.outcome
+        # Nothing else reports a task cut short by its timeout: make it a warning.
+        timed_out = isinstance(outcome, Failure) and outcome.signal == SIGNAL_TIMEOUT
+        level = logging.WARNING if timed_out else logging.INFO
+        if not task_logger.isEnabledFor(level):
+            return  # skip describing the outcome when the line is not wanted
+        text = describe_outcome(task, report, self.engine.ports.clock.time())
+        task_logger.log(level, "finished %s (%s) in %.3fs: %s", task.name, task.id, seconds, text)
 
 
 class Scheduler:
