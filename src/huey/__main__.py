@@ -7,7 +7,11 @@ Usage::
 The import path names a :class:`~huey.Huey` instance as ``module.attribute`` (or
 ``module:attribute``). Every flag of the original ``huey_consumer`` is accepted with the
 same default. A bad command line (import path, attribute, object, flag value) prints one
-line on stderr and exits with status 2.
+line on stderr and exits with status 2; with ``-v``, an application module that fails to
+import also gets its traceback printed. ``huey_consumer --version`` prints the version.
+
+Logging goes to the root logger, so the application's own INFO lines are shown next to
+huey's (``-q``: warnings and errors only; ``-v``: debug).
 """
 
 from __future__ import annotations
@@ -17,10 +21,13 @@ import importlib
 import logging
 import os
 import sys
+import traceback
+from collections.abc import Callable
 from typing import Any, NoReturn
 
 from typing_extensions import override
 
+from ._version import __version__
 from .consumer._options import ConsumerKwargs
 from .exceptions import ConfigurationError, StorageError
 from .protocols import SupportsConnectionCheck
@@ -32,7 +39,16 @@ USAGE_ERROR = 2
 
 
 class UsageError(Exception):
-    """A bad command line; the message is printed as one line."""
+    """A bad command line; the message is printed as one line.
+
+    Args:
+        message: the line to print.
+        cause: the exception behind it, whose traceback ``-v`` prints.
+    """
+
+    def __init__(self, message: str, *, cause: BaseException | None = None) -> None:
+        super().__init__(message)
+        self.cause = cause
 
 
 class _Parser(argparse.ArgumentParser):
@@ -82,11 +98,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "import_path", metavar="IMPORT_PATH", help="the Huey instance, e.g. myapp.tasks.huey"
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s (huey) {__version__}")
     logs = parser.add_argument_group("logging")
     logs.add_argument("-l", "--logfile", metavar="FILE", help="log to FILE (default: stderr)")
     level = logs.add_mutually_exclusive_group()
     level.add_argument(
-        "-v", "--verbose", action="store_true", help="log debug messages (default: info)"
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="log debug messages (default: info); show the traceback of a failed import",
     )
     level.add_argument("-q", "--quiet", action="store_true", help="log warnings and errors only")
     logs.add_argument(
@@ -205,18 +225,52 @@ def load_huey(path: str) -> object:
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
-        raise UsageError(f"cannot import {module_name!r} from {path!r}: {exc}") from None
+        if _names_the_module(exc, module_name):
+            # No cause: its traceback would only show the import machinery.
+            raise UsageError(f"cannot import {module_name!r} from {path!r}: {exc}") from None
+        # A module that the application imports is missing, not the application itself.
+        raise UsageError(_import_failed(module_name, exc), cause=exc) from None
     except Exception as exc:
-        raise UsageError(
-            f"importing {module_name!r} failed: {type(exc).__name__}: {exc}".replace("\n", " ")
-        ) from None
+        raise UsageError(_import_failed(module_name, exc), cause=exc) from None
     try:
         return getattr(module, attribute)
     except AttributeError:
         raise UsageError(f"module {module_name!r} has no attribute {attribute!r}") from None
 
 
-def _configure_logging(args: argparse.Namespace) -> None:
+def _names_the_module(exc: ModuleNotFoundError, module_name: str) -> bool:
+    """Whether ``exc`` says ``module_name`` itself (or a package above it) does not exist."""
+    missing = exc.name or ""
+    return module_name == missing or module_name.startswith(f"{missing}.")
+
+
+def _import_failed(module_name: str, exc: BaseException) -> str:
+    return f"importing {module_name!r} failed: {type(exc).__name__}: {exc}".replace("\n", " ")
+
+
+def _application_traceback(exc: BaseException) -> str:
+    """The traceback of ``exc``, starting at the application's first frame.
+
+    The frames of this module and of the import machinery above it say nothing about
+    what went wrong in the application, so they are left out.
+    """
+    machinery = {__file__, importlib.__file__}
+    tb = exc.__traceback__
+    while tb is not None and (
+        tb.tb_frame.f_code.co_filename in machinery
+        or tb.tb_frame.f_code.co_filename.startswith("<frozen importlib")
+    ):
+        tb = tb.tb_next
+    return "".join(traceback.format_exception(type(exc), exc, tb))
+
+
+def _configure_logging(args: argparse.Namespace) -> Callable[[], None]:
+    """Send every logger's records to stderr (or ``--logfile``); return the undo.
+
+    The handler and the level go on the root logger, so the application's loggers are
+    shown like huey's. Levels set on particular loggers (``huey.consumer.tasks``, the
+    application's own) are left alone, so they still hide what they hide.
+    """
     level = logging.DEBUG if args.verbose else logging.WARNING if args.quiet else logging.INFO
     if args.simple:
         formatter = logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S")
@@ -228,9 +282,17 @@ def _configure_logging(args: argparse.Namespace) -> None:
         logging.FileHandler(args.logfile) if args.logfile else logging.StreamHandler()
     )
     handler.setFormatter(formatter)
-    logger = logging.getLogger("huey")
-    logger.setLevel(level)
-    logger.addHandler(handler)
+    root = logging.getLogger()
+    previous_level = root.level
+    root.setLevel(level)
+    root.addHandler(handler)
+
+    def undo() -> None:
+        root.removeHandler(handler)
+        root.setLevel(previous_level)
+        handler.close()
+
+    return undo
 
 
 def _consumer_options(args: argparse.Namespace) -> ConsumerKwargs:
@@ -269,6 +331,13 @@ def main(argv: list[str] | None = None) -> int:
                     pass
             except OSError as exc:
                 raise UsageError(f"cannot write the log file {args.logfile!r}: {exc}") from None
+    except UsageError as exc:
+        sys.stderr.write(f"{PROG}: error: {exc}\n")
+        return USAGE_ERROR
+    # Before the import: what the application logs while it loads is shown too, and a
+    # logging.basicConfig() call in it finds the root configured and leaves it be.
+    unconfigure_logging = _configure_logging(args)
+    try:
         target = load_huey(args.import_path)
         if not isinstance(target, Huey):
             raise UsageError(
@@ -286,10 +355,19 @@ def main(argv: list[str] | None = None) -> int:
             except StorageError as exc:
                 raise UsageError(str(exc).replace("\n", " ")) from None
     except UsageError as exc:
-        sys.stderr.write(f"{PROG}: error: {exc}\n")
+        unconfigure_logging()
+        hint = ""
+        if exc.cause is not None:
+            if args.verbose:
+                sys.stderr.write(_application_traceback(exc.cause))
+            else:
+                hint = " (-v shows the traceback)"
+        sys.stderr.write(f"{PROG}: error: {exc}{hint}\n")
         return USAGE_ERROR
-    _configure_logging(args)
-    consumer.run()
+    try:
+        consumer.run()
+    finally:
+        unconfigure_logging()
     return 0
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -24,11 +25,17 @@ import pytest
 pytestmark = pytest.mark.integration
 
 APP = '''
+import logging
 import os
 import pathlib
 import time
 
 from huey import SqliteHuey, crontab
+
+log = logging.getLogger("itapp")
+if os.environ.get("HUEY_TEST_QUIET_TASKS"):
+    # An explicit level on the task logger: the command line must leave it alone.
+    logging.getLogger("huey.consumer.tasks").setLevel(logging.WARNING)
 
 MARKS = pathlib.Path(os.environ["HUEY_TEST_MARKS"])
 huey = SqliteHuey(
@@ -51,6 +58,12 @@ def add(a: int, b: int) -> int:
 @huey.task()
 def whoami() -> int:
     return os.getpid()
+
+
+@huey.task()
+def chatty(word: str) -> str:
+    log.info("chatty says %s", word)
+    return word
 
 
 @huey.task()
@@ -178,6 +191,45 @@ def test_tasks_run_with_each_worker_type(env: Env, app: Any, worker_type: str) -
     err = stop(proc)
     assert proc.returncode == 0, err
     assert "Traceback" not in err
+
+
+def test_the_log_shows_each_task_and_the_applications_info_lines(env: Env, app: Any) -> None:
+    """By default every task gets a start and a finish line, and app INFO logs show."""
+    proc = env.start("-d", "0.01", "-m", "0.1")
+    result = app.chatty("hello")
+    assert result.get(blocking=True, timeout=20) == "hello"
+    err = stop(proc)
+    assert proc.returncode == 0, err
+    assert "delivery at-least-once (leases of 30s)" in err
+    assert f"executing itapp.chatty ({result.id})" in err
+    finish = next(line for line in err.splitlines() if "finished itapp.chatty" in line)
+    assert re.search(
+        rf"finished itapp\.chatty \({result.id}\) in \d+\.\d{{3}}s: succeeded$", finish
+    )
+    assert "chatty says hello" in err
+
+
+def test_quiet_hides_task_lines_and_info_logs(env: Env, app: Any) -> None:
+    """With -q only warnings and errors are logged, the application's included."""
+    proc = env.start("-q", "-d", "0.01", "-m", "0.1")
+    assert app.chatty("hush").get(blocking=True, timeout=20) == "hush"
+    err = stop(proc)
+    assert proc.returncode == 0, err
+    assert "executing" not in err
+    assert "finished" not in err
+    assert "chatty says" not in err
+
+
+def test_a_level_set_on_the_task_logger_is_respected(env: Env, app: Any) -> None:
+    """An application that quiets huey.consumer.tasks keeps its own INFO lines."""
+    env.environ["HUEY_TEST_QUIET_TASKS"] = "1"
+    proc = env.start("-d", "0.01", "-m", "0.1")
+    assert app.chatty("own").get(blocking=True, timeout=20) == "own"
+    err = stop(proc)
+    assert proc.returncode == 0, err
+    assert "executing" not in err
+    assert "chatty says own" in err
+    assert "huey consumer it:" in err
 
 
 def test_greenlet_workers_need_gevent(env: Env, app: Any) -> None:
@@ -416,10 +468,14 @@ def test_shutdown_timeout_bounds_the_graceful_wait(env: Env, app: Any) -> None:
 
 def test_sighup_restarts_the_consumer(env: Env, app: Any) -> None:
     """SIGHUP stops gracefully and starts the same command again in the same process."""
-    proc = env.start("-d", "0.01", "-m", "0.1")
+    log = env.root / "consumer.log"
+    proc = env.start("-l", str(log), "-d", "0.01", "-m", "0.1")
     assert app.add(1, 1).get(blocking=True, timeout=20) == 2
     proc.send_signal(signal.SIGHUP)
+    # Until the restart is under way the old consumer may still take a task, and a stop
+    # signal would count as a second one and cancel the restart: wait for it.
+    wait_for(lambda: "restarting" in log.read_text(), what="the restart")
     assert app.whoami().get(blocking=True, timeout=20) == proc.pid
-    err = stop(proc)
+    stop(proc)
     assert proc.returncode == 0
-    assert "restarting" in err
+    assert log.read_text().count("huey consumer it:") == 2  # started twice
