@@ -7,7 +7,7 @@ own tests::
 
     from huey.testing import check_storage
 
-    def test_my_storage_conforms(tmp_path):
+    def test_my_storage_conforms(tmp_path: Path) -> None:
         counter = iter(range(1_000_000))
         check_storage(lambda: MyStorage(f"queue-{next(counter)}", path=tmp_path))
 
@@ -16,9 +16,12 @@ own tests::
 
 from __future__ import annotations
 
+import os
 import threading
 import time
-from collections.abc import Callable, Sequence
+import traceback
+from collections import Counter
+from collections.abc import Callable, Collection, Iterable, KeysView, Mapping, Sequence, Sized
 from typing import TypeVar, cast
 
 from .constants import EmptyData
@@ -80,13 +83,140 @@ class MockClock:
 # --- assertions ----------------------------------------------------------------------
 
 
+# Failure messages stay short whatever the storage returned: long collections are
+# summarised (their size and the first few items), long values are cut.
+_SHOWN_ITEMS = 3
+_LONG_COLLECTION = 6
+_LONG_REPR = 60
+_LONG_DETAIL = 300
+_VIOLATION = "storage contract violated: "
+
+
+def _brief(value: object) -> str:
+    """A short description of ``value`` for a failure message."""
+    items = _items(value)
+    if items is not None:
+        if len(items) > _LONG_COLLECTION:
+            return f"{len(items)} items ({_first_items(items)})"
+        shown = ", ".join(_brief(item) for item in items)
+        if isinstance(value, list):
+            return f"[{shown}]"
+        if isinstance(value, tuple):
+            return f"({shown}{',' if len(items) == 1 else ''})"
+        return f"{{{shown}}}" if items else "set()"
+    mapping = _mapping(value)
+    if mapping is not None:
+        if len(mapping) > _LONG_COLLECTION:
+            return f"{len(mapping)} keys ({_first_items(_ordered(mapping.keys()))})"
+        shown = ", ".join(f"{_brief(k)}: {_brief(v)}" for k, v in mapping.items())
+        return f"{{{shown}}}"
+    if isinstance(value, bytes) and len(value) > _LONG_REPR // 2:
+        return f"{value[:8]!r}... ({len(value)} bytes)"
+    text = repr(value)
+    if len(text) > _LONG_REPR:
+        size = f"{len(value)} characters" if isinstance(value, str) else f"{len(text)} long"
+        return f"{text[: _LONG_REPR - 20]}... ({size})"
+    return text
+
+
+def _ordered(items: Iterable[object]) -> list[object]:
+    """A list of ``items``; a set's items are sorted, so messages are reproducible."""
+    if isinstance(items, set | frozenset | KeysView):
+        return sorted(items, key=repr)
+    return list(items)
+
+
+def _count(items: Sized, noun: str) -> str:
+    return f"{len(items)} {noun}{'' if len(items) == 1 else 's'}"
+
+
+def _first_items(items: Sequence[object]) -> str:
+    shown = ", ".join(_brief(item) for item in items[:_SHOWN_ITEMS])
+    return f"first {shown}, ..." if len(items) > _SHOWN_ITEMS else shown
+
+
+def _items(value: object) -> list[object] | None:
+    """The items of a list, tuple or set (a set's sorted); ``None`` for anything else."""
+    if isinstance(value, list | tuple | set | frozenset):
+        return _ordered(cast("Collection[object]", value))
+    return None
+
+
+def _mapping(value: object) -> Mapping[object, object] | None:
+    return cast("Mapping[object, object]", value) if isinstance(value, Mapping) else None
+
+
+def _difference(actual: object, expected: object) -> str:
+    """What differs between ``actual`` and ``expected``, in a few words."""
+    got, wanted = _items(actual), _items(expected)
+    if got is not None and wanted is not None and max(len(got), len(wanted)) > _LONG_COLLECTION:
+        return _collection_difference(got, wanted)
+    got_map, wanted_map = _mapping(actual), _mapping(expected)
+    if got_map is not None and wanted_map is not None:
+        return _mapping_difference(got_map, wanted_map)
+    return f"expected {_brief(expected)}, got {_brief(actual)}"
+
+
+def _mapping_difference(got: Mapping[object, object], wanted: Mapping[object, object]) -> str:
+    missing = _ordered(key for key in wanted if key not in got)
+    extra = _ordered(key for key in got if key not in wanted)
+    changed = _ordered(key for key in wanted if key in got and got[key] != wanted[key])
+    parts: list[str] = []
+    if missing:
+        parts.append(f"{_count(missing, 'key')} missing ({_first_items(missing)})")
+    if extra:
+        parts.append(f"{_count(extra, 'unexpected key')} ({_first_items(extra)})")
+    if changed:
+        key = changed[0]
+        parts.append(
+            f"{_count(changed, 'value')} differing (under {_brief(key)}: expected "
+            f"{_brief(wanted[key])}, got {_brief(got[key])})"
+        )
+    return "; ".join(parts) or f"expected {_brief(wanted)}, got {_brief(got)}"
+
+
+def _collection_difference(got: list[object], wanted: list[object]) -> str:
+    parts = [f"got {_count(got, 'item')}, expected {len(wanted)}"]
+    try:
+        missing = list((Counter(wanted) - Counter(got)).elements())
+        extra = list((Counter(got) - Counter(wanted)).elements())
+    except TypeError:  # unhashable items: show the start of both
+        return f"expected {_brief(wanted)}, got {_brief(got)}"
+    if missing:
+        parts.append(f"{len(missing)} missing ({_first_items(missing)})")
+    if extra:
+        parts.append(f"{len(extra)} unexpected or repeated ({_first_items(extra)})")
+    if not missing and not extra:
+        index = next(i for i, (a, b) in enumerate(zip(got, wanted, strict=True)) if a != b)
+        parts = [
+            f"the same {len(got)} items in another order; item {index} is "
+            f"{_brief(got[index])}, expected {_brief(wanted[index])}"
+        ]
+    return "; ".join(parts)
+
+
 def _expect(condition: bool, rule: str, detail: str) -> None:
     if not condition:
-        raise AssertionError(f"storage contract violated: {rule}: {detail}")
+        detail = detail or "it did not hold"
+        if len(detail) > _LONG_DETAIL:
+            detail = f"{detail[: _LONG_DETAIL - 5]} ..."
+        raise AssertionError(f"{_VIOLATION}{rule}: {detail}")
 
 
 def _equal(actual: object, expected: object, rule: str) -> None:
-    _expect(actual == expected, rule, f"expected {expected!r}, got {actual!r}")
+    if actual != expected:
+        _expect(False, rule, _difference(actual, expected))
+
+
+def _empty(value: object, rule: str) -> None:
+    _expect(value is EmptyData, rule, f"expected EmptyData, got {_brief(value)}")
+
+
+def _given(value: T | None, rule: str, call: str) -> T:
+    """``value``, which must not be ``None`` (``call`` names what returned it)."""
+    if value is None:
+        raise AssertionError(f"{_VIOLATION}{rule}: {call} returned None")
+    return value
 
 
 def _run_threads(count: int, target: Callable[[int], T]) -> list[T]:
@@ -168,7 +298,7 @@ def _check_binary_safety(storage: Storage) -> None:
     _equal(storage.peek_data("blob"), blob, "values are returned unchanged")
     storage.put_data("empty", b"")
     _equal(storage.peek_data("empty"), b"", "an empty value is a value, not EmptyData")
-    _expect(storage.has_data_for_key("empty"), "an empty value is a value", "key not found")
+    _equal(storage.has_data_for_key("empty"), True, "has_data_for_key() of an empty value")
     storage.flush_results()
 
 
@@ -218,16 +348,16 @@ def _check_schedule_concurrent_pop(storage: Storage) -> None:
 
 
 def _check_result_store(storage: Storage) -> None:
-    _expect(storage.peek_data("k") is EmptyData, "peek_data() of a missing key", "not EmptyData")
-    _expect(storage.pop_data("k") is EmptyData, "pop_data() of a missing key", "not EmptyData")
-    _expect(not storage.has_data_for_key("k"), "has_data_for_key() of a missing key", "True")
+    _empty(storage.peek_data("k"), "peek_data() of a missing key")
+    _empty(storage.pop_data("k"), "pop_data() of a missing key")
+    _equal(storage.has_data_for_key("k"), False, "has_data_for_key() of a missing key")
     storage.put_data("k", b"v1")
     storage.put_data("k", b"v2")
     _equal(storage.peek_data("k"), b"v2", "put_data() replaces the previous value")
     _equal(storage.peek_data("k"), b"v2", "peek_data() does not remove the value")
-    _expect(storage.has_data_for_key("k"), "has_data_for_key() after put_data()", "False")
+    _equal(storage.has_data_for_key("k"), True, "has_data_for_key() after put_data()")
     _equal(storage.pop_data("k"), b"v2", "pop_data() returns the value")
-    _expect(storage.pop_data("k") is EmptyData, "pop_data() removes the value", "still there")
+    _empty(storage.pop_data("k"), "pop_data() removes the value")
     keys = ["r:abc", "a/b", "../x", "unicodé ✓", "chord:1:2", "x" * 300]
     for index, key in enumerate(keys):
         storage.put_data(key, str(index).encode())
@@ -240,11 +370,11 @@ def _check_result_store(storage: Storage) -> None:
 
 
 def _check_put_if_empty(storage: Storage) -> None:
-    _expect(storage.put_if_empty("lock", b"1"), "put_if_empty() on a free key", "returned False")
-    _expect(not storage.put_if_empty("lock", b"2"), "put_if_empty() on a held key", "True")
+    _equal(storage.put_if_empty("lock", b"1"), True, "put_if_empty() on a free key")
+    _equal(storage.put_if_empty("lock", b"2"), False, "put_if_empty() on a held key")
     _equal(storage.peek_data("lock"), b"1", "put_if_empty() keeps the existing value")
     storage.pop_data("lock")
-    _expect(storage.put_if_empty("lock", b"3"), "put_if_empty() after pop_data()", "False")
+    _equal(storage.put_if_empty("lock", b"3"), True, "put_if_empty() after pop_data()")
     storage.flush_results()
     for round_number in range(3):
         key = f"race-{round_number}"
@@ -278,11 +408,7 @@ def _check_counters(storage: SupportsCounters, base: Storage) -> None:
     _equal(storage.incr("c"), 1, "incr() creates a counter at 0 and adds 1")
     _equal(storage.incr("c", 5), 6, "incr(key, amount) adds amount")
     _equal(storage.incr("c", -10), -4, "incr() accepts negative amounts")
-    _expect(
-        base.peek_data("c") is EmptyData,
-        "counters are separate from the key/value store",
-        "incr() created a value",
-    )
+    _empty(base.peek_data("c"), "counters are separate from the key/value store")
     storage.delete_counter("c")
     _equal(storage.incr("c"), 1, "delete_counter() resets the counter")
     storage.delete_counter("missing")  # deleting a missing counter is not an error
@@ -295,18 +421,19 @@ def _check_counters(storage: SupportsCounters, base: Storage) -> None:
 
 
 def _check_expiring_keys(storage: SupportsExpiringKeys, base: Storage) -> None:
-    _expect(storage.put_if_empty_ttl("ttl", b"1", 3600.0), "put_if_empty_ttl() on a free key", "")
-    _expect(not storage.put_if_empty_ttl("ttl", b"2", 3600.0), "put_if_empty_ttl() held", "")
-    _expect(not base.put_if_empty("ttl", b"3"), "a TTL'd key blocks put_if_empty()", "")
+    _equal(storage.put_if_empty_ttl("ttl", b"1", 3600.0), True, "put_if_empty_ttl() free key")
+    _equal(storage.put_if_empty_ttl("ttl", b"2", 3600.0), False, "put_if_empty_ttl() held key")
+    _equal(base.put_if_empty("ttl", b"3"), False, "a TTL'd key blocks put_if_empty()")
     _equal(base.peek_data("ttl"), b"1", "a TTL'd key holds its value until it expires")
     # The protocol takes no ``now``: expiry uses the storage's own clock, so this one
     # check waits a little in real time.
-    _expect(storage.put_if_empty_ttl("short", b"1", 0.05), "put_if_empty_ttl() short", "")
+    _equal(storage.put_if_empty_ttl("short", b"1", 0.05), True, "put_if_empty_ttl() short TTL")
     time.sleep(0.12)
-    _expect(base.peek_data("short") is EmptyData, "an expired key holds no value", "")
-    _expect(not base.has_data_for_key("short"), "an expired key is absent", "")
-    _expect("short" not in base.result_items(), "result_items() skips expired keys", "")
-    _expect(base.put_if_empty("short", b"2"), "put_if_empty() succeeds on an expired key", "")
+    _empty(base.peek_data("short"), "an expired key holds no value")
+    _equal(base.has_data_for_key("short"), False, "has_data_for_key() of an expired key")
+    rule = "result_items() skips expired keys"
+    _expect("short" not in base.result_items(), rule, "the expired key is listed")
+    _equal(base.put_if_empty("short", b"2"), True, "put_if_empty() on an expired key")
     _equal(base.peek_data("short"), b"2", "the new value replaces the expired one")
     base.flush_results()
 
@@ -315,9 +442,7 @@ def _check_lease_basics(storage: SupportsLeases, base: Storage) -> None:
     _equal(storage.reserve(1000.0, 30.0), None, "reserve() on an empty queue returns None")
     base.enqueue(b"a")
     base.enqueue(b"b")
-    lease = storage.reserve(1000.0, 30.0)
-    _expect(lease is not None, "reserve() hands out a ready item", "got None")
-    assert lease is not None
+    lease = _given(storage.reserve(1000.0, 30.0), "reserve() hands out a ready item", "reserve()")
     _equal(lease.data, b"a", "reserve() follows dequeue order")
     _equal(lease.deliveries, 1, "the first lease of an item is delivery 1")
     _equal(lease.deadline, 1030.0, "the lease deadline is now + lease_seconds")
@@ -325,8 +450,8 @@ def _check_lease_basics(storage: SupportsLeases, base: Storage) -> None:
     _equal(list(base.enqueued_items()), [b"b"], "a leased item is not listed as enqueued")
     _equal(base.dequeue(), b"b", "dequeue() skips leased items")
     _equal(storage.reserve(1000.0, 30.0), None, "a leased item is not reserved twice")
-    _expect(storage.ack(lease.token), "ack() with the current token", "returned False")
-    _expect(not storage.ack(lease.token), "a second ack() of the same token is refused", "")
+    _equal(storage.ack(lease.token), True, "ack() with the current token")
+    _equal(storage.ack(lease.token), False, "a second ack() of the same token is refused")
     _equal(storage.requeue_expired(1e12, 5), 0, "an acknowledged item never comes back")
     _equal(base.queue_size(), 0, "ack() deletes the item")
 
@@ -346,13 +471,11 @@ def _check_lease_priorities(storage: SupportsLeases, base: Storage) -> None:
 
 def _check_lease_expiry(storage: SupportsLeases, base: Storage) -> None:
     base.enqueue(b"x")
-    first = storage.reserve(1000.0, 10.0)
-    assert first is not None
+    first = _given(storage.reserve(1000.0, 10.0), "reserve() hands out a ready item", "reserve()")
     _equal(storage.requeue_expired(1009.0, 5), 0, "a lease is not expired before its deadline")
     _equal(storage.requeue_expired(1011.0, 5), 1, "requeue_expired() returns an expired lease")
     _equal(base.queue_size(), 1, "an expired lease's item is ready again")
-    second = storage.reserve(1011.0, 10.0)
-    assert second is not None
+    second = _given(storage.reserve(1011.0, 10.0), "an expired item is ready again", "reserve()")
     _equal(second.data, b"x", "the expired item is delivered again")
     _equal(second.deliveries, 2, "a redelivery counts deliveries")
     _expect(second.token != first.token, "each lease gets a new token", "token reused")
@@ -362,28 +485,25 @@ def _check_lease_expiry(storage: SupportsLeases, base: Storage) -> None:
     _expect(not storage.extend_lease(first.token, 1011.0, 10.0), rule, "extend_lease() did")
     _expect(not storage.dead_letter(first.token, "late", 1011.0), rule, "dead_letter() did")
     _equal(base.queue_size(), 0, "refused calls with a stale token change nothing")
-    _expect(storage.ack(second.token), "the current token is still accepted", "refused")
-    _expect(not storage.ack("no-such-token"), "an unknown token is refused", "accepted")
+    _equal(storage.ack(second.token), True, "the current token is still accepted")
+    _equal(storage.ack("no-such-token"), False, "an unknown token is refused")
 
 
 def _check_lease_extend(storage: SupportsLeases, base: Storage) -> None:
     base.enqueue(b"long")
-    lease = storage.reserve(1000.0, 10.0)
-    assert lease is not None
-    _expect(storage.extend_lease(lease.token, 1008.0, 10.0), "extend_lease() accepted", "")
+    lease = _given(storage.reserve(1000.0, 10.0), "reserve() hands out a ready item", "reserve()")
+    _equal(storage.extend_lease(lease.token, 1008.0, 10.0), True, "extend_lease() of a lease")
     _equal(storage.requeue_expired(1012.0, 5), 0, "an extended lease lasts until its new deadline")
     _equal(storage.requeue_expired(1019.0, 5), 1, "an extended lease still expires")
 
 
 def _check_lease_release(storage: SupportsLeases, base: Storage) -> None:
     base.enqueue(b"first")
-    lease = storage.reserve(1000.0, 30.0)
-    assert lease is not None
+    lease = _given(storage.reserve(1000.0, 30.0), "reserve() hands out a ready item", "reserve()")
     base.enqueue(b"later")
-    _expect(storage.release(lease.token), "release() with the current token", "refused")
-    _expect(not storage.ack(lease.token), "a released lease's token is stale", "ack accepted")
-    again = storage.reserve(1000.0, 30.0)
-    assert again is not None
+    _equal(storage.release(lease.token), True, "release() with the current token")
+    _equal(storage.ack(lease.token), False, "a released lease's token is stale")
+    again = _given(storage.reserve(1000.0, 30.0), "a released item is ready again", "reserve()")
     _equal(again.data, b"first", "a released item is delivered before items enqueued after it")
     _equal(again.deliveries, 1, "a released delivery is not counted")
     storage.ack(again.token)
@@ -393,23 +513,22 @@ def _check_lease_release(storage: SupportsLeases, base: Storage) -> None:
 def _check_dead_letters(storage: SupportsLeases, base: Storage) -> None:
     _equal(list(storage.dead_letters()), [], "no dead letters at first")
     base.enqueue(b"poison", 3 if _has_priorities(base) else None)
-    lease = storage.reserve(1000.0, 30.0)
-    assert lease is not None
-    _expect(storage.dead_letter(lease.token, "undecodable", 1005.0), "dead_letter()", "refused")
+    lease = _given(storage.reserve(1000.0, 30.0), "reserve() hands out a ready item", "reserve()")
+    rule = "dead_letter() with the current token"
+    _equal(storage.dead_letter(lease.token, "undecodable", 1005.0), True, rule)
     _equal(base.queue_size(), 0, "a dead-lettered item leaves the queue")
-    _expect(not storage.ack(lease.token), "a dead-lettered lease's token is stale", "")
+    _equal(storage.ack(lease.token), False, "a dead-lettered lease's token is stale")
     letters = list(storage.dead_letters())
     _equal(len(letters), 1, "dead_letters() lists the dead letter")
     letter = letters[0]
     got = (letter.data, letter.reason, letter.deliveries, letter.timestamp)
     _equal(got, (b"poison", "undecodable", 1, 1005.0), "a dead letter keeps data and reason")
     base.enqueue(b"other")
-    _expect(storage.requeue_dead_letter(letter.id), "requeue_dead_letter() of a letter", "")
+    _equal(storage.requeue_dead_letter(letter.id), True, "requeue_dead_letter() of a letter")
     _equal(list(storage.dead_letters()), [], "a requeued dead letter is gone")
-    _expect(not storage.requeue_dead_letter(letter.id), "a letter is requeued once", "")
-    _expect(not storage.requeue_dead_letter("no-such-letter"), "unknown letter ids", "")
-    again = storage.reserve(1000.0, 30.0)
-    assert again is not None
+    _equal(storage.requeue_dead_letter(letter.id), False, "a letter is requeued once")
+    _equal(storage.requeue_dead_letter("no-such-letter"), False, "an unknown letter id")
+    again = _given(storage.reserve(1000.0, 30.0), "a requeued letter is ready", "reserve()")
     _equal(again.data, b"poison", "a requeued dead letter keeps its priority")
     _equal(again.deliveries, 1, "a requeued dead letter starts a fresh delivery count")
     storage.ack(again.token)
@@ -420,15 +539,15 @@ def _check_max_deliveries(storage: SupportsLeases, base: Storage) -> None:
     base.enqueue(b"crashes-workers")
     now = 1000.0
     for delivery in (1, 2, 3):
-        lease = storage.reserve(now, 10.0)
-        _expect(lease is not None, "an item is redelivered up to max_deliveries", "")
-        assert lease is not None
+        rule = "an item is redelivered until its deliveries reach max_deliveries"
+        lease = _given(storage.reserve(now, 10.0), rule, "reserve()")
         _equal(lease.deliveries, delivery, "deliveries counts every lease")
         now += 11.0
         _equal(storage.requeue_expired(now, 3), 1, "requeue_expired() counts moved items")
-    _equal(storage.reserve(now, 10.0), None, "an item past max_deliveries is not delivered")
+    rule = "an item whose lease expires on delivery number max_deliveries"
+    _equal(storage.reserve(now, 10.0), None, f"{rule} is not delivered again")
     letters = list(storage.dead_letters())
-    _equal(len(letters), 1, "an item past max_deliveries becomes a dead letter")
+    _equal(len(letters), 1, f"{rule} becomes a dead letter")
     _equal(letters[0].data, b"crashes-workers", "the dead letter holds the item")
     _equal(letters[0].deliveries, 3, "the dead letter records its deliveries")
     _equal(letters[0].timestamp, now, "the dead letter is stamped with requeue_expired's now")
@@ -438,8 +557,7 @@ def _check_max_deliveries(storage: SupportsLeases, base: Storage) -> None:
 def _check_dead_letter_listing(storage: SupportsLeases, base: Storage) -> None:
     for index in range(3):
         base.enqueue(f"d{index}".encode())
-        lease = storage.reserve(1000.0 + index, 30.0)
-        assert lease is not None
+        lease = _given(storage.reserve(1000.0 + index, 30.0), "reserve() of an item", "reserve()")
         storage.dead_letter(lease.token, f"reason {index}", 1000.0 + index)
     datas = [letter.data for letter in storage.dead_letters()]
     _equal(datas, [b"d0", b"d1", b"d2"], "dead_letters() lists oldest first")
@@ -455,12 +573,11 @@ def _check_dead_letter_listing(storage: SupportsLeases, base: Storage) -> None:
 
 def _check_flush_drops_leases(storage: SupportsLeases, base: Storage) -> None:
     base.enqueue(b"leased")
-    lease = storage.reserve(1000.0, 10.0)
-    assert lease is not None
+    lease = _given(storage.reserve(1000.0, 10.0), "reserve() hands out a ready item", "reserve()")
     base.flush_queue()
     _equal(storage.requeue_expired(1e12, 5), 0, "flush_queue() also removes leased items")
     _equal(storage.reserve(1e12, 10.0), None, "nothing comes back after flush_queue()")
-    _expect(not storage.ack(lease.token), "a flushed lease's token is stale", "ack accepted")
+    _equal(storage.ack(lease.token), False, "a flushed lease's token is stale")
 
 
 def _check_concurrent_reserve(storage: SupportsLeases, base: Storage) -> None:
@@ -472,7 +589,7 @@ def _check_concurrent_reserve(storage: SupportsLeases, base: Storage) -> None:
         got: list[bytes] = []
         while (lease := storage.reserve(1000.0, 60.0)) is not None:
             got.append(lease.data)
-            _expect(storage.ack(lease.token), "ack() of a fresh concurrent lease", "refused")
+            _equal(storage.ack(lease.token), True, "ack() of a fresh concurrent lease")
         return got
 
     delivered = [item for batch in _run_threads(4, drain) for item in batch]
@@ -607,9 +724,8 @@ def _check_schedule_transfer_concurrent(storage: SupportsScheduleTransfer, base:
 
 
 def _reserved(storage: SupportsLeases, now: float, data: bytes) -> Lease:
-    lease = storage.reserve(now, 10.0)
-    _expect(lease is not None and lease.data == data, "reserve() hands out the item", "")
-    assert lease is not None
+    lease = _given(storage.reserve(now, 10.0), "reserve() hands out a ready item", "reserve()")
+    _equal(lease.data, data, "reserve() hands out the next item")
     return lease
 
 
@@ -623,7 +739,7 @@ def _check_keyed_reserve(storage: SupportsLeases, base: Storage) -> None:
     _equal(base.peek_data("flag:a"), b"A", "reserve() leaves the watched values in place")
     _equal(_reserved(storage, 100.0, b"plain").watched, None, "an unkeyed item watches nothing")
     base.put_data("flag:b", b"B")
-    _expect(storage.release(lease.token), "release() of a keyed item", "returned False")
+    _equal(storage.release(lease.token), True, "release() of a keyed item")
     again = _reserved(storage, 101.0, b"keyed")
     _equal(again.watched, (b"A", b"B"), "each reservation reads the values anew")
     _equal(again.deliveries, 1, "a keyed item counts its deliveries like any other")
@@ -638,19 +754,19 @@ def _check_settle(storage: SupportsLeases, base: Storage) -> None:
     _equal(storage.requeue_expired(111.0, 5), 1, "an expired lease is requeued")
     second = _reserved(storage, 111.0, b"job")
     stale = storage.settle(first.token, ("res", b"late"), ("gone",))
-    _expect(not stale, "settle() refuses a stale token", "returned True")
-    _equal(base.peek_data("res"), EmptyData, "a refused settle() stores nothing")
+    _equal(stale, False, "settle() refuses a stale token")
+    _empty(base.peek_data("res"), "a refused settle() stores nothing")
     _equal(base.peek_data("gone"), b"x", "a refused settle() deletes nothing")
     current = storage.settle(second.token, ("res", b"42"), ("gone",))
-    _expect(current, "settle() with the current token", "returned False")
+    _equal(current, True, "settle() with the current token")
     _equal(base.peek_data("res"), b"42", "settle() stores the result")
     _equal(base.has_data_for_key("gone"), False, "settle() deletes the discarded keys")
     _equal(base.peek_data("kept"), b"y", "settle() leaves other keys alone")
-    _expect(not storage.ack(second.token), "settle() acknowledges the lease", "ack() worked")
+    _equal(storage.ack(second.token), False, "settle() acknowledges the lease")
     _equal(storage.requeue_expired(1e12, 5), 0, "a settled item never comes back")
     base.enqueue(b"next")
     lease = _reserved(storage, 200.0, b"next")
-    _expect(storage.settle(lease.token, None, ()), "settle() without a result acks", "")
+    _equal(storage.settle(lease.token, None, ()), True, "settle() without a result")
     _equal((base.queue_size(), storage.requeue_expired(1e12, 5)), (0, 0), "the item is gone")
 
 
@@ -731,8 +847,10 @@ def check_storage(make_storage: Callable[[], Storage]) -> Sequence[str]:
         The names of the checks that ran (see :data:`STORAGE_CHECKS`).
 
     Raises:
-        AssertionError: on the first rule the storage breaks, with a message naming the
-            check and the rule.
+        AssertionError: on the first rule the storage breaks, with a short message naming
+            the check, the rule and what differed (a long listing is summarised by its
+            size and first items). Other exceptions raised by the storage propagate,
+            with a note naming the check.
     """
     ran: list[str] = []
 
@@ -743,7 +861,10 @@ def check_storage(make_storage: Callable[[], Storage]) -> Sequence[str]:
             _equal(empty, (0, 0, 0), "make_storage() returns an empty storage")
             check(storage)
         except AssertionError as exc:
-            raise AssertionError(f"[{name}] {exc}") from None
+            raise AssertionError(f"[{name}] {_assertion_text(exc)}") from None
+        except Exception as exc:
+            exc.add_note(f"raised by the storage during check_storage's [{name}] check")
+            raise
         finally:
             if isinstance(storage, SupportsClose):
                 storage.close()
@@ -807,6 +928,21 @@ def check_storage(make_storage: Callable[[], Storage]) -> Sequence[str]:
 
             run(name, settles)
     return tuple(ran)
+
+
+def _assertion_text(exc: AssertionError) -> str:
+    """The message of a failed check: short, and never empty."""
+    text = str(exc)
+    if text.startswith(_VIOLATION):
+        return text
+    # Some other assert failed (the storage's own, most likely): say where.
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = f" at {os.path.basename(frames[-1].filename)}:{frames[-1].lineno}" if frames else ""
+    if not text:
+        return f"an assert without a message failed{where}"
+    if len(text) > _LONG_DETAIL:
+        text = f"{text[: _LONG_DETAIL - 5]} ..."
+    return f"an assert failed{where}: {text}"
 
 
 def _same_kind(has_it: bool, storage: Storage, capability: str) -> None:

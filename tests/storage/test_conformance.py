@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pytest
 from typing_extensions import override
 
+from huey.constants import EmptyData, EmptyDataType
 from huey.protocols import Lease
 from huey.storage import FileStorage, MemoryStorage, SqliteStorage
 from huey.testing import STORAGE_CHECKS, MockClock, check_storage
@@ -94,21 +96,111 @@ class _NoDeliveryCountStorage(MemoryStorage):
         return Lease(token=lease.token, data=lease.data, deliveries=1, deadline=lease.deadline)
 
 
+_CAPACITY = 50
+
+
+class _CappedQueueStorage(MemoryStorage):
+    """Broken on purpose: silently drops queue items beyond a capacity."""
+
+    @override
+    def enqueue(self, data: bytes, priority: int | None = None, /) -> None:
+        if self.queue_size() < _CAPACITY:
+            super().enqueue(data, priority)
+
+
+class _CappedScheduleStorage(MemoryStorage):
+    """Broken on purpose: silently drops scheduled items beyond a capacity."""
+
+    @override
+    def add_to_schedule(self, data: bytes, timestamp: float, /) -> None:
+        if self.schedule_size() < _CAPACITY:
+            super().add_to_schedule(data, timestamp)
+
+
+class _TruncatingKeysStorage(MemoryStorage):
+    """Broken on purpose: lists keys cut to 250 characters, as some servers store them."""
+
+    @override
+    def result_items(self) -> Mapping[str, bytes]:
+        return {key[:250]: value for key, value in super().result_items().items()}
+
+
+class _DuplicatingScheduleStorage(MemoryStorage):
+    """Broken on purpose: returns every due item twice."""
+
+    @override
+    def read_schedule(self, timestamp: float, /) -> Sequence[bytes]:
+        items = super().read_schedule(timestamp)
+        return [*items, *items]
+
+
+class _BareAssertStorage(MemoryStorage):
+    """Broken on purpose: its own code fails an ``assert`` without a message."""
+
+    @override
+    def peek_data(self, key: str, /) -> bytes | EmptyDataType:
+        value = super().peek_data(key)
+        if value is EmptyData:
+            raise AssertionError  # what a bare assert raises outside pytest's rewriting
+        return value
+
+
+FAILURE = re.compile(r"^\[\w+\] storage contract violated: (?P<rule>.+?): (?P<detail>.+)$")
+MAX_MESSAGE = 400
+
+
 @pytest.mark.parametrize(
     ("storage_class", "message"),
     [
         (_LifoStorage, "[queue_fifo]"),
         (_AckAnythingStorage, "a second ack() of the same token is refused"),
         (_NoDeliveryCountStorage, "a redelivery counts deliveries"),
+        (_CappedQueueStorage, "[concurrent_reserve]"),
+        (_CappedScheduleStorage, "[schedule_concurrent_pop]"),
+        (_TruncatingKeysStorage, "result_items() maps every key to its value"),
+        (_DuplicatingScheduleStorage, "schedule items are returned unchanged"),
+        (_BareAssertStorage, "an assert without a message failed at"),
     ],
 )
 def test_check_storage_reports_the_broken_rule(
     storage_class: type[MemoryStorage], message: str
 ) -> None:
-    """A storage breaking the contract fails with a message naming the rule."""
-    with pytest.raises(AssertionError, match="storage contract violated") as info:
+    """A storage breaking the contract fails with a short message naming check and rule."""
+    with pytest.raises(AssertionError) as info:
         check_storage(storage_class)
-    assert message in str(info.value)
+    text = str(info.value)
+    assert message in text
+    assert len(text) <= MAX_MESSAGE, text
+    assert "\n" not in text
+    if storage_class is not _BareAssertStorage:
+        found = FAILURE.match(text)
+        assert found is not None, text
+        assert found["detail"].strip(), text
+
+
+def test_check_storage_summarises_a_big_queue() -> None:
+    """A listing of dozens of items is summarised: its size and the first few items."""
+    with pytest.raises(AssertionError) as info:
+        check_storage(_CappedScheduleStorage)
+    text = str(info.value)
+    assert text == (
+        "[schedule_concurrent_pop] storage contract violated: concurrent read_schedule() "
+        "calls return every due item exactly once: got 50 items, expected 60; "
+        "10 missing (first b's50', b's51', b's52', ...)"
+    )
+
+
+def test_check_storage_names_the_check_of_a_storage_error() -> None:
+    """An exception raised by the storage keeps its type and gets a note naming the check."""
+
+    class Exploding(MemoryStorage):
+        @override
+        def incr(self, key: str, amount: int = 1, /) -> int:
+            raise KeyError(key)
+
+    with pytest.raises(KeyError) as info:
+        check_storage(Exploding)
+    assert info.value.__notes__ == ["raised by the storage during check_storage's [counters] check"]
 
 
 def test_check_storage_needs_fresh_storages() -> None:
