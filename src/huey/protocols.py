@@ -200,8 +200,9 @@ class SupportsLeases(Protocol):
 
     ``reserve`` hands out an item without removing it: it stays owned by the lease
     until ``ack`` (done), ``release`` (give it back now) or ``dead_letter``. A lease
-    whose deadline passes is returned to the queue by ``requeue_expired``, which counts
-    deliveries and dead-letters items delivered more than ``max_deliveries`` times.
+    whose deadline passes is returned to the queue by ``requeue_expired``, unless the
+    item's delivery count has reached ``max_deliveries``: then it is dead-lettered, so
+    an item is handed out at most ``max_deliveries`` times.
     """
 
     def reserve(self, now: float, lease_seconds: float, /) -> Lease | None:
@@ -225,7 +226,11 @@ class SupportsLeases(Protocol):
         ...
 
     def requeue_expired(self, now: float, max_deliveries: int, /) -> int:
-        """Return expired leases to the queue (or dead-letter them); return how many moved."""
+        """Return the leases expired at ``now`` to the queue; return how many moved.
+
+        An item whose lease expires after its ``max_deliveries``-th delivery goes to the
+        dead letters instead (a released delivery does not count).
+        """
         ...
 
     def dead_letters(self, limit: int | None = None, /) -> Sequence[DeadLetter]:
@@ -315,7 +320,8 @@ class SupportsScheduleTransfer(Protocol):
     Without it the consumer's scheduler takes due items off the schedule
     (``read_schedule``) and enqueues them one by one, so a crash in between loses them.
     With it every due item is either still in the schedule or in the queue, never in
-    neither and never in both. Every storage shipped with huey implements it.
+    neither and never in both. Every storage shipped with huey that keeps a schedule
+    implements it (all but ``BlackHoleStorage``).
     """
 
     def add_to_schedule_with_priority(
