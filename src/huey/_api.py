@@ -85,7 +85,8 @@ class Huey(Generic[RM]):
             messages destructively like the original huey.
         lease_timeout: seconds a worker holds a message before it may be redelivered
             (workers extend the lease while the task runs).
-        max_deliveries: deliveries after which a message goes to the dead-letter area.
+        max_deliveries: most deliveries of a message; one whose lease expires on the last
+            goes to the dead-letter area.
         storage_kwargs: passed to ``storage_class``; with the default storage
             (:class:`~huey.storage.SqliteStorage`) these are ``filename``, ``cache_mb``,
             ``fsync``, ``timeout``, ``strict_fifo``, ``journal_mode`` and ``pragmas``.
@@ -769,7 +770,8 @@ class Huey(Generic[RM]):
         """Messages moved to the dead-letter area, oldest first.
 
         A message lands there when it cannot be decoded, names an unknown task, or was
-        delivered more than ``max_deliveries`` times without being acknowledged.
+        delivered ``max_deliveries`` times without being acknowledged (its lease expired
+        on the last allowed delivery).
 
         Args:
             limit: return at most this many.

@@ -360,7 +360,7 @@ def requeue_expired(app: HasEngine, now: float | None = None) -> int:
     )
     if moved:
         logger.warning(
-            "%d expired lease(s) of %s moved back to the queue or, past max_deliveries=%d, "
+            "%d expired lease(s) of %s moved back to the queue or, having reached max_deliveries=%d, "
             "to the dead letters",
             moved,
             settings.name,

@@ -41,7 +41,8 @@ SIGNAL_ENQUEUED: Final = "enqueued"
 SIGNAL_TIMEOUT: Final = "timeout"
 SIGNAL_RATE_LIMITED: Final = "rate-limited"
 SIGNAL_DEAD_LETTER: Final = "dead-letter"
-"""Not in the original huey: a message was moved to the dead-letter area."""
+"""Not in the original huey: a worker dead-lettered a task's message (delivered
+``max_deliveries`` times already)."""
 
 Signal: TypeAlias = Literal[
     "canceled",
