@@ -360,8 +360,8 @@ def requeue_expired(app: HasEngine, now: float | None = None) -> int:
     )
     if moved:
         logger.warning(
-            "%d expired lease(s) of %s moved back to the queue or, having reached max_deliveries=%d, "
-            "to the dead letters",
+            "%d expired lease(s) of %s moved back to the queue or, having reached "
+            "max_deliveries=%d, to the dead letters",
             moved,
             settings.name,
             settings.max_deliveries,

@@ -377,11 +377,11 @@ class Scheduler:
         """Move the scheduled tasks due at ``now`` to the queue; return how many.
 
         Storages with :class:`~huey.protocols.SupportsScheduleTransfer` (every built-in
-        one but the black hole) move them in one atomic step, each with the priority stored beside it; the
-        message's own priority is only read for items scheduled without one. Otherwise
-        they are taken off the schedule, then enqueued; if enqueueing fails the rest goes
-        back to the schedule (only a crash of this very process between the two steps can
-        lose them).
+        one but the black hole) move them in one atomic step, each with the priority
+        stored beside it; the message's own priority is only read for items scheduled
+        without one. Otherwise they are taken off the schedule, then enqueued; if
+        enqueueing fails the rest goes back to the schedule (only a crash of this very
+        process between the two steps can lose them).
         """
         engine = self.engine
         storage = engine.ports.storage
