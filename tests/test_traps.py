@@ -19,6 +19,7 @@ from typing_extensions import override
 from huey import CancelExecution, MemoryHuey, Result, Task
 from huey.exceptions import (
     ConfigurationError,
+    MessageTooLarge,
     ResultTimeout,
     TaskException,
     TaskSerializationError,
@@ -348,3 +349,30 @@ def test_a_failing_receiver_is_named_in_the_log(
 
     job()
     assert any("broken_receiver" in record.getMessage() for record in caplog.records)
+
+
+# --- 7. oversized payloads are refused at the call ----------------------------------------
+
+
+def test_a_message_over_max_message_size_is_refused_at_enqueue(clock: MockClock) -> None:
+    app = MemoryHuey("sizes", clock=clock, max_message_size=1000)
+
+    @app.task()
+    def store(blob: bytes) -> int:
+        return len(blob)
+
+    with pytest.raises(MessageTooLarge, match=r"store is \d+ bytes.*max_message_size=1000") as info:
+        store(b"x" * 2000)
+    assert info.value.limit == 1000
+    assert info.value.size is not None
+    assert info.value.size > 2000
+    assert app.pending_count() == 0
+    store(b"x" * 10)
+    assert app.pending_count() == 1
+
+
+@pytest.mark.parametrize("limit", [0, -1, 1.5, True])
+def test_max_message_size_must_be_a_positive_int(limit: object) -> None:
+    untyped: Any = MemoryHuey
+    with pytest.raises((ConfigurationError, ValueError)):
+        untyped("bad", max_message_size=limit)

@@ -87,6 +87,8 @@ class Huey(Generic[RM]):
             (workers extend the lease while the task runs).
         max_deliveries: most deliveries of a message; one whose lease expires on the last
             goes to the dead-letter area.
+        max_message_size: largest serialized task in bytes, checked at enqueue
+            (:class:`~huey.exceptions.MessageTooLarge`); ``None``, the default: no limit.
         storage_kwargs: passed to ``storage_class``; with the default storage
             (:class:`~huey.storage.SqliteStorage`) these are ``filename``, ``cache_mb``,
             ``fsync``, ``timeout``, ``strict_fifo``, ``journal_mode`` and ``pragmas``.
@@ -130,6 +132,7 @@ class Huey(Generic[RM]):
         delivery: Delivery = "at-least-once",
         lease_timeout: float = 30.0,
         max_deliveries: int = 5,
+        max_message_size: int | None = None,
         **storage_kwargs: object,
     ) -> None: ...
     @overload
@@ -151,6 +154,7 @@ class Huey(Generic[RM]):
         delivery: Delivery = "at-least-once",
         lease_timeout: float = 30.0,
         max_deliveries: int = 5,
+        max_message_size: int | None = None,
         **storage_kwargs: object,
     ) -> None: ...
     @overload
@@ -172,6 +176,7 @@ class Huey(Generic[RM]):
         delivery: Delivery = "at-least-once",
         lease_timeout: float = 30.0,
         max_deliveries: int = 5,
+        max_message_size: int | None = None,
         **storage_kwargs: object,
     ) -> None: ...
     def __init__(
@@ -192,6 +197,7 @@ class Huey(Generic[RM]):
         delivery: Delivery = "at-least-once",
         lease_timeout: float = 30.0,
         max_deliveries: int = 5,
+        max_message_size: int | None = None,
         **storage_kwargs: object,
     ) -> None:
         options = _options(locals(), "name", "results", "storage_class", "storage")

@@ -18,7 +18,7 @@ from .._messages import (
 )
 from .._task import Task
 from ..constants import EmptyData, EmptyDataType
-from ..exceptions import MessageDecodeError, TaskSerializationError
+from ..exceptions import MessageDecodeError, MessageTooLarge, TaskSerializationError
 from ..protocols import Serializer
 
 __all__ = ("Codec",)
@@ -31,12 +31,14 @@ class Codec:
 
     Args:
         serializer: the application's serializer.
+        max_message_size: the largest task message in bytes (``None``: no limit).
     """
 
-    __slots__ = ("serializer",)
+    __slots__ = ("max_message_size", "serializer")
 
-    def __init__(self, serializer: Serializer) -> None:
+    def __init__(self, serializer: Serializer, max_message_size: int | None = None) -> None:
         self.serializer: Serializer = serializer
+        self.max_message_size: int | None = max_message_size
 
     def encode(self, value: object) -> bytes:
         """Any value (``Huey.put``, periodic slot markers)."""
@@ -51,13 +53,23 @@ class Codec:
 
         Raises:
             TaskSerializationError: an argument cannot be serialized.
+            MessageTooLarge: the message is over ``max_message_size``.
         """
         try:
-            return self.serializer.serialize(message_to_wire(task))
+            data = self.serializer.serialize(message_to_wire(task))
         except Exception as exc:
             raise TaskSerializationError(
                 f"cannot serialize the arguments of {task.name}: {exc!r}"
             ) from exc
+        limit = self.max_message_size
+        if limit is not None and len(data) > limit:
+            raise MessageTooLarge(
+                f"task {task.name} is {len(data)} bytes serialized, over max_message_size="
+                f"{limit}; pass large data by reference (a path, a key, a row id) instead",
+                size=len(data),
+                limit=limit,
+            )
+        return data
 
     def decode_task(self, data: bytes) -> Task[Any]:
         """The task in ``data``, whether or not its name is registered.

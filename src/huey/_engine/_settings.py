@@ -58,6 +58,8 @@ class HueyOptions(TypedDict, total=False):
         lease_timeout: seconds a worker holds a message before it may be redelivered
             (default 30).
         max_deliveries: deliveries after which a message is dead-lettered (default 5).
+        max_message_size: largest serialized task in bytes, checked at enqueue (default
+            ``None``: no limit of huey's own; storages may have theirs).
     """
 
     store_none: bool
@@ -71,6 +73,7 @@ class HueyOptions(TypedDict, total=False):
     delivery: Delivery
     lease_timeout: float
     max_deliveries: int
+    max_message_size: int | None
 
 
 def option_names(options: type) -> frozenset[str]:
@@ -199,6 +202,7 @@ def settings_from(name: str, results: bool, options: Mapping[str, Any]) -> Setti
         delivery=options.get("delivery", "at-least-once"),
         lease_timeout=options.get("lease_timeout", 30.0),
         max_deliveries=options.get("max_deliveries", 5),
+        max_message_size=options.get("max_message_size"),
     )
 
 
@@ -228,6 +232,7 @@ class Settings:
         delivery: the delivery mode asked for.
         lease_timeout: seconds a worker holds a leased message.
         max_deliveries: deliveries after which a message is dead-lettered.
+        max_message_size: largest serialized task in bytes (``None``: no limit).
     """
 
     name: str
@@ -237,6 +242,7 @@ class Settings:
     delivery: Delivery = "at-least-once"
     lease_timeout: float = 30.0
     max_deliveries: int = 5
+    max_message_size: int | None = None
 
     def __post_init__(self) -> None:
         if not self.name:
@@ -251,6 +257,10 @@ class Settings:
         object.__setattr__(self, "lease_timeout", lease)
         if check_count(self.max_deliveries, "max_deliveries") < 1:
             raise ConfigurationError("max_deliveries must be at least 1")
+        if self.max_message_size is not None and (
+            check_count(self.max_message_size, "max_message_size") < 1
+        ):
+            raise ConfigurationError("max_message_size must be a positive number of bytes")
 
 
 def check_count(value: object, what: str) -> int:
