@@ -29,15 +29,16 @@ PACKAGE_DIR = SRC / "huey"
 # fmt: off
 LAYERS: dict[str, int] = {
     "huey": 5, "huey.api": 5, "huey.__main__": 5, "huey.testing": 5,
+    "huey.contrib.*": 5, "huey.bin.*": 5, "huey.consumer_options": 5,
     "huey._api": 4, "huey._hueys": 4, "huey._redis_huey": 4,
     "huey.consumer.*": 3,
     "huey._wrapper": 2, "huey._result": 2, "huey._lock": 2, "huey._decorators": 2,
-    "huey._delivery": 2,
+    "huey._delivery": 2, "huey._ratelimit": 2, "huey._group": 2,
     "huey._engine.*": 1,
     "huey._task": 0, "huey._core": 0, "huey._messages": 0, "huey._crontab": 0,
     "huey._timeutil": 0, "huey._localtime": 0, "huey._clock": 0, "huey._deadline": 0,
     "huey._version": 0, "huey.constants": 0, "huey.exceptions": 0, "huey.signals": 0,
-    "huey.protocols": 0, "huey.serializer": 0, "huey.storage.*": 0,
+    "huey.protocols": 0, "huey.serializer": 0, "huey.storage.*": 0, "huey.utils": 0,
 }
 # fmt: on
 
