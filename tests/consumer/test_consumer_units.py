@@ -15,6 +15,7 @@ import pytest
 from typing_extensions import override
 
 from huey import Huey, MemoryHuey, Task, TaskWrapper, crontab
+from huey._deadline import deadline_scope
 from huey.consumer import Consumer, check_options, check_timeout, time_remaining
 from huey.consumer._environment import PipeFlag, ThreadEnvironment
 from huey.consumer._worker import Scheduler, Worker
@@ -281,11 +282,16 @@ def test_idle_worker_backs_off_on_the_stop_flag() -> None:
 
 
 def test_cooperative_timeout_check() -> None:
-    """check_timeout raises once the running task's timeout has passed (thread workers)."""
-    environment = ThreadEnvironment()
+    """check_timeout raises once the running task's timeout has passed (thread workers).
+
+    The deadline is the runner's (``deadline_scope`` around each run), not the
+    environment's: a thread environment cannot interrupt a task.
+    """
     assert time_remaining() is None
     check_timeout()
-    with environment.timeout(0.001):
+    with ThreadEnvironment().timeout(0.001):
+        assert time_remaining() is None
+    with deadline_scope(0.001):
         remaining = time_remaining()
         assert remaining is not None
         assert remaining <= 0.001
@@ -296,8 +302,7 @@ def test_cooperative_timeout_check() -> None:
 
 
 def test_task_exposes_the_cooperative_timeout_check() -> None:
-    """Task.time_remaining / is_timed_out / check_timeout follow the running worker's deadline."""
-    environment = ThreadEnvironment()
+    """Task.time_remaining / is_timed_out / check_timeout follow the running task's deadline."""
     task: Task[int] = Task(id="t", name="n")
 
     def timed_out() -> bool:  # a call, so checkers do not narrow the property
@@ -306,7 +311,7 @@ def test_task_exposes_the_cooperative_timeout_check() -> None:
     assert task.time_remaining is None
     assert not timed_out()
     task.check_timeout()
-    with environment.timeout(0.001):
+    with deadline_scope(0.001):
         time.sleep(0.002)  # a real deadline, measured on the monotonic clock
         assert timed_out()
         with pytest.raises(TaskTimeout):

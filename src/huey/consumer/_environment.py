@@ -24,7 +24,6 @@ from typing import Any, Protocol
 
 from typing_extensions import override
 
-from .._deadline import deadline_scope
 from ..constants import WorkerType
 from ..exceptions import ConfigurationError, TaskTimeout
 
@@ -120,8 +119,14 @@ class Environment:
         raise NotImplementedError
 
     def timeout(self, seconds: float | None) -> AbstractContextManager[None]:
-        """Bound the task run inside the ``with`` block to ``seconds`` (inside a worker)."""
-        return deadline_scope(seconds)
+        """Bound the task run inside the ``with`` block to ``seconds`` (inside a worker).
+
+        Threads cannot be interrupted: this one does nothing, and a task checks its
+        budget itself (the engine's runner sets the deadline that ``check_timeout`` reads
+        around every run, whatever the environment).
+        """
+        del seconds
+        return contextlib.nullcontext()
 
     def interrupt(self, runners: list[Runner]) -> None:
         """Cut short the tasks running in ``runners`` (immediate shutdown)."""
@@ -189,17 +194,16 @@ class ProcessEnvironment(Environment):
 
         self._busy = True
         try:
-            with deadline_scope(seconds):
-                if seconds is None:
-                    yield
-                    return
-                previous = signal.signal(signal.SIGALRM, on_alarm)
-                signal.setitimer(signal.ITIMER_REAL, seconds)
-                try:
-                    yield
-                finally:
-                    signal.setitimer(signal.ITIMER_REAL, 0)
-                    signal.signal(signal.SIGALRM, previous)
+            if seconds is None:
+                yield
+                return
+            previous = signal.signal(signal.SIGALRM, on_alarm)
+            signal.setitimer(signal.ITIMER_REAL, seconds)
+            try:
+                yield
+            finally:
+                signal.setitimer(signal.ITIMER_REAL, 0)
+                signal.signal(signal.SIGALRM, previous)
         finally:
             self._busy = False
 
@@ -248,12 +252,11 @@ class GreenletEnvironment(Environment):
     @override
     @contextlib.contextmanager
     def timeout(self, seconds: float | None) -> Generator[None, None, None]:
-        with deadline_scope(seconds):
-            if seconds is None:
-                yield
-                return
-            with self._gevent.Timeout(seconds, TaskTimeout(f"task timed out after {seconds:g}s")):
-                yield
+        if seconds is None:
+            yield
+            return
+        with self._gevent.Timeout(seconds, TaskTimeout(f"task timed out after {seconds:g}s")):
+            yield
 
     @override
     def interrupt(self, runners: list[Runner]) -> None:
