@@ -33,6 +33,7 @@ from ._engine import (
 )
 from ._localtime import epoch_of
 from ._lock import TaskLock, lock_key
+from ._ratelimit import RateLimit
 from ._result import Result, ResultGroup, enqueue_with_handles
 from ._task import Pipeline, Task
 from ._wrapper import TaskWrapper, register_function
@@ -702,6 +703,32 @@ class Huey(Generic[RM]):
                 hold it for ever (needs a storage with expiring keys).
         """
         return TaskLock(self, lock_name, ttl)
+
+    def rate_limit(
+        self, name: str, limit: int, per: float | timedelta, retry: bool = True
+    ) -> RateLimit:
+        """At most ``limit`` runs per ``per`` seconds; a decorator or a context manager.
+
+        Put the decorator below ``@huey.task()``, next to the function. A run over the
+        limit raises :class:`~huey.exceptions.RateLimitExceeded`; the consumer emits
+        ``SIGNAL_RATE_LIMITED`` and reschedules the task for the start of the next
+        window. Counts are shared by every process using the storage.
+
+        Args:
+            name: the rate limit's name; rate limits with the same name share the count.
+            limit: runs admitted per window.
+            per: the window's length in seconds (or a ``timedelta``).
+            retry: ``True`` to reschedule a refused task without using up one of its
+                retries; ``False`` to treat the refusal as a failure (retried only if
+                the task has retries left).
+
+        Raises:
+            ConfigurationError: the storage has no atomic counters (``SupportsCounters``).
+            TypeError: an argument of the wrong type (``limit`` must be an ``int``).
+            ValueError: an empty ``name``, a ``limit`` below 1, a ``per`` that is not
+                positive.
+        """
+        return RateLimit(self, name, limit, per, retry)
 
     def is_locked(self, lock_name: str) -> bool:
         """Whether the lock ``lock_name`` is held."""

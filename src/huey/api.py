@@ -12,6 +12,7 @@ from ._hueys import MemoryHuey as MemoryHuey
 from ._hueys import SqliteHuey as SqliteHuey
 from ._hueys import SqliteOptions as SqliteOptions
 from ._lock import TaskLock as TaskLock
+from ._ratelimit import RateLimit as RateLimit
 from ._result import Result as Result
 from ._result import ResultGroup as ResultGroup
 from ._task import Pipeline as Pipeline
@@ -33,6 +34,7 @@ __all__ = (
     "SqliteOptions",
     "PeriodicTaskWrapper",
     "Pipeline",
+    "RateLimit",
     "Result",
     "ResultGroup",
     "Task",

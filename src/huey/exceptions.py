@@ -18,6 +18,7 @@ __all__ = (
     "TaskLockedException",
     "ResultTimeout",
     "TaskTimeout",
+    "RateLimitExceeded",
     "StorageError",
     "StorageBusy",
     "StorageFull",
@@ -51,6 +52,32 @@ class ResultTimeout(HueyException):
 
 class TaskTimeout(HueyException):
     """A task ran longer than its ``timeout``."""
+
+
+class RateLimitExceeded(HueyException):
+    """A rate limit (see :meth:`huey.Huey.rate_limit`) refused a call.
+
+    Raised when entering the rate limit; the consumer emits ``SIGNAL_RATE_LIMITED``
+    and, with ``retry=True``, reschedules the task for ``delay`` seconds later without
+    using up one of its retries. Picklable, with its attributes.
+
+    Args:
+        key: the rate limit's name.
+        delay: seconds until the next window starts, when calls are admitted again.
+        retry: whether a task refused by it is rescheduled without using a retry.
+    """
+
+    def __init__(self, key: str, delay: float, retry: bool = True) -> None:
+        # All three in ``args``, so that pickling rebuilds the exception.
+        super().__init__(key, delay, retry)
+        self.key = key
+        self.delay = delay
+        self.retry = retry
+
+    @override
+    def __str__(self) -> str:
+        wait = round(self.delay, 3)
+        return f"rate limit {self.key!r} exceeded: calls are admitted again in {wait:g}s"
 
 
 class StorageError(HueyException):

@@ -20,6 +20,7 @@ from huey.consumer._environment import PipeFlag, ThreadEnvironment
 from huey.consumer._worker import Scheduler, Worker
 from huey.exceptions import (
     CancelExecution,
+    RateLimitExceeded,
     RetryTask,
     StorageError,
     TaskLockedException,
@@ -160,6 +161,16 @@ OUTCOMES: dict[str, tuple[Callable[[MockClock], Huey[Any]], str, int]] = {
     "locked": (
         _raises(TaskLockedException("held")),
         "locked: TaskLockedException('held')",
+        logging.INFO,
+    ),
+    "rate-limited": (
+        _raises(RateLimitExceeded("api", 30.0)),
+        "rate-limited, retrying: RateLimitExceeded('api', 30.0, True)",
+        logging.INFO,
+    ),
+    "rate-limited-failed": (
+        _raises(RateLimitExceeded("api", 30.0, retry=False)),
+        "rate-limited: RateLimitExceeded('api', 30.0, False)",
         logging.INFO,
     ),
     "cancelled": (

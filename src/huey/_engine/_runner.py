@@ -23,6 +23,7 @@ from .._task import Task
 from .._timeutil import delay_to_seconds
 from ..exceptions import (
     CancelExecution,
+    RateLimitExceeded,
     RetryTask,
     TaskLockedException,
     TaskTimeout,
@@ -33,6 +34,7 @@ from ..signals import (
     SIGNAL_EXECUTING,
     SIGNAL_INTERRUPTED,
     SIGNAL_LOCKED,
+    SIGNAL_RATE_LIMITED,
     SIGNAL_TIMEOUT,
 )
 from ._codec import Codec
@@ -151,6 +153,17 @@ class Runner:
         except TaskLockedException as exc:
             logger.warning("task %s not run: %s", task.id, exc)
             return Failure(exception=exc, signal=SIGNAL_LOCKED)
+        except RateLimitExceeded as exc:
+            # Not an error, so no traceback. exc.retry forces a retry at the next window
+            # that uses none of the task's retries; otherwise it retries only if it has
+            # retries left. The core stores the exception only when no retry follows.
+            logger.info("task %s (%s) not run: %s", task.name, task.id, exc)
+            return Failure(
+                exception=exc,
+                signal=SIGNAL_RATE_LIMITED,
+                retry=True if exc.retry else None,
+                retry_eta=self.ports.clock.time() + exc.delay,
+            )
         except RetryTask as exc:
             try:
                 eta = self._retry_eta(exc)
