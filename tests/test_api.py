@@ -404,7 +404,7 @@ def test_bad_options_raise_at_call_time(huey: MemoryHuey) -> None:
     rejects(lambda: echo.with_options(retry_delay=-3)(1))
     rejects(lambda: echo.with_options(retry_backoff=0.5)(1))
     rejects(lambda: echo.with_options(expires=-1)(1))
-    rejects(lambda: echo.with_options(timeout=0)(1))
+    rejects(lambda: echo.with_options(timeout=-1)(1))
     rejects(lambda: echo.schedule((1,), eta=1234))  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
     assert (len(huey), huey.scheduled_count()) == (0, 0)
 

@@ -1,10 +1,12 @@
 """Crontab-style schedules: parsing, matching and next-fire computation.
 
 This module is pure: it only uses the standard library, never reads a clock and
-performs no I/O. :func:`crontab` parses five cron fields into an immutable
-:class:`Crontab`, which is a ``Callable[[datetime], bool]`` suitable as a
-periodic task's ``validate_datetime``. :func:`next_fire` computes the next
-matching minute after a given datetime.
+performs no I/O. :data:`crontab` (a :class:`CrontabFactory`) parses five cron
+fields, given by keyword, into an immutable :class:`Crontab`, which is a
+``Callable[[datetime], bool]`` suitable as a periodic task's ``validate_datetime``;
+its methods ``hourly()``, ``daily()``, ``weekly()``, ``monthly()`` and ``yearly()``
+are shortcuts. :func:`next_fire` computes the next matching minute after a given
+datetime.
 
 Field syntax (each field is a comma-separated list of items; whitespace around
 items is ignored):
@@ -25,13 +27,14 @@ from __future__ import annotations
 
 import calendar
 import re
+import warnings
 from dataclasses import dataclass
 from datetime import MAXYEAR, datetime, timedelta
-from typing import Final
+from typing import Final, Never
 
 from typing_extensions import override
 
-__all__ = ("Crontab", "crontab", "next_fire")
+__all__ = ("Crontab", "CrontabFactory", "crontab", "next_fire")
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +123,7 @@ def _sunday_weekday(year: int, month: int, day: int) -> int:
 class Crontab:
     """A parsed crontab schedule; call it with a datetime to test for a match.
 
-    Build instances with :func:`crontab`, which validates the fields. Matching
+    Build instances with :data:`crontab`, which validates the fields. Matching
     has minute resolution (seconds and microseconds are ignored) and uses the
     datetime's wall-clock fields, whatever its tzinfo. Day of month and day of
     week combine with AND: both must match (unlike Vixie cron, which ORs them
@@ -182,36 +185,10 @@ class Crontab:
         return f"crontab({args})"
 
 
-def crontab(
-    month: str | int = "*",
-    day: str | int = "*",
-    day_of_week: str | int = "*",
-    hour: str | int = "*",
-    minute: str | int = "*",
+def _parse(
+    *, minute: str | int, hour: str | int, day: str | int, month: str | int, day_of_week: str | int
 ) -> Crontab:
-    """Parse cron fields into a :class:`Crontab`.
-
-    Each field accepts ``*``, ``*/n``, ``n``, ``m-n``, ``m-n/k`` (ranges with
-    ``m > n`` wrap around) and comma-separated lists of these; ints are treated
-    as their string form. Day of month and day of week combine with AND: a
-    datetime matches only when both match.
-
-    Args:
-        month: Months, 1-12.
-        day: Days of the month, 1-31.
-        day_of_week: Days of the week, 0-7 with 0 and 7 both Sunday.
-        hour: Hours, 0-23.
-        minute: Minutes, 0-59.
-
-    Returns:
-        The parsed, immutable schedule.
-
-    Raises:
-        ValueError: A field cannot be parsed (the message names the field and
-            the bad item), a value is out of range, a step is 0, or the
-            day/month combination never occurs (e.g. ``month='2', day='30'``),
-            so the crontab would never fire.
-    """
+    """Parse the five fields into a :class:`Crontab` (see :class:`CrontabFactory`)."""
     month_text, day_text, dow_text = str(month), str(day), str(day_of_week)
     hour_text, minute_text = str(hour), str(minute)
     minutes = _parse_field(_MINUTE, minute_text)
@@ -236,6 +213,212 @@ def crontab(
         months=months,
         days_of_week=days_of_week,
     )
+
+
+def _refuse_positional(name: str, positional: tuple[object, ...]) -> None:
+    """Raise the ``TypeError`` that explains why the fields are keyword-only."""
+    if not positional:
+        return
+    shown = ", ".join(repr(value) for value in positional)
+    example = f"minute={positional[0]!r}" if len(positional) == 1 else "minute='*/5', hour='2'"
+    raise TypeError(
+        f"{name}() takes its fields by keyword only, got positional ({shown}): huey 3.x's "
+        "documentation gives the order (month, day, day_of_week, hour, minute) while its "
+        "code takes (minute, hour, day, month, day_of_week), so a positional field means "
+        f"different things in the two; name each field, e.g. {name}({example})"
+    )
+
+
+def _check_strict(strict: bool) -> None:
+    """Warn that ``strict=False`` no longer relaxes parsing."""
+    if not strict:
+        warnings.warn(
+            "crontab(strict=False) is deprecated and has no effect: fields are always parsed "
+            "strictly (an item that cannot be parsed raises ValueError); drop the argument",
+            DeprecationWarning,
+            stacklevel=3,
+        )
+
+
+class CrontabFactory:
+    """The type of :data:`crontab`: call it to parse a schedule; its methods are shortcuts.
+
+    There is one instance, ``huey.crontab``; there is no need to create another.
+    """
+
+    __slots__ = ()
+
+    def __call__(
+        self,
+        *positional: Never,
+        minute: str | int = "*",
+        hour: str | int = "*",
+        day: str | int = "*",
+        month: str | int = "*",
+        day_of_week: str | int = "*",
+        strict: bool = True,
+    ) -> Crontab:
+        """Parse cron fields into a :class:`Crontab`.
+
+        The fields are keyword-only: ``crontab(minute="*/5")``. A positional field raises
+        ``TypeError`` (type checkers reject it too), because huey 3.x's documentation
+        (month first) and its code (minute first) disagree on the order.
+
+        Each field accepts ``*``, ``*/n``, ``n``, ``m-n``, ``m-n/k`` (ranges with
+        ``m > n`` wrap around) and comma-separated lists of these; ints are treated
+        as their string form. Day of month and day of week combine with AND: a
+        datetime matches only when both match. Times are matched as given: a periodic
+        task sees UTC unless its ``Huey`` was created with ``utc=False``.
+
+        Example::
+
+            @huey.periodic_task(crontab(minute="*/15", hour="9-17", day_of_week="1-5"))
+            def poll() -> None: ...
+
+        Args:
+            positional: Not accepted (see above).
+            minute: Minutes, 0-59.
+            hour: Hours, 0-23.
+            day: Days of the month, 1-31.
+            month: Months, 1-12.
+            day_of_week: Days of the week, 0-7 with 0 and 7 both Sunday.
+            strict: Accepted for compatibility; parsing is always strict.
+                ``strict=False`` emits a ``DeprecationWarning`` and changes nothing.
+
+        Returns:
+            The parsed, immutable schedule.
+
+        Raises:
+            TypeError: A field was passed positionally.
+            ValueError: A field cannot be parsed (the message names the field and
+                the bad item), a value is out of range, a step is 0, or the
+                day/month combination never occurs (e.g. ``month='2', day='30'``),
+                so the crontab would never fire.
+        """
+        _refuse_positional("crontab", positional)
+        _check_strict(strict)
+        return _parse(minute=minute, hour=hour, day=day, month=month, day_of_week=day_of_week)
+
+    def hourly(
+        self,
+        *positional: Never,
+        minute: str | int = "0",
+        hour: str | int = "*",
+        day: str | int = "*",
+        month: str | int = "*",
+        day_of_week: str | int = "*",
+        strict: bool = True,
+    ) -> Crontab:
+        """Every hour at minute 0 (cron's ``@hourly``, ``0 * * * *``).
+
+        The keywords override the shortcut's fields, as for ``crontab()``:
+        ``crontab.hourly(day_of_week="1-5")`` is every hour on weekdays.
+
+        Raises:
+            TypeError, ValueError: as ``crontab()``.
+        """
+        _refuse_positional("crontab.hourly", positional)
+        _check_strict(strict)
+        return _parse(minute=minute, hour=hour, day=day, month=month, day_of_week=day_of_week)
+
+    def daily(
+        self,
+        *positional: Never,
+        minute: str | int = "0",
+        hour: str | int = "0",
+        day: str | int = "*",
+        month: str | int = "*",
+        day_of_week: str | int = "*",
+        strict: bool = True,
+    ) -> Crontab:
+        """Every day at midnight (cron's ``@daily``, ``0 0 * * *``).
+
+        The keywords override the shortcut's fields: ``crontab.daily(hour="2")`` is every
+        day at 02:00.
+
+        Raises:
+            TypeError, ValueError: as ``crontab()``.
+        """
+        _refuse_positional("crontab.daily", positional)
+        _check_strict(strict)
+        return _parse(minute=minute, hour=hour, day=day, month=month, day_of_week=day_of_week)
+
+    def weekly(
+        self,
+        *positional: Never,
+        minute: str | int = "0",
+        hour: str | int = "0",
+        day: str | int = "*",
+        month: str | int = "*",
+        day_of_week: str | int = "0",
+        strict: bool = True,
+    ) -> Crontab:
+        """Every Sunday at midnight (cron's ``@weekly``, ``0 0 * * 0``).
+
+        The keywords override the shortcut's fields: ``crontab.weekly(day_of_week="1")``
+        is every Monday at midnight.
+
+        Raises:
+            TypeError, ValueError: as ``crontab()``.
+        """
+        _refuse_positional("crontab.weekly", positional)
+        _check_strict(strict)
+        return _parse(minute=minute, hour=hour, day=day, month=month, day_of_week=day_of_week)
+
+    def monthly(
+        self,
+        *positional: Never,
+        minute: str | int = "0",
+        hour: str | int = "0",
+        day: str | int = "1",
+        month: str | int = "*",
+        day_of_week: str | int = "*",
+        strict: bool = True,
+    ) -> Crontab:
+        """The first day of every month at midnight (cron's ``@monthly``, ``0 0 1 * *``).
+
+        The keywords override the shortcut's fields: ``crontab.monthly(day="15")`` is the
+        15th of every month at midnight.
+
+        Raises:
+            TypeError, ValueError: as ``crontab()``.
+        """
+        _refuse_positional("crontab.monthly", positional)
+        _check_strict(strict)
+        return _parse(minute=minute, hour=hour, day=day, month=month, day_of_week=day_of_week)
+
+    def yearly(
+        self,
+        *positional: Never,
+        minute: str | int = "0",
+        hour: str | int = "0",
+        day: str | int = "1",
+        month: str | int = "1",
+        day_of_week: str | int = "*",
+        strict: bool = True,
+    ) -> Crontab:
+        """January 1st at midnight (cron's ``@yearly``, ``0 0 1 1 *``).
+
+        The keywords override the shortcut's fields: ``crontab.yearly(month="7")`` is
+        July 1st at midnight.
+
+        Raises:
+            TypeError, ValueError: as ``crontab()``.
+        """
+        _refuse_positional("crontab.yearly", positional)
+        _check_strict(strict)
+        return _parse(minute=minute, hour=hour, day=day, month=month, day_of_week=day_of_week)
+
+    @override
+    def __repr__(self) -> str:
+        return "huey.crontab"
+
+
+crontab: Final = CrontabFactory()
+"""Build crontab schedules: ``crontab(minute="0", hour="2")``, ``crontab.daily()``.
+
+See :class:`CrontabFactory` for the fields and the shortcuts.
+"""
 
 
 def _first_at_least(values: list[int], floor: int) -> int | None:

@@ -1,9 +1,20 @@
-"""The original huey's ``huey.api`` module path, kept for applications that import it."""
+"""The original huey's ``huey.api`` module path, kept for applications that import it.
+
+Every ``*Huey`` class is here, as in huey 3.x. The four Redis ones (``RedisHuey``,
+``PriorityRedisHuey``, ``RedisExpireHuey``, ``PriorityRedisExpireHuey``) and their
+options are loaded on first use, so that ``import huey.api`` does not need redis-py:
+``from huey.api import RedisHuey`` works where redis-py is installed, and raises
+``ImportError`` with the install command where it is not.
+"""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ._api import Huey as Huey
 from ._api import HueyOptions as HueyOptions
+from ._crontab import Crontab as Crontab
+from ._crontab import CrontabFactory as CrontabFactory
 from ._crontab import crontab as crontab
 from ._hueys import BlackHoleHuey as BlackHoleHuey
 from ._hueys import FileHuey as FileHuey
@@ -22,9 +33,46 @@ from ._wrapper import ConfiguredTask as ConfiguredTask
 from ._wrapper import PeriodicTaskWrapper as PeriodicTaskWrapper
 from ._wrapper import TaskWrapper as TaskWrapper
 
+if TYPE_CHECKING:
+    from ._redis_huey import PriorityRedisExpireHuey as PriorityRedisExpireHuey
+    from ._redis_huey import PriorityRedisHuey as PriorityRedisHuey
+    from ._redis_huey import RedisExpireHuey as RedisExpireHuey
+    from ._redis_huey import RedisExpireHueyOptions as RedisExpireHueyOptions
+    from ._redis_huey import RedisHuey as RedisHuey
+    from ._redis_huey import RedisHueyOptions as RedisHueyOptions
+
+# Loaded on first use so that ``import huey.api`` does not need redis-py. Not in
+# ``__all__``, as in ``huey``: ``from huey.api import *`` must not need it either.
+_LAZY = frozenset(
+    {
+        "RedisHuey",
+        "PriorityRedisHuey",
+        "RedisExpireHuey",
+        "PriorityRedisExpireHuey",
+        "RedisHueyOptions",
+        "RedisExpireHueyOptions",
+    }
+)
+
+
+def __getattr__(name: str) -> object:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'huey.api' has no attribute {name!r}")
+    import huey  # the package loads the Redis classes on first use, and keeps them
+
+    try:
+        value: object = getattr(huey, name)
+    except ImportError as exc:
+        raise ImportError(f"huey.api.{name} needs redis-py: pip install 'huey[redis]'") from exc
+    globals()[name] = value
+    return value
+
+
 __all__ = (
     "BlackHoleHuey",
     "ConfiguredTask",
+    "Crontab",
+    "CrontabFactory",
     "Huey",
     "HueyOptions",
     "FileHuey",

@@ -314,10 +314,10 @@ def test_day_and_day_of_week_combine_with_and() -> None:
     assert not cron(datetime(2024, 7, 7))  # the 7th, a Sunday
 
 
-def test_ints_accepted_and_positional_order() -> None:
-    """Ints act like their string form; positional order is month, day, dow, hour, minute."""
+def test_ints_accepted() -> None:
+    """Ints act like their string form."""
     assert crontab(minute=5, hour=0) == crontab(minute="5", hour="0")
-    cron = crontab("1", "2", "3", "4", "5")
+    cron = crontab(month=1, day=2, day_of_week=3, hour=4, minute=5)
     assert (cron.month, cron.day, cron.day_of_week, cron.hour, cron.minute) == (
         "1",
         "2",
@@ -325,6 +325,138 @@ def test_ints_accepted_and_positional_order() -> None:
         "4",
         "5",
     )
+
+
+def _call_positionally(build: Callable[..., Crontab], *args: object) -> Crontab:
+    """Call ``build`` with positional fields, as untyped code can."""
+    return build(*args)
+
+
+SHORTCUTS: dict[str, Callable[..., Crontab]] = {
+    "crontab": crontab,
+    "crontab.hourly": crontab.hourly,
+    "crontab.daily": crontab.daily,
+    "crontab.weekly": crontab.weekly,
+    "crontab.monthly": crontab.monthly,
+    "crontab.yearly": crontab.yearly,
+}
+
+
+@pytest.mark.parametrize("name", SHORTCUTS)
+def test_positional_fields_raise_type_error_explaining_why(name: str) -> None:
+    """A positional field is refused: the original's docs and code disagree on the order."""
+    with pytest.raises(TypeError) as info:
+        _call_positionally(SHORTCUTS[name], "*/5")
+    message = str(info.value)
+    assert message.startswith(f"{name}() takes its fields by keyword only")
+    assert "(month, day, day_of_week, hour, minute)" in message
+    assert "(minute, hour, day, month, day_of_week)" in message
+    assert f"{name}(minute='*/5')" in message
+
+
+def test_several_positional_fields_are_all_shown() -> None:
+    """The message repeats what was passed, so the caller finds the call."""
+    with pytest.raises(TypeError, match=r"got positional \('0', '2'\)"):
+        _call_positionally(crontab, "0", "2")
+
+
+def test_strict_true_is_accepted_silently(recwarn: pytest.WarningsRecorder) -> None:
+    """``strict=True`` is what this huey always does: no warning, same schedule."""
+    assert crontab(minute="0", strict=True) == crontab(minute="0")
+    assert crontab.daily(strict=True) == crontab.daily()
+    assert len(recwarn) == 0
+
+
+def test_strict_false_warns_and_still_parses_strictly() -> None:
+    """``strict=False`` warns that it changes nothing; bad items are still refused."""
+    with pytest.warns(DeprecationWarning, match=r"strict=False.*always parsed strictly"):
+        cron = crontab(minute="0", strict=False)
+    assert cron == crontab(minute="0")
+    with (
+        pytest.warns(DeprecationWarning, match="strict=False"),
+        pytest.raises(ValueError, match=r"^crontab minute: "),
+    ):
+        crontab(minute="foo", strict=False)
+    with pytest.warns(DeprecationWarning, match="strict=False"):
+        crontab.hourly(strict=False)
+
+
+def test_strict_false_warning_points_at_the_caller() -> None:
+    """The warning names the line that passed ``strict=False``, not huey's code."""
+    with pytest.warns(DeprecationWarning, match="strict=False") as record:
+        crontab(strict=False)
+    assert record[0].filename == __file__
+
+
+@pytest.mark.parametrize(
+    ("shortcut", "explicit", "matching", "not_matching"),
+    [
+        (
+            crontab.hourly(),
+            crontab(minute="0"),
+            [datetime(2024, 6, 7, 0, 0), datetime(2024, 6, 7, 13, 0)],
+            [datetime(2024, 6, 7, 13, 1), datetime(2024, 6, 7, 13, 30)],
+        ),
+        (
+            crontab.daily(),
+            crontab(minute="0", hour="0"),
+            [datetime(2024, 6, 7, 0, 0), datetime(2024, 2, 29, 0, 0)],
+            [datetime(2024, 6, 7, 1, 0), datetime(2024, 6, 7, 0, 1)],
+        ),
+        (
+            crontab.weekly(),
+            crontab(minute="0", hour="0", day_of_week="0"),
+            [datetime(2024, 6, 9, 0, 0), datetime(2024, 6, 16, 0, 0)],  # Sundays
+            [datetime(2024, 6, 10, 0, 0), datetime(2024, 6, 9, 12, 0)],
+        ),
+        (
+            crontab.monthly(),
+            crontab(minute="0", hour="0", day="1"),
+            [datetime(2024, 6, 1, 0, 0), datetime(2024, 12, 1, 0, 0)],
+            [datetime(2024, 6, 2, 0, 0), datetime(2024, 6, 1, 0, 5)],
+        ),
+        (
+            crontab.yearly(),
+            crontab(minute="0", hour="0", day="1", month="1"),
+            [datetime(2024, 1, 1, 0, 0), datetime(2031, 1, 1, 0, 0)],
+            [datetime(2024, 2, 1, 0, 0), datetime(2024, 1, 2, 0, 0)],
+        ),
+    ],
+    ids=["hourly", "daily", "weekly", "monthly", "yearly"],
+)
+def test_shortcuts(
+    shortcut: Crontab, explicit: Crontab, matching: list[datetime], not_matching: list[datetime]
+) -> None:
+    """Each shortcut is cron's ``@hourly``/``@daily``/... schedule, at minute 0 / midnight."""
+    assert shortcut == explicit
+    assert all(shortcut(dt) for dt in matching)
+    assert not any(shortcut(dt) for dt in not_matching)
+
+
+def test_shortcut_next_fire() -> None:
+    """The shortcuts fire when cron's ``@`` schedules do."""
+    after = datetime(2024, 6, 7, 13, 30)  # a Friday
+    assert next_fire(crontab.hourly(), after) == datetime(2024, 6, 7, 14, 0)
+    assert next_fire(crontab.daily(), after) == datetime(2024, 6, 8, 0, 0)
+    assert next_fire(crontab.weekly(), after) == datetime(2024, 6, 9, 0, 0)
+    assert next_fire(crontab.monthly(), after) == datetime(2024, 7, 1, 0, 0)
+    assert next_fire(crontab.yearly(), after) == datetime(2025, 1, 1, 0, 0)
+
+
+def test_shortcut_fields_can_be_overridden() -> None:
+    """Keywords override a shortcut's fields, as with the original's ``partial``."""
+    assert crontab.daily(hour="2") == crontab(minute="0", hour="2")
+    assert crontab.hourly(day_of_week="1-5") == crontab(minute="0", day_of_week="1-5")
+    assert crontab.weekly(day_of_week=1) == crontab(minute="0", hour="0", day_of_week="1")
+    assert crontab.monthly(day="15", minute="30") == crontab(minute="30", hour="0", day="15")
+    assert crontab.yearly(month="7") == crontab(minute="0", hour="0", day="1", month="7")
+    with pytest.raises(ValueError, match=r"^crontab hour: "):
+        crontab.daily(hour="25")
+
+
+def test_factory_repr() -> None:
+    """``crontab`` itself shows where it comes from."""
+    assert repr(crontab) == "huey.crontab"
 
 
 def test_repr() -> None:
@@ -361,8 +493,9 @@ BAD_CASES = [(field, value) for field in FIELDS for value in BAD_COMMON] + [
 @pytest.mark.parametrize(("field", "value"), BAD_CASES)
 def test_invalid_field_raises(field: str, value: str) -> None:
     """Unparseable or out-of-range fields raise ValueError naming the field."""
+    fields: dict[str, str] = {field: value}
     with pytest.raises(ValueError, match=f"^crontab {field}: ") as info:
-        crontab(**{field: value})
+        crontab(**fields)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]  # strict is a bool
     bad_token = "" if value == "1,,2" else value
     assert repr(bad_token) in str(info.value)
 

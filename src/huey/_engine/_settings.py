@@ -303,13 +303,14 @@ def check_priority(value: object) -> int:
 def check_timeout(value: object) -> float | None:
     """A task timeout in seconds (``None``: no timeout).
 
+    ``0`` (or ``timedelta(0)``) also means no timeout, as in the original huey: a
+    per-call ``timeout=0`` lifts the task's default timeout.
+
     Raises:
-        ValueError: zero or negative.
+        ValueError: negative, or not finite.
         TypeError: not a number of seconds.
     """
     if value is None:
         return None
     seconds = delay_to_seconds(value, what="timeout")
-    if seconds == 0:
-        raise ValueError("timeout must be positive")
-    return seconds
+    return seconds or None
