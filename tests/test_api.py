@@ -591,6 +591,8 @@ def test_cancel_from_task(
 
     Without a retry the cancellation is the task's outcome: stored as an error, so a
     reader gets a TaskException instead of waiting for ever (as in the original huey).
+    With a retry it is stored as an intermediate error, as huey 3.5 does by default
+    (``store_intermediate_errors``): a blocking read waits for the retry's outcome.
     """
 
     @huey.task(retries=retries)
@@ -605,8 +607,11 @@ def test_cancel_from_task(
     if requeued:
         [again] = huey.pending()
         assert again.retries == (retries if retry else retries - 1)
-        assert result.get() is None
-        assert huey.result_count() == 0
+        assert huey.result_count() == 1
+        with pytest.raises(TaskException, match="CancelExecution"):
+            result.get(preserve=True)
+        with pytest.raises(ResultTimeout, match="a retry is due"):
+            result.get(blocking=True, timeout=0)
     else:
         with pytest.raises(TaskException, match="CancelExecution"):
             result.get(blocking=True, timeout=1)

@@ -26,6 +26,7 @@ from ._engine import (
     Receiver,
     WriteThrough,
     clock_from,
+    default_error_result,
     instance_key,
     make_storage,
     serializer_from,
@@ -77,6 +78,10 @@ class Huey(Generic[RM]):
         use_zlib: use zlib instead of gzip.
         immediate_use_memory: in immediate mode, use an in-memory storage.
         storage_class: the storage class, built as ``storage_class(name, **storage_kwargs)``.
+        store_intermediate_errors: store the error of a failed attempt that will be
+            retried, so a reader sees why (the retry's outcome replaces it); ``False``
+            stores only the final error. A lock or a ``RetryTask`` is never stored while
+            a retry is pending.
         storage: a ready storage object (anything satisfying
             :class:`huey.protocols.Storage`); overrides ``storage_class``.
         clock: the source of time (tests pass a fake clock).
@@ -127,6 +132,7 @@ class Huey(Generic[RM]):
         use_zlib: bool = False,
         immediate_use_memory: bool = True,
         storage_class: Callable[..., Storage] | None = None,
+        store_intermediate_errors: bool = True,
         *,
         storage: Storage | None = None,
         clock: Clock | None = None,
@@ -150,6 +156,7 @@ class Huey(Generic[RM]):
         use_zlib: bool = False,
         immediate_use_memory: bool = True,
         storage_class: Callable[..., Storage] | None = None,
+        store_intermediate_errors: bool = True,
         storage: Storage | None = None,
         clock: Clock | None = None,
         delivery: Delivery = "at-least-once",
@@ -171,6 +178,7 @@ class Huey(Generic[RM]):
         use_zlib: bool = False,
         immediate_use_memory: bool = True,
         storage_class: Callable[..., Storage] | None = None,
+        store_intermediate_errors: bool = True,
         *,
         storage: Storage | None = None,
         clock: Clock | None = None,
@@ -192,6 +200,7 @@ class Huey(Generic[RM]):
         use_zlib: bool = False,
         immediate_use_memory: bool = True,
         storage_class: Callable[..., Storage] | None = None,
+        store_intermediate_errors: bool = True,
         *,
         storage: Storage | None = None,
         clock: Clock | None = None,
@@ -225,7 +234,11 @@ class Huey(Generic[RM]):
         self._storage = make_storage(type(self), name, storage, storage_class, storage_kwargs)
         self.immediate_use_memory = options.get("immediate_use_memory", True)
         self._engine = Engine(
-            settings, self._storage, serializer_from(options), clock_from(options)
+            settings,
+            self._storage,
+            serializer_from(options),
+            clock_from(options),
+            error_builder=self.build_error_result,
         )
         self.immediate = options.get("immediate", False)
 
@@ -260,6 +273,11 @@ class Huey(Generic[RM]):
     def utc(self) -> bool:
         """Whether periodic tasks see UTC (else local) datetimes."""
         return self._engine.settings.utc
+
+    @property
+    def store_intermediate_errors(self) -> bool:
+        """Whether the error of an attempt that will be retried is stored."""
+        return self._engine.settings.store_intermediate_errors
 
     @property
     def delivery(self) -> Delivery:
@@ -546,6 +564,20 @@ class Huey(Generic[RM]):
         """
         return self._engine.execute(task, self._engine.timestamp(timestamp), revocations)
 
+    def build_error_result(self, task: Task[Any], exception: BaseException) -> dict[str, object]:
+        """The metadata stored as the result of ``task`` failing with ``exception``.
+
+        Override it in a subclass to store more (or different) fields; a reader gets
+        them in :attr:`TaskException.metadata <huey.exceptions.TaskException.metadata>`
+        and from :meth:`Result.get_raw_result`. The default has ``error`` (the
+        exception's ``repr``; for a sub-task's re-raised ``TaskException``, the
+        sub-task's error), ``retries`` (left when it failed), ``traceback`` and
+        ``task_id``; a field the override leaves out keeps its default value. If the
+        override raises, or returns what the serializer cannot store, the default
+        record is stored and the problem logged.
+        """
+        return default_error_result(task, exception)
+
     # --- hooks -----------------------------------------------------------------------
 
     def pre_execute(self, name: str | None = None) -> Callable[[F], F]:
@@ -665,16 +697,22 @@ class Huey(Generic[RM]):
         self,
         task: Task[Any] | Result[Any] | TaskWrapper[Any, Any, Any] | str,
         timestamp: datetime | None = None,
+        peek: bool = True,
     ) -> bool:
         """Whether a task instance (a task, its result handle or its id) or a whole task
-        (its wrapper) is revoked at ``timestamp`` (default now)."""
+        (its wrapper) is revoked at ``timestamp`` (default now).
+
+        With ``peek=False`` the check counts as a run, as at execution: a revocation for
+        one attempt (``revoke_once``) that applies is used up, and a lapsed
+        ``revoke_until`` is removed.
+        """
         if isinstance(task, TaskWrapper):
-            return task.is_revoked(timestamp)
+            return task.is_revoked(timestamp, peek)
         if isinstance(task, Result):
             task = task.task
         revocations = self._engine.revocations
         keys = (instance_key(task),) if isinstance(task, str) else revocations.keys_of(task)
-        return revocations.any_applies(keys, self._engine.timestamp(timestamp))
+        return revocations.any_applies(keys, self._engine.timestamp(timestamp), consume=not peek)
 
     # --- results -----------------------------------------------------------------------
 

@@ -21,7 +21,9 @@ from dataclasses import dataclass, replace
 from typing import TypeAlias, TypeVar
 
 from ._messages import ErrorInfo, Message, Revocation
+from .exceptions import TaskException
 from .signals import (
+    SIGNAL_CANCELED,
     SIGNAL_COMPLETE,
     SIGNAL_ERROR,
     SIGNAL_INTERRUPTED,
@@ -49,6 +51,7 @@ __all__ = (
     "revocation_applies",
     "decide",
     "settle",
+    "error_text",
     "extend_arguments",
     "append_stage",
     "pipeline_stages",
@@ -283,9 +286,24 @@ def retry_message(message: M, now: float, *, eta: float | None = None, forced: b
     )
 
 
+def error_text(exception: BaseException) -> str:
+    """The ``error`` text stored for ``exception``: its ``repr``.
+
+    A :class:`~huey.exceptions.TaskException` (a sub-task's failure, re-raised by a task
+    that read its result) is stored as the sub-task's own error text, as the original
+    huey does, rather than as a wrapped ``repr``.
+    """
+    if isinstance(exception, TaskException):
+        inner = exception.metadata.get("error")
+        if inner:
+            return str(inner)
+    return repr(exception)
+
+
 def _error_info(message: Message, failure: Failure, *, final: bool) -> ErrorInfo:
+    exception = failure.exception
     return ErrorInfo(
-        error=repr(failure.exception) if failure.exception is not None else str(failure.signal),
+        error=str(failure.signal) if exception is None else error_text(exception),
         traceback=failure.traceback,
         task_id=message.id,
         retries=message.retries,
@@ -300,6 +318,7 @@ def settle(
     *,
     store_results: bool,
     store_none: bool,
+    store_intermediate_errors: bool = True,
 ) -> tuple[Effect, ...]:
     """The effects of ``outcome`` for ``message``, in the order the shell applies them.
 
@@ -310,6 +329,10 @@ def settle(
         store_results: whether results are kept (``Huey(results=...)``, never for
             periodic tasks).
         store_none: whether a ``None`` return value is stored.
+        store_intermediate_errors: whether the error of an attempt that will be retried
+            is stored (``Huey(store_intermediate_errors=...)``). Even then a lock, a
+            rate limit or a retry the task asked for (``RetryTask``) is not stored while
+            a retry is pending, as in the original huey 3.5.
     """
     if isinstance(outcome, Success):
         effects: list[Effect] = []
@@ -330,10 +353,14 @@ def settle(
     will_retry = forced or (failure.retry is None and message.retries > 0)
     info = _error_info(message, failure, final=not will_retry)
     effects = [] if failure.signal is None else [Emit(failure.signal, failure.exception)]
-    # An error (or a timeout) is stored even when a retry follows, as the original huey
-    # does by default, so a reader sees why; the retry's result replaces it. A lock or a
-    # cancellation that will be retried is not an error worth reporting.
-    intermediate = failure.signal in (SIGNAL_ERROR, SIGNAL_TIMEOUT)
+    # An error, a timeout or a cancellation is stored even when a retry follows, as the
+    # original huey does by default, so a reader sees why; the retry's result replaces
+    # it. A lock, a rate limit or a RetryTask that will be retried is no error to report.
+    intermediate = store_intermediate_errors and failure.signal in (
+        SIGNAL_ERROR,
+        SIGNAL_TIMEOUT,
+        SIGNAL_CANCELED,
+    )
     if store_results and failure.store and (intermediate or not will_retry):
         effects.append(StoreError(message.id, info))
         if not will_retry:

@@ -38,6 +38,9 @@ __all__ = (
 
 WIRE_VERSION: Final = 1
 _ERROR_MARKER: Final = "__huey_error__"
+_RESERVED_ERROR_KEYS: Final = frozenset(
+    {_ERROR_MARKER, "final", "error", "traceback", "task_id", "retries"}
+)
 
 
 def _empty_kwargs() -> Mapping[str, object]:
@@ -110,6 +113,8 @@ class ErrorInfo:
         retries: retries it had left.
         final: ``False`` when a retry follows (the retry's outcome will replace this
             error), ``True`` when this is the task's last word.
+        extra: further metadata fields (from an overridden
+            ``Huey.build_error_result``).
     """
 
     error: str
@@ -117,15 +122,34 @@ class ErrorInfo:
     task_id: str
     retries: int
     final: bool = True
+    extra: Mapping[str, object] = field(default_factory=_empty_kwargs, hash=False)
 
     def as_metadata(self) -> dict[str, object]:
-        """The original huey's error metadata mapping."""
+        """The original huey's error metadata mapping (with the ``extra`` fields)."""
         return {
             "error": self.error,
             "traceback": self.traceback,
             "task_id": self.task_id,
             "retries": self.retries,
+            **self.extra,
         }
+
+    def with_metadata(self, metadata: Mapping[str, object]) -> ErrorInfo:
+        """A copy whose metadata is ``metadata``, over this record's own fields.
+
+        The four standard fields keep their values where ``metadata`` lacks them (or
+        gives ``retries`` as something other than an ``int``); other keys become
+        ``extra``; ``final`` is this record's and cannot be overridden.
+        """
+        retries = metadata.get("retries", self.retries)
+        return ErrorInfo(
+            error=str(metadata.get("error", self.error)),
+            traceback=str(metadata.get("traceback", self.traceback)),
+            task_id=str(metadata.get("task_id", self.task_id)),
+            retries=retries if isinstance(retries, int) else self.retries,
+            final=self.final,
+            extra={k: v for k, v in metadata.items() if k not in _RESERVED_ERROR_KEYS},
+        )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -275,6 +299,11 @@ def error_from_wire(obj: object) -> ErrorInfo | None:
         retries=retries if isinstance(retries, int) else 0,
         # Records written before the field existed were final as far as anyone knew.
         final=wire.get("final", True) is not False,
+        extra={
+            key: value
+            for key, value in wire.items()
+            if isinstance(key, str) and key not in _RESERVED_ERROR_KEYS
+        },
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Generic, Literal, cast, overload
 
@@ -10,9 +11,11 @@ from typing_extensions import TypeVar, override
 
 from ._core import pipeline_stages
 from ._engine import instance_key
+from ._messages import error_from_wire
 from ._task import Task
 from .constants import EmptyData
 from .exceptions import ResultTimeout
+from .utils import Error
 
 if TYPE_CHECKING:
     from ._api import Huey
@@ -99,8 +102,73 @@ class Result(Generic[R_co]):
             ResultTimeout: ``blocking`` and ``timeout`` elapsed first (a
                 :class:`~huey.exceptions.HueyException`).
         """
+        value = self._read(blocking, timeout, backoff, max_delay, revoke_on_timeout, preserve)
+        if value is EmptyData:
+            return None
+        # The stored value is what the task returned: its type is R by construction.
+        return cast(R_co, self._engine.results.unpack(value))
+
+    __call__ = get
+
+    @overload
+    def get_raw_result(
+        self,
+        blocking: Literal[True],
+        timeout: float | None = None,
+        backoff: float = 1.15,
+        max_delay: float = 1.0,
+        revoke_on_timeout: bool = False,
+        preserve: bool = False,
+    ) -> R_co | Error: ...
+    @overload
+    def get_raw_result(
+        self,
+        blocking: bool = False,
+        timeout: float | None = None,
+        backoff: float = 1.15,
+        max_delay: float = 1.0,
+        revoke_on_timeout: bool = False,
+        preserve: bool = False,
+    ) -> R_co | Error | None: ...
+    def get_raw_result(
+        self,
+        blocking: bool = False,
+        timeout: float | None = None,
+        backoff: float = 1.15,
+        max_delay: float = 1.0,
+        revoke_on_timeout: bool = False,
+        preserve: bool = False,
+    ) -> R_co | Error | None:
+        """Like :meth:`get`, but a failed task's error is returned instead of raised.
+
+        The error comes as :class:`huey.utils.Error`, whose ``metadata`` is what
+        :attr:`TaskException.metadata <huey.exceptions.TaskException.metadata>` would
+        hold. The arguments, the caching and the waiting are :meth:`get`'s.
+
+        Raises:
+            ResultTimeout: ``blocking`` and ``timeout`` elapsed first.
+        """
+        value = self._read(blocking, timeout, backoff, max_delay, revoke_on_timeout, preserve)
+        if value is EmptyData:
+            return None
+        error = error_from_wire(value)
+        if error is not None:
+            return Error(error.as_metadata())
+        # The stored value is what the task returned: its type is R by construction.
+        return cast(R_co, value)
+
+    def _read(
+        self,
+        blocking: bool,
+        timeout: float | None,
+        backoff: float,
+        max_delay: float,
+        revoke_on_timeout: bool,
+        preserve: bool,
+    ) -> object:
+        """The stored value (decoded, not unpacked) or ``EmptyData``; a final one is cached."""
         if self._cached is not _NOT_READ:
-            return cast(R_co, self._engine.results.unpack(self._cached))
+            return self._cached
         results = self._engine.results
         value = results.read(
             self.task.id,
@@ -115,14 +183,9 @@ class Result(Generic[R_co]):
                 self.revoke()
             retrying = "" if value is EmptyData else " (its last attempt failed; a retry is due)"
             raise ResultTimeout(f"task {self.task.id} did not finish in {timeout}s{retrying}")
-        if value is EmptyData:
-            return None
         if not results.is_pending(value):
             self._cached = value
-        # The stored value is what the task returned: its type is R by construction.
-        return cast(R_co, results.unpack(value))
-
-    __call__ = get
+        return value
 
     def is_ready(self) -> bool:
         """Whether the final result is available (reads and caches it, as the original does).
@@ -163,16 +226,21 @@ class Result(Generic[R_co]):
         delay: float | None = None,
         expires: float | datetime | None = None,
         priority: int | None = None,
+        preserve_pipeline: bool = True,
     ) -> Result[R_co]:
         """Revoke this instance and enqueue a copy with a new id; return its handle.
 
         Without ``eta`` or ``delay`` the copy runs as soon as a worker takes it. No check
-        is made that the original has not already run.
+        is made that the original has not already run. With ``preserve_pipeline`` (the
+        default) the copy keeps the stages chained after this task (``then()``) and its
+        error handler (``error()``); with ``False`` it runs alone.
         """
         # Build (and so validate) the copy before touching the original.
         copy = self._engine.enqueuer.copy_for_reschedule(
             self.task, eta=eta, delay=delay, expires=expires, priority=priority
         )
+        if not preserve_pipeline:
+            copy = replace(copy, on_complete=None, on_error=None)
         self.revoke(revoke_once=True)
         self._engine.enqueuer.enqueue(copy)
         return Result(self.huey, copy)

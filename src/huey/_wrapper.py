@@ -189,10 +189,14 @@ class TaskWrapper(Generic[P, R_co, H_co]):
         """Undo :meth:`revoke`; whether a revocation was found."""
         return self._engine.revocations.remove(task_key(self.name))
 
-    def is_revoked(self, timestamp: datetime | None = None) -> bool:
-        """Whether this task is revoked (at ``timestamp``, default now)."""
-        return self._engine.revocations.applies(
-            task_key(self.name), self._engine.timestamp(timestamp)
+    def is_revoked(self, timestamp: datetime | None = None, peek: bool = True) -> bool:
+        """Whether this task is revoked (at ``timestamp``, default now).
+
+        With ``peek=False`` the check uses up a ``revoke_once`` revocation (and removes a
+        lapsed ``revoke_until``), as a run does.
+        """
+        return self._engine.revocations.any_applies(
+            (task_key(self.name),), self._engine.timestamp(timestamp), consume=not peek
         )
 
     def unregister(self) -> bool:

@@ -23,6 +23,7 @@ from huey._core import (
     Success,
     append_stage,
     decide,
+    error_text,
     extend_arguments,
     is_due,
     pipeline_stages,
@@ -32,13 +33,14 @@ from huey._core import (
     settle,
 )
 from huey._messages import ErrorInfo, Message, Revocation
-from huey.exceptions import CancelExecution, RetryTask, TaskLockedException
+from huey.exceptions import CancelExecution, RetryTask, TaskException, TaskLockedException
 from huey.signals import (
     SIGNAL_CANCELED,
     SIGNAL_COMPLETE,
     SIGNAL_ERROR,
     SIGNAL_INTERRUPTED,
     SIGNAL_LOCKED,
+    SIGNAL_RATE_LIMITED,
     SIGNAL_RETRYING,
     SIGNAL_TIMEOUT,
     Signal,
@@ -475,6 +477,7 @@ def test_settle_locked_without_retries_is_a_final_failure() -> None:
     assert not any(isinstance(effect, Enqueue) for effect in effects)
 
 
+@pytest.mark.parametrize("intermediate", [True, False])
 @pytest.mark.parametrize(
     ("retries", "retry", "expected_retries"),
     [
@@ -485,20 +488,100 @@ def test_settle_locked_without_retries_is_a_final_failure() -> None:
         (2, True, 2),
     ],
 )
-def test_settle_cancelled(retries: int, retry: bool | None, expected_retries: int | None) -> None:
-    """A cancellation is never stored; it is retried as ``retry`` and the retries allow."""
+def test_settle_cancelled(
+    retries: int, retry: bool | None, expected_retries: int | None, intermediate: bool
+) -> None:
+    """A cancellation is retried as ``retry`` and the retries allow; it is stored like an
+    error (a pending retry's only with ``store_intermediate_errors``), as huey 3.5 does."""
     exc = CancelExecution(retry=retry)
-    failure = Failure(exception=exc, signal=SIGNAL_CANCELED, retry=retry, store=False)
-    effects = settle(msg(retries=retries), failure, NOW, store_results=True, store_none=False)
+    failure = Failure(exception=exc, signal=SIGNAL_CANCELED, retry=retry)
+    effects = settle(
+        msg(retries=retries),
+        failure,
+        NOW,
+        store_results=True,
+        store_none=False,
+        store_intermediate_errors=intermediate,
+    )
     assert effects[0] == Emit(SIGNAL_CANCELED, exc)
-    assert not any(isinstance(effect, StoreError) for effect in effects)
+    stored = [effect.info for effect in effects if isinstance(effect, StoreError)]
     enqueued = [effect.message for effect in effects if isinstance(effect, Enqueue)]
     if expected_retries is None:
         assert enqueued == []
         assert Emit(SIGNAL_RETRYING, exc) not in effects
+        assert [info.final for info in stored] == [True]
     else:
         assert [message.retries for message in enqueued] == [expected_retries]
         assert Emit(SIGNAL_RETRYING, exc) in effects
+        assert [info.final for info in stored] == ([False] if intermediate else [])
+
+
+@pytest.mark.parametrize(
+    ("signal", "retry", "stored"),
+    [
+        (SIGNAL_ERROR, None, True),
+        (SIGNAL_TIMEOUT, None, True),
+        (SIGNAL_CANCELED, None, True),
+        (SIGNAL_LOCKED, None, False),  # TaskLockedException: never while a retry is pending
+        (None, True, False),  # RetryTask: never
+        (SIGNAL_RATE_LIMITED, None, False),  # RateLimitExceeded: never
+    ],
+)
+def test_settle_intermediate_errors_option(
+    signal: Signal | None, retry: bool | None, stored: bool
+) -> None:
+    """``store_intermediate_errors`` (default on) stores the error of an attempt that will
+    be retried, except for the kinds huey 3.5 never stores then; off, nothing is stored."""
+    failure = Failure(exception=ValueError("x"), signal=signal, retry=retry)
+    message = msg(retries=2, on_error=msg("handler"))
+    default = settle(message, failure, NOW, store_results=True, store_none=False)
+    on = settle(
+        message, failure, NOW, store_results=True, store_none=False, store_intermediate_errors=True
+    )
+    off = settle(
+        message, failure, NOW, store_results=True, store_none=False, store_intermediate_errors=False
+    )
+    assert default == on
+    assert [effect.info.final for effect in on if isinstance(effect, StoreError)] == (
+        [False] if stored else []
+    )
+    assert not any(isinstance(effect, StoreError) for effect in off)
+    for effects in (on, off):
+        assert Emit(SIGNAL_RETRYING, failure.exception) in effects
+        # The error handler waits for the final failure, whatever the option.
+        assert [e.message.id for e in effects if isinstance(e, Enqueue)] == ["t1"]
+
+
+@pytest.mark.parametrize("signal", [SIGNAL_ERROR, SIGNAL_LOCKED, None])
+def test_settle_final_error_is_stored_without_intermediate_errors(signal: Signal | None) -> None:
+    """``store_intermediate_errors=False`` still stores the final error, for every stage."""
+    exc = ValueError("x")
+    message = append_stage(msg("a"), msg("b"))
+    effects = settle(
+        message,
+        Failure(exception=exc, signal=signal, retry=False),
+        NOW,
+        store_results=True,
+        store_none=False,
+        store_intermediate_errors=False,
+    )
+    stored = [
+        (effect.task_id, effect.info.final) for effect in effects if isinstance(effect, StoreError)
+    ]
+    assert stored == [("a", True), ("b", True)]
+
+
+def test_error_text_of_a_reraised_task_exception_is_the_inner_error() -> None:
+    """A sub-task's TaskException re-raised by a task stores the sub-task's error text."""
+    inner = TaskException({"error": "ValueError('inner')", "task_id": "sub", "retries": 0})
+    assert error_text(inner) == "ValueError('inner')"
+    assert error_text(ValueError("x")) == "ValueError('x')"
+    # Without an inner error text, the TaskException's own repr.
+    assert error_text(TaskException({})) == repr(TaskException({}))
+    effects = settle(msg(), Failure(exception=inner), NOW, store_results=True, store_none=False)
+    [info] = [effect.info for effect in effects if isinstance(effect, StoreError)]
+    assert info.error == "ValueError('inner')"
+    assert info.task_id == "t1"
 
 
 def test_settle_interrupted_only_emits() -> None:
@@ -531,6 +614,7 @@ _signals = st.sampled_from(
     retry=st.sampled_from([None, True, False]),
     store=st.booleans(),
     store_results=st.booleans(),
+    intermediate=st.booleans(),
 )
 def test_settle_failure_invariants(
     retries: int,
@@ -540,6 +624,7 @@ def test_settle_failure_invariants(
     retry: bool | None,
     store: bool,
     store_results: bool,
+    intermediate: bool,
 ) -> None:
     """Whatever the failure: one retry or one handler at most, never both; sane stores."""
     pipeline = msg("s0", retries=retries)
@@ -549,7 +634,14 @@ def test_settle_failure_invariants(
         pipeline = dataclasses.replace(pipeline, on_error=msg("handler"))
     exc = ValueError("x")
     failure = Failure(exception=exc, signal=signal, retry=retry, store=store)
-    effects = settle(pipeline, failure, NOW, store_results=store_results, store_none=False)
+    effects = settle(
+        pipeline,
+        failure,
+        NOW,
+        store_results=store_results,
+        store_none=False,
+        store_intermediate_errors=intermediate,
+    )
     enqueued = [effect.message for effect in effects if isinstance(effect, Enqueue)]
     stored = [effect.task_id for effect in effects if isinstance(effect, StoreError)]
     retried = [message for message in enqueued if message.id == "s0"]
@@ -564,6 +656,8 @@ def test_settle_failure_invariants(
     assert set(stored) <= {f"s{index}" for index in range(stages)}
     if stored[1:]:
         assert not retried  # later stages only get the error on a final failure
+    if retried and not intermediate:
+        assert stored == []  # only the final error is stored
     if signal == SIGNAL_INTERRUPTED:
         assert effects == (Emit(SIGNAL_INTERRUPTED, exc),)
     elif retry is True:

@@ -324,6 +324,37 @@ def test_error_wire_round_trip() -> None:
     }
 
 
+def test_error_extra_fields_round_trip() -> None:
+    """Extra metadata (from an overridden ``build_error_result``) is stored and read back."""
+    base = ErrorInfo(error="E()", traceback="tb", task_id="a", retries=1, final=False)
+    info = base.with_metadata({"error": "custom", "host": "w1", "codes": [1, 2]})
+    assert info == ErrorInfo(
+        error="custom",
+        traceback="tb",
+        task_id="a",
+        retries=1,
+        final=False,
+        extra={"host": "w1", "codes": [1, 2]},
+    )
+    assert error_from_wire(error_to_wire(info)) == info
+    assert info.as_metadata() == {
+        "error": "custom",
+        "traceback": "tb",
+        "task_id": "a",
+        "retries": 1,
+        "host": "w1",
+        "codes": [1, 2],
+    }
+    assert hash(info) == hash(dataclasses.replace(info, extra={}))
+
+
+def test_error_with_metadata_cannot_override_final_or_type_of_retries() -> None:
+    """``final`` stays the record's; a ``retries`` that is not an int keeps the default."""
+    base = ErrorInfo(error="E()", traceback="tb", task_id="a", retries=3, final=True)
+    info = base.with_metadata({"final": False, "retries": "many", "__huey_error__": 9})
+    assert info == base
+
+
 @pytest.mark.parametrize("value", [None, 3, "error", {"error": "x"}, [1], {}])
 def test_error_from_wire_ignores_ordinary_values(value: object) -> None:
     """Ordinary task results (even dicts with an 'error' key) are not errors."""

@@ -23,8 +23,10 @@ from ._results import WriteThrough as WriteThrough
 from ._revocations import Revocations as Revocations
 from ._revocations import instance_key as instance_key
 from ._revocations import task_key as task_key
+from ._runner import ErrorBuilder as ErrorBuilder
 from ._runner import Runner as Runner
 from ._runner import RunOutcome as RunOutcome
+from ._runner import default_error_result as default_error_result
 from ._settings import HUEY_OPTION_NAMES as HUEY_OPTION_NAMES
 from ._settings import Delivery as Delivery
 from ._settings import HueyOptions as HueyOptions
@@ -44,6 +46,7 @@ __all__ = (
     "Delivery",
     "Engine",
     "Enqueuer",
+    "ErrorBuilder",
     "Events",
     "HasEngine",
     "HookKind",
@@ -64,6 +67,7 @@ __all__ = (
     "check_storage",
     "check_storage_options",
     "clock_from",
+    "default_error_result",
     "make_storage",
     "serializer_from",
     "settings_from",

@@ -25,7 +25,7 @@ from ._ports import Ports
 from ._registry import Registry
 from ._results import Results, WriteThrough
 from ._revocations import Revocations
-from ._runner import Runner
+from ._runner import ErrorBuilder, Runner, default_error_result
 from ._settings import Settings
 
 __all__ = ("Engine", "HasEngine")
@@ -41,6 +41,8 @@ class Engine:
         storage: the configured storage.
         serializer: the serializer.
         clock: the source of time.
+        error_builder: builds the metadata stored for a failed task (the façade passes
+            its ``build_error_result``).
 
     Attributes:
         settings: the application options.
@@ -55,7 +57,12 @@ class Engine:
     """
 
     def __init__(
-        self, settings: Settings, storage: Storage, serializer: Serializer, clock: Clock
+        self,
+        settings: Settings,
+        storage: Storage,
+        serializer: Serializer,
+        clock: Clock,
+        error_builder: ErrorBuilder = default_error_result,
     ) -> None:
         self.settings = settings
         self.ports: Ports = Ports(storage, serializer, clock)
@@ -80,6 +87,7 @@ class Engine:
             revocations=self.revocations,
             enqueue=self.enqueuer.enqueue,
             schedule=self.enqueuer.schedule,
+            error_builder=error_builder,
         )
 
     def timestamp(self, value: datetime | float | None) -> float:

@@ -64,9 +64,23 @@ class Revocations:
         record = self.codec.decode_revocation(key, self.ports.storage.peek_data(key))
         return _core.revocation_applies(record, now)[0]
 
-    def any_applies(self, keys: Sequence[str], now: float) -> bool:
-        """Whether any of the flags under ``keys`` revokes a run at ``now``."""
-        return any(self.applies(key, now) for key in keys)
+    def any_applies(self, keys: Sequence[str], now: float, *, consume: bool = False) -> bool:
+        """Whether any of the flags under ``keys`` revokes a run at ``now``.
+
+        With ``consume`` the check counts as a run, as at execution: the flags it uses
+        up (a ``once`` flag that applies, an ``until`` flag that has lapsed) are deleted.
+        """
+        if not consume:
+            return any(self.applies(key, now) for key in keys)
+        revoked = False
+        storage = self.ports.storage
+        for key in keys:
+            record = self.codec.decode_revocation(key, storage.peek_data(key))
+            applies, used_up = _core.revocation_applies(record, now)
+            if used_up:
+                storage.pop_data(key)
+            revoked = revoked or applies
+        return revoked
 
     def consume(
         self, task: Task[Any], now: float, known: Sequence[bytes | None] | None = None

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import logging
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeAlias, cast
 
 from .. import _core
 from .._core import Defer, Drop, Failure, Outcome, Success
 from .._deadline import deadline_scope
 from .._localtime import epoch_of
+from .._messages import ErrorInfo
 from .._task import Task
 from .._timeutil import delay_to_seconds
 from ..exceptions import (
@@ -45,12 +46,31 @@ from ._results import ResultSink
 from ._revocations import Revocations
 from ._settings import Settings
 
-__all__ = ("RunOutcome", "Runner")
+__all__ = ("ErrorBuilder", "RunOutcome", "Runner", "default_error_result")
 
 logger = logging.getLogger("huey")
 
 RunOutcome: TypeAlias = Defer | Drop | Success | Failure
 """What one run of a task came to."""
+
+ErrorBuilder: TypeAlias = Callable[[Task[Any], BaseException], Mapping[str, object]]
+"""Builds the metadata stored for a failed task from the task and its exception
+(``Huey.build_error_result``)."""
+
+
+def default_error_result(task: Task[Any], exception: BaseException) -> dict[str, object]:
+    """The error metadata the original huey stores for ``task`` failing with ``exception``.
+
+    ``error`` (the exception's ``repr``; a re-raised sub-task's
+    :class:`~huey.exceptions.TaskException` keeps the sub-task's error text),
+    ``retries`` (left when it failed), ``traceback`` and ``task_id``.
+    """
+    return {
+        "error": _core.error_text(exception),
+        "retries": task.retries,
+        "traceback": "".join(traceback.format_exception(exception)),
+        "task_id": task.id,
+    }
 
 
 class Runner:
@@ -65,6 +85,9 @@ class Runner:
         revocations: the revocation flags.
         enqueue: enqueues follow-up messages (retries, pipeline stages, error handlers).
         schedule: puts a task that is not due yet in the schedule.
+        error_builder: builds the metadata stored for a failure (default
+            :func:`default_error_result`); if it raises, or returns what cannot be
+            stored, the default record is stored and the problem logged.
     """
 
     def __init__(
@@ -78,6 +101,7 @@ class Runner:
         revocations: Revocations,
         enqueue: Callable[[Task[Any]], None],
         schedule: Callable[[Task[Any]], None],
+        error_builder: ErrorBuilder = default_error_result,
     ) -> None:
         self.settings = settings
         self.ports = ports
@@ -87,6 +111,7 @@ class Runner:
         self.revocations = revocations
         self.enqueue = enqueue
         self.schedule = schedule
+        self.error_builder = error_builder
 
     def run(
         self,
@@ -137,8 +162,9 @@ class Runner:
             self.ports.clock.time(),
             store_results=self.settings.results and not periodic,
             store_none=self.settings.store_none,
+            store_intermediate_errors=self.settings.store_intermediate_errors,
         )
-        self._apply(task, effects, sink)
+        self._apply(task, effects, sink, outcome)
         return outcome
 
     def _call(self, entry: TaskEntry, task: Task[Any]) -> Outcome:
@@ -192,13 +218,19 @@ class Runner:
             return self.ports.clock.time() + delay_to_seconds(exc.delay, what="RetryTask delay")
         return None
 
-    def _apply(self, task: Task[Any], effects: Sequence[_core.Effect], sink: ResultSink) -> None:
+    def _apply(
+        self, task: Task[Any], effects: Sequence[_core.Effect], sink: ResultSink, outcome: Outcome
+    ) -> None:
+        built: Mapping[str, object] | None = None
         for effect in effects:
             match effect:
                 case _core.StoreResult(task_id, value):
                     sink.store_result(task_id, self.codec.encode_result(task, value))
                 case _core.StoreError(task_id, info):
-                    sink.store_result(task_id, self.codec.encode_error(info))
+                    exception = outcome.exception if isinstance(outcome, Failure) else None
+                    if exception is not None and built is None:
+                        built = self._build_error(task, exception)
+                    sink.store_result(task_id, self._encode_error(task, info, built))
                 case _core.PostExecute(value, exception):
                     self.events.run_post_execute(task, value, exception)
                 case _core.Emit(signal, exception):
@@ -206,3 +238,39 @@ class Runner:
                     self.events.emit(signal, task, *extra)
                 case _core.Enqueue(message):
                     self.enqueue(cast("Task[Any]", message))
+
+    def _build_error(self, task: Task[Any], exception: BaseException) -> Mapping[str, object]:
+        """The builder's metadata for this failure, once per run (``{}``: it failed)."""
+        try:
+            return _checked_metadata(self.error_builder(task, exception))
+        except Exception:
+            logger.exception("building the error of %s (%s) failed", task.name, task.id)
+            return {}
+
+    def _encode_error(
+        self, task: Task[Any], info: ErrorInfo, built: Mapping[str, object] | None
+    ) -> bytes:
+        if built:
+            try:
+                return self.codec.encode_error(info.with_metadata(built))
+            except Exception:
+                logger.exception(
+                    "the error built for %s (%s) cannot be stored; storing the default",
+                    task.name,
+                    task.id,
+                )
+        return self.codec.encode_error(info)
+
+
+def _checked_metadata(built: object) -> Mapping[str, object]:
+    """What an error builder returned, if it is a mapping with string keys.
+
+    Raises:
+        TypeError: it is not (an override is user code, maybe untyped).
+    """
+    if not isinstance(built, Mapping):
+        raise TypeError(f"it returned {type(built).__name__}, not a mapping")
+    mapping = cast("Mapping[object, object]", built)
+    if not all(isinstance(key, str) for key in mapping):
+        raise TypeError(f"its keys must be strings, got {list(mapping)!r:.80}")
+    return cast("Mapping[str, object]", mapping)

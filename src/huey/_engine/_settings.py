@@ -60,6 +60,9 @@ class HueyOptions(TypedDict, total=False):
         max_deliveries: deliveries after which a message is dead-lettered (default 5).
         max_message_size: largest serialized task in bytes, checked at enqueue (default
             ``None``: no limit of huey's own; storages may have theirs).
+        store_intermediate_errors: store the error of a failed attempt that will be
+            retried (default ``True``, as the original huey); ``False`` stores only the
+            final error.
     """
 
     store_none: bool
@@ -74,6 +77,7 @@ class HueyOptions(TypedDict, total=False):
     lease_timeout: float
     max_deliveries: int
     max_message_size: int | None
+    store_intermediate_errors: bool
 
 
 def option_names(options: type) -> frozenset[str]:
@@ -203,6 +207,7 @@ def settings_from(name: str, results: bool, options: Mapping[str, Any]) -> Setti
         lease_timeout=options.get("lease_timeout", 30.0),
         max_deliveries=options.get("max_deliveries", 5),
         max_message_size=options.get("max_message_size"),
+        store_intermediate_errors=options.get("store_intermediate_errors", True),
     )
 
 
@@ -233,6 +238,8 @@ class Settings:
         lease_timeout: seconds a worker holds a leased message.
         max_deliveries: deliveries after which a message is dead-lettered.
         max_message_size: largest serialized task in bytes (``None``: no limit).
+        store_intermediate_errors: whether the error of an attempt that will be retried
+            is stored (else only the final error is).
     """
 
     name: str
@@ -243,6 +250,7 @@ class Settings:
     lease_timeout: float = 30.0
     max_deliveries: int = 5
     max_message_size: int | None = None
+    store_intermediate_errors: bool = True
 
     def __post_init__(self) -> None:
         if not self.name:
@@ -261,6 +269,12 @@ class Settings:
             check_count(self.max_message_size, "max_message_size") < 1
         ):
             raise ConfigurationError("max_message_size must be a positive number of bytes")
+        _check_flag(self.store_intermediate_errors, "store_intermediate_errors")
+
+
+def _check_flag(value: object, what: str) -> None:
+    if not isinstance(value, bool):
+        raise ConfigurationError(f"{what} must be True or False, got {value!r:.80}")
 
 
 def check_count(value: object, what: str) -> int:
