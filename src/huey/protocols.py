@@ -28,6 +28,11 @@ __all__ = (
     "Storage",
     "SupportsCounters",
     "SupportsExpiringKeys",
+    "SupportsCompareAndDelete",
+    "SupportsPeekMany",
+    "SupportsDeleteData",
+    "SupportsFlushAll",
+    "SupportsSemaphores",
     "SupportsLeases",
     "SupportsBlockingDequeue",
     "SupportsClose",
@@ -149,6 +154,122 @@ class SupportsExpiringKeys(Protocol):
 
     def put_if_empty_ttl(self, key: str, value: bytes, ttl: float, /) -> bool:
         """Like ``put_if_empty``, and the key disappears after ``ttl`` seconds."""
+        ...
+
+
+@runtime_checkable
+class SupportsCompareAndDelete(Protocol):
+    """**Protocol:** delete a key only while it still holds a given value, atomically.
+
+    ``huey.lock_task`` stores a fresh owner token as the lock's value and releases the
+    lock with ``delete_if_equal``: a holder whose lock expired (its ``ttl`` passed) and
+    was taken by another worker cannot release the new holder's lock. Without this
+    capability huey compares and deletes in two steps, which leaves a short race.
+
+    .. versionadded:: 3.6
+    """
+
+    def delete_if_equal(self, key: str, value: bytes, /) -> bool:
+        """Delete ``key`` if it holds exactly ``value``, in one atomic step.
+
+        An expired key holds nothing, so it is never "equal".
+
+        Returns:
+            Whether the key was deleted.
+        """
+        ...
+
+
+@runtime_checkable
+class SupportsPeekMany(Protocol):
+    """**Protocol:** read several keys of the key/value store in one step (huey 3.4+).
+
+    .. versionadded:: 3.6
+    """
+
+    def peek_many(self, keys: Sequence[str], /) -> Sequence[bytes | EmptyDataType]:
+        """The values under ``keys``, in order (``EmptyData`` for an empty key).
+
+        The values are read together (one transaction, one lock or one round trip), so
+        they are a consistent snapshot; nothing is removed.
+        """
+        ...
+
+
+@runtime_checkable
+class SupportsDeleteData(Protocol):
+    """**Protocol:** remove a key without reading its value (huey 3.x ``delete_data``).
+
+    Unlike ``pop_data``, which some storages answer without removing (the expiring
+    Redis storages keep a task result until it expires), ``delete_data`` always removes
+    the key.
+
+    .. versionadded:: 3.6
+    """
+
+    def delete_data(self, key: str, /) -> bool:
+        """Remove ``key``; whether it held a value."""
+        ...
+
+
+@runtime_checkable
+class SupportsFlushAll(Protocol):
+    """**Protocol:** empty the whole storage at once (huey 3.x ``flush_all``).
+
+    .. versionadded:: 3.6
+    """
+
+    def flush_all(self) -> None:
+        """Remove everything of this queue.
+
+        That is the queue (leased items too), the schedule, the key/value store, the
+        counters and, where the storage has them, dead letters and semaphores.
+        """
+        ...
+
+
+@runtime_checkable
+class SupportsSemaphores(Protocol):
+    """**Protocol:** named counting semaphores whose holders expire.
+
+    Used by :class:`huey.contrib.helpers.RedisSemaphore`. A semaphore lets at most
+    ``limit`` holders in at once; a holder that neither renews nor releases its slot
+    within ``timeout`` seconds (a killed worker) loses it, so the slot frees itself.
+    Expiry uses the storage's own clock (the server's, for Redis), so every client
+    agrees on it. Acquiring also drops expired holders.
+
+    .. versionadded:: 3.6
+    """
+
+    def semaphore_acquire(self, name: str, holder: str, limit: int, timeout: float, /) -> bool:
+        """Take a slot of semaphore ``name`` for ``holder``, atomically.
+
+        Args:
+            name: the semaphore.
+            holder: identifies this holder (unique, for example a random token).
+            limit: how many holders the semaphore admits.
+            timeout: seconds after which the slot frees itself unless renewed.
+
+        Returns:
+            Whether ``holder`` holds a slot now (``True`` again for a current holder,
+            whose timeout restarts); ``False`` when all ``limit`` slots are held.
+        """
+        ...
+
+    def semaphore_renew(self, name: str, holder: str, timeout: float, /) -> bool:
+        """Restart ``holder``'s timeout; ``False`` if it holds no slot (any more)."""
+        ...
+
+    def semaphore_release(self, name: str, holder: str, /) -> bool:
+        """Free ``holder``'s slot; whether it held one."""
+        ...
+
+    def semaphore_holders(self, name: str, /) -> Sequence[str]:
+        """The current holders of semaphore ``name`` (expired ones left out)."""
+        ...
+
+    def semaphore_clear(self, name: str, /) -> int:
+        """Free every slot of semaphore ``name``; return how many were held."""
         ...
 
 

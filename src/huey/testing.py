@@ -29,11 +29,17 @@ from .protocols import (
     Lease,
     Storage,
     SupportsClose,
+    SupportsCompareAndDelete,
     SupportsCounters,
+    SupportsDeleteData,
     SupportsExpiringKeys,
+    SupportsFlushAll,
     SupportsKeyedEnqueue,
     SupportsLeases,
+    SupportsPeekMany,
+    SupportsResultNotification,
     SupportsScheduleTransfer,
+    SupportsSemaphores,
     SupportsSettle,
 )
 from .storage import MemoryStorage
@@ -433,9 +439,144 @@ def _check_expiring_keys(storage: SupportsExpiringKeys, base: Storage) -> None:
     _equal(base.has_data_for_key("short"), False, "has_data_for_key() of an expired key")
     rule = "result_items() skips expired keys"
     _expect("short" not in base.result_items(), rule, "the expired key is listed")
+    if isinstance(storage, SupportsPeekMany):
+        _equal(list(storage.peek_many(["short"])), [EmptyData], "peek_many() of an expired key")
+    if isinstance(storage, SupportsCompareAndDelete):
+        rule = "delete_if_equal() of an expired key"
+        _equal(storage.delete_if_equal("short", b"1"), False, rule)
+        _equal(storage.delete_if_equal("ttl", b"1"), True, "delete_if_equal() of a TTL'd key")
+        _equal(base.put_if_empty("ttl", b"4"), True, "put_if_empty() after delete_if_equal()")
+    if isinstance(storage, SupportsDeleteData):
+        _equal(storage.delete_data("short"), False, "delete_data() of an expired key")
     _equal(base.put_if_empty("short", b"2"), True, "put_if_empty() on an expired key")
     _equal(base.peek_data("short"), b"2", "the new value replaces the expired one")
     base.flush_results()
+
+
+def _check_compare_and_delete(storage: Storage) -> None:
+    _same_kind(isinstance(storage, SupportsCompareAndDelete), storage, "SupportsCompareAndDelete")
+    assert isinstance(storage, SupportsCompareAndDelete)
+    _equal(storage.delete_if_equal("lock", b"a"), False, "delete_if_equal() of a missing key")
+    storage.put_data("lock", b"owner-a")
+    _equal(storage.delete_if_equal("lock", b"owner-b"), False, "delete_if_equal(), other value")
+    _equal(storage.delete_if_equal("lock", b"owner"), False, "delete_if_equal(), a prefix")
+    _equal(storage.peek_data("lock"), b"owner-a", "a refused delete_if_equal() keeps the value")
+    _equal(storage.delete_if_equal("lock", b"owner-a"), True, "delete_if_equal(), same value")
+    _empty(storage.peek_data("lock"), "delete_if_equal() removes the key")
+    _equal(storage.delete_if_equal("lock", b"owner-a"), False, "delete_if_equal() deletes once")
+    storage.put_data("empty", b"")
+    _equal(storage.delete_if_equal("empty", b""), True, "delete_if_equal() of an empty value")
+    for round_number in range(3):
+        key = f"race-{round_number}"
+        storage.put_data(key, b"token")
+
+        def race(index: int, key: str = key) -> bool:
+            return storage.delete_if_equal(key, b"token")
+
+        wins = _run_threads(6, race)
+        _equal(wins.count(True), 1, "exactly one of concurrent delete_if_equal() calls wins")
+
+
+def _check_peek_many(storage: Storage) -> None:
+    _same_kind(isinstance(storage, SupportsPeekMany), storage, "SupportsPeekMany")
+    assert isinstance(storage, SupportsPeekMany)
+    _equal(list(storage.peek_many([])), [], "peek_many() of no keys")
+    storage.put_data("a", b"A")
+    storage.put_data("b", b"")
+    got = list(storage.peek_many(["a", "missing", "b", "a"]))
+    rule = "peek_many() returns each key's value in order, EmptyData for an empty key"
+    _equal(got, [b"A", EmptyData, b"", b"A"], rule)
+    _equal(list(storage.peek_many(["missing"])), [EmptyData], "peek_many() of one missing key")
+    _equal(storage.result_store_size(), 2, "peek_many() removes nothing")
+    keys = [f"k{i}" for i in range(1200)]
+    for key in keys[::100]:
+        storage.put_data(key, key.encode())
+    expected = [key.encode() if index % 100 == 0 else EmptyData for index, key in enumerate(keys)]
+    _equal(list(storage.peek_many(keys)), expected, "peek_many() of many keys")
+
+
+def _check_delete_data(storage: Storage) -> None:
+    _same_kind(isinstance(storage, SupportsDeleteData), storage, "SupportsDeleteData")
+    assert isinstance(storage, SupportsDeleteData)
+    _equal(storage.delete_data("k"), False, "delete_data() of a missing key")
+    storage.put_data("k", b"v")
+    storage.put_data("other", b"w")
+    _equal(storage.delete_data("k"), True, "delete_data() of a key holding a value")
+    _empty(storage.peek_data("k"), "delete_data() removes the value")
+    _equal(storage.delete_data("k"), False, "delete_data() removes once")
+    _equal(storage.peek_data("other"), b"w", "delete_data() leaves other keys alone")
+    if isinstance(storage, SupportsResultNotification):
+        storage.put_result("result", b"42")
+        _equal(storage.delete_data("result"), True, "delete_data() of a task result")
+        _empty(storage.peek_data("result"), "delete_data() removes a task result")
+
+
+def _check_flush_all(storage: Storage) -> None:
+    _same_kind(isinstance(storage, SupportsFlushAll), storage, "SupportsFlushAll")
+    assert isinstance(storage, SupportsFlushAll)
+    storage.enqueue(b"queued")
+    storage.add_to_schedule(b"scheduled", 10.0)
+    storage.put_data("k", b"v")
+    if isinstance(storage, SupportsCounters):
+        storage.incr("c", 5)
+    if isinstance(storage, SupportsLeases):
+        storage.enqueue(b"leased")
+        storage.enqueue(b"buried")
+        _given(storage.reserve(1000.0, 30.0), "reserve() of an item", "reserve()")
+        lease = _given(storage.reserve(1000.0, 30.0), "reserve() of an item", "reserve()")
+        storage.dead_letter(lease.token, "poison", 1000.0)
+    if isinstance(storage, SupportsSemaphores):
+        storage.semaphore_acquire("sem", "holder", 1, 3600.0)
+    storage.flush_all()
+    sizes = (storage.queue_size(), storage.schedule_size(), storage.result_store_size())
+    _equal(sizes, (0, 0, 0), "flush_all() empties the queue, the schedule and the values")
+    _equal(storage.dequeue(), None, "nothing is dequeued after flush_all()")
+    if isinstance(storage, SupportsCounters):
+        _equal(storage.incr("c"), 1, "flush_all() removes the counters")
+    if isinstance(storage, SupportsLeases):
+        _equal(storage.requeue_expired(1e12, 5), 0, "flush_all() removes leased items")
+        _equal(list(storage.dead_letters()), [], "flush_all() removes the dead letters")
+    if isinstance(storage, SupportsSemaphores):
+        _equal(list(storage.semaphore_holders("sem")), [], "flush_all() frees the semaphores")
+    storage.flush_all()  # flushing an empty storage is not an error
+
+
+def _check_semaphores(storage: Storage) -> None:
+    _same_kind(isinstance(storage, SupportsSemaphores), storage, "SupportsSemaphores")
+    assert isinstance(storage, SupportsSemaphores)
+    _equal(list(storage.semaphore_holders("s")), [], "a new semaphore has no holders")
+    _equal(storage.semaphore_acquire("s", "a", 2, 3600.0), True, "semaphore_acquire(), a slot")
+    _equal(storage.semaphore_acquire("s", "b", 2, 3600.0), True, "semaphore_acquire(), the last")
+    _equal(storage.semaphore_acquire("s", "c", 2, 3600.0), False, "a full semaphore refuses")
+    _equal(storage.semaphore_acquire("s", "a", 2, 3600.0), True, "a holder may acquire again")
+    _equal(sorted(storage.semaphore_holders("s")), ["a", "b"], "semaphore_holders() lists them")
+    _equal(storage.semaphore_acquire("t", "c", 1, 3600.0), True, "semaphores are separate")
+    _equal(storage.semaphore_release("s", "a"), True, "semaphore_release() of a holder")
+    _equal(storage.semaphore_release("s", "a"), False, "semaphore_release() frees once")
+    _equal(storage.semaphore_acquire("s", "c", 2, 3600.0), True, "a released slot is free")
+    _equal(storage.semaphore_renew("s", "b", 3600.0), True, "semaphore_renew() of a holder")
+    _equal(storage.semaphore_renew("s", "a", 3600.0), False, "semaphore_renew() of a non-holder")
+    _equal(storage.semaphore_clear("s"), 2, "semaphore_clear() counts the holders")
+    _equal(list(storage.semaphore_holders("s")), [], "semaphore_clear() frees every slot")
+    _equal(list(storage.semaphore_holders("t")), ["c"], "semaphore_clear() of one semaphore")
+    for round_number in range(3):
+        name = f"race-{round_number}"
+
+        def race(index: int, name: str = name) -> bool:
+            return storage.semaphore_acquire(name, f"h{index}", 3, 3600.0)
+
+        wins = _run_threads(8, race)
+        _equal(wins.count(True), 3, "exactly limit of concurrent semaphore_acquire() calls win")
+    # Holders expire by the storage's own clock: this check waits a little in real time.
+    _equal(storage.semaphore_acquire("x", "dies", 1, 0.05), True, "a holder with a short timeout")
+    _equal(storage.semaphore_acquire("x", "kept", 2, 3600.0), True, "a second holder")
+    _equal(storage.semaphore_renew("x", "kept", 0.05), True, "renewing with a short timeout")
+    _equal(storage.semaphore_renew("x", "kept", 3600.0), True, "renewing before it expires")
+    time.sleep(0.12)
+    _equal(list(storage.semaphore_holders("x")), ["kept"], "an expired holder is dropped")
+    _equal(storage.semaphore_release("x", "dies"), False, "an expired holder holds nothing")
+    _equal(storage.semaphore_renew("x", "dies", 3600.0), False, "an expired holder cannot renew")
+    _equal(storage.semaphore_acquire("x", "new", 2, 3600.0), True, "an expired slot is free")
 
 
 def _check_lease_basics(storage: SupportsLeases, base: Storage) -> None:
@@ -814,10 +955,23 @@ _TRANSFER_CHECKS: tuple[tuple[str, _TransferCheck], ...] = (
     ("schedule_transfer_concurrent", _check_schedule_transfer_concurrent),
 )
 
+_CAPABILITY_CHECKS: tuple[tuple[str, Callable[[object], bool], _Check], ...] = (
+    (
+        "compare_and_delete",
+        lambda storage: isinstance(storage, SupportsCompareAndDelete),
+        _check_compare_and_delete,
+    ),
+    ("peek_many", lambda storage: isinstance(storage, SupportsPeekMany), _check_peek_many),
+    ("delete_data", lambda storage: isinstance(storage, SupportsDeleteData), _check_delete_data),
+    ("flush_all", lambda storage: isinstance(storage, SupportsFlushAll), _check_flush_all),
+    ("semaphores", lambda storage: isinstance(storage, SupportsSemaphores), _check_semaphores),
+)
+
 STORAGE_CHECKS: tuple[str, ...] = (
     *(name for name, _ in _BASE_CHECKS),
     "counters",
     "expiring_keys",
+    *(name for name, _, _ in _CAPABILITY_CHECKS),
     *(name for name, _ in _LEASE_CHECKS),
     *(name for name, _ in _TRANSFER_CHECKS),
 )
@@ -831,14 +985,19 @@ def check_storage(make_storage: Callable[[], Storage]) -> Sequence[str]:
     example a new queue name or a new file each time). Checks for a capability
     (:class:`~huey.protocols.SupportsCounters`,
     :class:`~huey.protocols.SupportsExpiringKeys`,
+    :class:`~huey.protocols.SupportsCompareAndDelete`,
+    :class:`~huey.protocols.SupportsPeekMany`,
+    :class:`~huey.protocols.SupportsDeleteData`,
+    :class:`~huey.protocols.SupportsFlushAll`,
+    :class:`~huey.protocols.SupportsSemaphores`,
     :class:`~huey.protocols.SupportsLeases`,
     :class:`~huey.protocols.SupportsScheduleTransfer`) run when the storage implements it;
     so do :data:`SETTLE_CHECKS` for a leasing storage with both
     :class:`~huey.protocols.SupportsKeyedEnqueue` and :class:`~huey.protocols.SupportsSettle`.
     Storages implementing :class:`~huey.protocols.SupportsClose` are closed after each
     check. Times passed to lease methods are explicit (no sleeping), except in the
-    expiring-keys check, which waits about 0.1 s because ``put_if_empty_ttl`` reads the
-    storage's own clock.
+    expiring-keys and semaphore checks, which wait about 0.1 s each because
+    ``put_if_empty_ttl`` and semaphore timeouts read the storage's own clock.
 
     Args:
         make_storage: returns a fresh, empty storage on every call.
@@ -878,6 +1037,7 @@ def check_storage(make_storage: Callable[[], Storage]) -> Sequence[str]:
     has_leases = isinstance(probe, SupportsLeases)
     has_transfer = isinstance(probe, SupportsScheduleTransfer)
     has_settle = isinstance(probe, SupportsKeyedEnqueue) and isinstance(probe, SupportsSettle)
+    capability_checks = [(name, check) for name, has, check in _CAPABILITY_CHECKS if has(probe)]
     if isinstance(probe, SupportsClose):
         probe.close()
     if has_counters:
@@ -896,6 +1056,8 @@ def check_storage(make_storage: Callable[[], Storage]) -> Sequence[str]:
             _check_expiring_keys(storage, storage)
 
         run("expiring_keys", expiring_keys)
+    for name, capability_check in capability_checks:
+        run(name, capability_check)
     if has_leases:
         for name, lease_check in _LEASE_CHECKS:
 

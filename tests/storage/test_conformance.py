@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -59,7 +60,9 @@ def test_base_only_storage_runs_base_checks_only() -> None:
     """A storage without capabilities is checked against the base protocol only."""
     ran = check_storage(BaseOnlyStorage)
     assert "queue_fifo" in ran
-    assert not {"counters", "expiring_keys", "lease_basics"} & set(ran)
+    capability_checks = {"counters", "expiring_keys", "lease_basics", "compare_and_delete"}
+    capability_checks |= {"peek_many", "delete_data", "flush_all", "semaphores"}
+    assert not capability_checks & set(ran)
 
 
 class _LifoStorage(MemoryStorage):
@@ -134,6 +137,77 @@ class _DuplicatingScheduleStorage(MemoryStorage):
         return [*items, *items]
 
 
+class _DeleteAnyValueStorage(MemoryStorage):
+    """Broken on purpose: delete_if_equal() ignores the value (an owner check that is not)."""
+
+    @override
+    def delete_if_equal(self, key: str, value: bytes, /) -> bool:
+        return self.delete_data(key)
+
+
+class _RacyDeleteStorage(MemoryStorage):
+    """Broken on purpose: compares, then deletes, in two steps (and reports its own win)."""
+
+    @override
+    def delete_if_equal(self, key: str, value: bytes, /) -> bool:
+        if self.peek_data(key) != value:
+            return False
+        time.sleep(0.001)  # widen the window between the read and the delete
+        self.pop_data(key)
+        return True
+
+
+class _PeekManySkipsMissingStorage(MemoryStorage):
+    """Broken on purpose: peek_many() leaves empty keys out instead of EmptyData."""
+
+    @override
+    def peek_many(self, keys: Sequence[str], /) -> Sequence[bytes | EmptyDataType]:
+        return [value for value in super().peek_many(keys) if value is not EmptyData]
+
+
+class _PeekManyPopsStorage(MemoryStorage):
+    """Broken on purpose: peek_many() removes what it reads."""
+
+    @override
+    def peek_many(self, keys: Sequence[str], /) -> Sequence[bytes | EmptyDataType]:
+        return [self.pop_data(key) for key in keys]
+
+
+class _DeleteDataReportsNothingStorage(MemoryStorage):
+    """Broken on purpose: delete_data() removes the key but always reports False."""
+
+    @override
+    def delete_data(self, key: str, /) -> bool:
+        super().delete_data(key)
+        return False
+
+
+class _FlushAllKeepsCountersStorage(MemoryStorage):
+    """Broken on purpose: flush_all() forgets the counters."""
+
+    @override
+    def flush_all(self) -> None:
+        self.flush_queue()
+        self.flush_schedule()
+        self.flush_results()
+
+
+class _UnboundedSemaphoreStorage(MemoryStorage):
+    """Broken on purpose: a semaphore admits any number of holders."""
+
+    @override
+    def semaphore_acquire(self, name: str, holder: str, limit: int, timeout: float, /) -> bool:
+        return super().semaphore_acquire(name, holder, 1_000_000, timeout)
+
+
+class _ImmortalHolderStorage(MemoryStorage):
+    """Broken on purpose: semaphore holders never expire."""
+
+    @override
+    def semaphore_acquire(self, name: str, holder: str, limit: int, timeout: float, /) -> bool:
+        return super().semaphore_acquire(name, holder, limit, 1e9)
+
+
 class _BareAssertStorage(MemoryStorage):
     """Broken on purpose: its own code fails an ``assert`` without a message."""
 
@@ -160,6 +234,14 @@ MAX_MESSAGE = 400
         (_TruncatingKeysStorage, "result_items() maps every key to its value"),
         (_DuplicatingScheduleStorage, "schedule items are returned unchanged"),
         (_BareAssertStorage, "an assert without a message failed at"),
+        (_DeleteAnyValueStorage, "delete_if_equal(), other value"),
+        (_RacyDeleteStorage, "exactly one of concurrent delete_if_equal() calls wins"),
+        (_PeekManySkipsMissingStorage, "peek_many() of an expired key"),
+        (_PeekManyPopsStorage, "[peek_many]"),
+        (_DeleteDataReportsNothingStorage, "delete_data() of a key holding a value"),
+        (_FlushAllKeepsCountersStorage, "flush_all() removes the counters"),
+        (_UnboundedSemaphoreStorage, "a full semaphore refuses"),
+        (_ImmortalHolderStorage, "an expired holder is dropped"),
     ],
 )
 def test_check_storage_reports_the_broken_rule(

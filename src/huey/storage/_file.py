@@ -11,6 +11,7 @@ Layout under ``path``::
     results/<h>/<h>/   key/value store, one file per key (named by the key's SHA-256)
     counters/          one file per counter
     dead/              dead letters: a JSON header line, then the item's bytes
+    semaphores/        one JSON file per semaphore: its name and holders' deadlines
     tmp/               files being written; renamed into place when complete
 
 Every write goes to ``tmp/`` first and is renamed into place, so a reader never sees a
@@ -52,7 +53,7 @@ import threading
 import time
 from collections.abc import Callable, Generator, Mapping, Sequence
 from contextlib import contextmanager, suppress
-from typing import Final
+from typing import Final, cast
 
 from typing_extensions import override
 
@@ -130,7 +131,11 @@ class FileStorage:
 
     Satisfies :class:`~huey.protocols.Storage` and the capabilities
     :class:`~huey.protocols.SupportsLeases`, :class:`~huey.protocols.SupportsCounters`,
-    :class:`~huey.protocols.SupportsExpiringKeys` and
+    :class:`~huey.protocols.SupportsExpiringKeys`,
+    :class:`~huey.protocols.SupportsCompareAndDelete`,
+    :class:`~huey.protocols.SupportsPeekMany`, :class:`~huey.protocols.SupportsDeleteData`,
+    :class:`~huey.protocols.SupportsFlushAll`, :class:`~huey.protocols.SupportsSemaphores`,
+    :class:`~huey.protocols.SupportsClose` and
     :class:`~huey.protocols.SupportsScheduleTransfer`. Safe between processes (an
     exclusive ``fcntl`` lock around every operation) and threads. Slower than
     :class:`~huey.storage.SqliteStorage`; use one directory per queue.
@@ -172,6 +177,7 @@ class FileStorage:
         self._results_dir = os.path.join(self.path, "results")
         self._counters_dir = os.path.join(self.path, "counters")
         self._dead_dir = os.path.join(self.path, "dead")
+        self._semaphores_dir = os.path.join(self.path, "semaphores")
         self._tmp_dir = os.path.join(self.path, "tmp")
         self._journal_path = os.path.join(self.path, "queue.journal")
         if self.use_thread_lock:
@@ -192,6 +198,7 @@ class FileStorage:
                 self._results_dir,
                 self._counters_dir,
                 self._dead_dir,
+                self._semaphores_dir,
                 self._tmp_dir,
             ):
                 os.makedirs(directory, exist_ok=True)
@@ -295,6 +302,20 @@ class FileStorage:
                     os.unlink(os.path.join(root, filename))
                     count += 1
         return count
+
+    def close(self) -> None:
+        """Close the lock file and the journal; the next call opens them again."""
+        with self._thread_lock:
+            for fd in (self._lock_fd, self._journal_fd):
+                if fd >= 0 and self._pid == os.getpid():
+                    with suppress(OSError):
+                        os.close(fd)
+            self._lock_fd = -1
+            self._journal_fd = -1
+            self._journal_pos = 0
+            self._heap = []
+            self._indexed = set()
+            self._pid = 0
 
     # --- the ready-queue index ------------------------------------------------------
 
@@ -590,6 +611,26 @@ class FileStorage:
             raise ValueError(f"ttl must be a positive number of seconds, got {ttl!r}")
         return self._put_if_empty(key, value, time.time() + ttl)
 
+    def delete_if_equal(self, key: str, value: bytes, /) -> bool:
+        """Delete ``key`` if it holds ``value`` (under the lock); whether it did."""
+        path = self._key_path(key)
+        with self._locked("deleting a value if unchanged"):
+            if self._live_value(path, time.time()) != value:
+                return False
+            os.unlink(path)
+            return True
+
+    def peek_many(self, keys: Sequence[str], /) -> Sequence[bytes | EmptyDataType]:
+        """The values under ``keys`` (``EmptyData`` for an empty one), read under one lock."""
+        now = time.time()
+        with self._locked("reading values"):
+            values = [self._live_value(self._key_path(key), now) for key in keys]
+        return [EmptyData if value is None else value for value in values]
+
+    def delete_data(self, key: str, /) -> bool:
+        """Remove ``key``; whether it held a value."""
+        return self.pop_data(key) is not EmptyData
+
     def has_data_for_key(self, key: str, /) -> bool:
         """Whether ``key`` holds a value."""
         return self.peek_data(key) is not EmptyData
@@ -830,3 +871,107 @@ class FileStorage:
         """Delete every dead letter; return how many there were."""
         with self._locked("purging dead letters"):
             return self._clear(self._dead_dir)
+
+    # --- semaphores -----------------------------------------------------------------
+    # Holders expire by the wall clock of the process that looks (as TTL'd keys do).
+
+    def _semaphore_path(self, name: str) -> str:
+        digest = hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()
+        return os.path.join(self._semaphores_dir, digest)
+
+    def _holders(self, path: str, now: float) -> dict[str, float]:
+        """The live holders in the semaphore file ``path`` (the lock is held)."""
+        raw = self._read_file(path)
+        if not raw:
+            return {}
+        try:
+            stored = cast("dict[str, float]", json.loads(raw)["holders"])
+            holders = {str(holder): float(deadline) for holder, deadline in stored.items()}
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise StorageError(
+                f"file storage {self.path!r}: semaphore file {path!r} is damaged ({exc})",
+                storage=self.path,
+            ) from exc
+        return {holder: deadline for holder, deadline in holders.items() if deadline > now}
+
+    def _save_holders(self, path: str, name: str, holders: Mapping[str, float]) -> None:
+        if not holders:
+            with suppress(FileNotFoundError):
+                os.unlink(path)
+            return
+        self._write_file(path, json.dumps({"name": name, "holders": dict(holders)}).encode())
+
+    def semaphore_acquire(self, name: str, holder: str, limit: int, timeout: float, /) -> bool:
+        """Take a slot of ``name`` for ``holder`` unless ``limit`` others hold one.
+
+        Raises:
+            ValueError: ``timeout`` is not a positive number of seconds.
+        """
+        if not _is_positive_number(timeout):
+            raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+        path = self._semaphore_path(name)
+        with self._locked("acquiring a semaphore"):
+            now = time.time()
+            holders = self._holders(path, now)
+            if holder not in holders and len(holders) >= limit:
+                return False
+            holders[holder] = now + timeout
+            self._save_holders(path, name, holders)
+            return True
+
+    def semaphore_renew(self, name: str, holder: str, timeout: float, /) -> bool:
+        """Restart ``holder``'s timeout; ``False`` if its slot is gone."""
+        if not _is_positive_number(timeout):
+            raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+        path = self._semaphore_path(name)
+        with self._locked("renewing a semaphore"):
+            now = time.time()
+            holders = self._holders(path, now)
+            if holder not in holders:
+                return False
+            holders[holder] = now + timeout
+            self._save_holders(path, name, holders)
+            return True
+
+    def semaphore_release(self, name: str, holder: str, /) -> bool:
+        """Free ``holder``'s slot; whether it held one (an expired slot is not held)."""
+        path = self._semaphore_path(name)
+        with self._locked("releasing a semaphore"):
+            holders = self._holders(path, time.time())
+            if holders.pop(holder, None) is None:
+                return False
+            self._save_holders(path, name, holders)
+            return True
+
+    def semaphore_holders(self, name: str, /) -> Sequence[str]:
+        """The current holders of ``name``, earliest to expire first."""
+        with self._locked("listing semaphore holders"):
+            holders = self._holders(self._semaphore_path(name), time.time())
+        return sorted(holders, key=lambda holder: (holders[holder], holder))
+
+    def semaphore_clear(self, name: str, /) -> int:
+        """Free every slot of ``name``; return how many were held."""
+        path = self._semaphore_path(name)
+        with self._locked("clearing a semaphore"):
+            count = len(self._holders(path, time.time()))
+            with suppress(FileNotFoundError):
+                os.unlink(path)
+        return count
+
+    # --- everything -----------------------------------------------------------------
+
+    def flush_all(self) -> None:
+        """Remove every item, value, counter and dead letter, under one lock."""
+        with self._locked("flushing everything"):
+            for directory in (
+                self._queue_dir,
+                self._inflight_dir,
+                self._schedule_dir,
+                self._results_dir,
+                self._counters_dir,
+                self._dead_dir,
+                self._semaphores_dir,
+            ):
+                self._clear(directory)
+            self._heap = []
+            self._indexed = set()

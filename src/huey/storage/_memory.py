@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import math
 import os
 import threading
 import time
@@ -11,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 from .. import _core
 from ..constants import EmptyData, EmptyDataType
-from ..protocols import DeadLetter, Lease
+from ..protocols import Clock, DeadLetter, Lease
 
 __all__ = ("MemoryStorage",)
 
@@ -21,6 +22,13 @@ def _check_priority(priority: object) -> int:
     if not isinstance(priority, int) or isinstance(priority, bool):
         raise ValueError(f"priority must be an int, got {priority!r}")
     return priority
+
+
+def _check_ttl(ttl: object) -> float:
+    """``ttl`` as a positive, finite number of seconds."""
+    if not isinstance(ttl, int | float) or isinstance(ttl, bool) or not ttl > 0 or math.isinf(ttl):
+        raise ValueError(f"ttl must be a positive number of seconds, got {ttl!r}")
+    return float(ttl)
 
 
 class _MemoryLease:
@@ -39,17 +47,28 @@ class _MemoryLease:
 class MemoryStorage:
     """Keeps everything in this process's memory. Supports priorities.
 
+    Satisfies :class:`~huey.protocols.Storage` and every capability that makes sense in
+    one process: leases, counters, expiring keys, compare-and-delete, ``peek_many``,
+    ``delete_data``, ``flush_all``, semaphores, schedule transfer and ``close`` (which
+    does nothing).
+
     Args:
         name: the queue's name (informational).
+        clock: the clock whose ``monotonic()`` times key TTLs and semaphore holders
+            (default: :func:`time.monotonic`); tests pass a
+            :class:`~huey.testing.MockClock`.
         storage_kwargs: accepted and ignored, so ``Huey(**storage_kwargs)`` works.
     """
 
     blocking = False
     priority = True
 
-    def __init__(self, name: str = "huey", **storage_kwargs: object) -> None:
+    def __init__(
+        self, name: str = "huey", *, clock: Clock | None = None, **storage_kwargs: object
+    ) -> None:
         del storage_kwargs  # accepted for compatibility with Huey(**storage_kwargs)
         self.name = name
+        self._monotonic: Callable[[], float] = time.monotonic if clock is None else clock.monotonic
         self._lock = threading.RLock()
         self._order = itertools.count()
         self._queue: list[tuple[int, int, bytes]] = []
@@ -64,6 +83,11 @@ class MemoryStorage:
         self._leases: dict[str, _MemoryLease] = {}
         self._dead: dict[str, tuple[DeadLetter, int]] = {}
         self._dead_ids = itertools.count(1)
+        # semaphore name -> holder -> monotonic deadline
+        self._semaphores: dict[str, dict[str, float]] = {}
+
+    def close(self) -> None:
+        """Nothing to release (satisfies :class:`~huey.protocols.SupportsClose`)."""
 
     # queue
 
@@ -169,12 +193,12 @@ class MemoryStorage:
 
     def _purge_expired(self, key: str) -> None:
         deadline = self._expiry.get(key)
-        if deadline is not None and deadline <= time.monotonic():
+        if deadline is not None and deadline <= self._monotonic():
             del self._expiry[key]
             self._data.pop(key, None)
 
     def put_data(self, key: str, value: bytes, /) -> None:
-        """Store ``value`` under ``key``, replacing any value."""
+        """Store ``value`` under ``key``, replacing any value (and its TTL)."""
         with self._lock:
             self._expiry.pop(key, None)
             self._data[key] = value
@@ -194,20 +218,45 @@ class MemoryStorage:
 
     def put_if_empty(self, key: str, value: bytes, /) -> bool:
         """Store ``value`` only if ``key`` holds nothing; whether it was stored."""
+        return self._put_if_empty(key, value, None)
+
+    def _put_if_empty(self, key: str, value: bytes, ttl: float | None) -> bool:
+        deadline = None if ttl is None else self._monotonic() + _check_ttl(ttl)
         with self._lock:
             self._purge_expired(key)
             if key in self._data:
                 return False
             self._data[key] = value
+            if deadline is not None:
+                self._expiry[key] = deadline
             return True
 
     def put_if_empty_ttl(self, key: str, value: bytes, ttl: float, /) -> bool:
-        """Like ``put_if_empty``; the key disappears after ``ttl`` seconds."""
+        """Like ``put_if_empty``; the key disappears after ``ttl`` seconds.
+
+        Raises:
+            ValueError: ``ttl`` is not a positive number.
+        """
+        return self._put_if_empty(key, value, ttl)
+
+    def delete_if_equal(self, key: str, value: bytes, /) -> bool:
+        """Delete ``key`` if it holds ``value``; whether it did (under the storage's lock)."""
         with self._lock:
-            if not self.put_if_empty(key, value):
+            self._purge_expired(key)
+            if self._data.get(key) != value:
                 return False
-            self._expiry[key] = time.monotonic() + ttl
+            del self._data[key]
+            self._expiry.pop(key, None)
             return True
+
+    def peek_many(self, keys: Sequence[str], /) -> Sequence[bytes | EmptyDataType]:
+        """The values under ``keys`` (``EmptyData`` for an empty one), read together."""
+        with self._lock:
+            return [self.peek_data(key) for key in keys]
+
+    def delete_data(self, key: str, /) -> bool:
+        """Remove ``key``; whether it held a value."""
+        return self.pop_data(key) is not EmptyData
 
     def has_data_for_key(self, key: str, /) -> bool:
         """Whether ``key`` holds a value."""
@@ -250,6 +299,70 @@ class MemoryStorage:
         """Remove every counter."""
         with self._lock:
             self._counters.clear()
+
+    # everything
+
+    def flush_all(self) -> None:
+        """Remove everything: queue and leases, schedule, values, counters, dead letters."""
+        with self._lock:
+            self.flush_queue()
+            self.flush_schedule()
+            self.flush_results()
+            self.flush_counters()
+            self._dead.clear()
+            self._semaphores.clear()
+
+    # semaphores (SupportsSemaphores)
+
+    def _live_holders(self, name: str) -> dict[str, float]:
+        holders = self._semaphores.get(name, {})
+        now = self._monotonic()
+        for holder in [h for h, deadline in holders.items() if deadline <= now]:
+            del holders[holder]
+        return holders
+
+    def semaphore_acquire(self, name: str, holder: str, limit: int, timeout: float, /) -> bool:
+        """Take a slot of ``name`` for ``holder`` unless ``limit`` others hold one."""
+        deadline = self._monotonic() + _check_ttl(timeout)
+        with self._lock:
+            holders = self._live_holders(name)
+            if holder not in holders and len(holders) >= limit:
+                return False
+            holders[holder] = deadline
+            self._semaphores[name] = holders
+            return True
+
+    def semaphore_renew(self, name: str, holder: str, timeout: float, /) -> bool:
+        """Restart ``holder``'s timeout; ``False`` if its slot is gone."""
+        deadline = self._monotonic() + _check_ttl(timeout)
+        with self._lock:
+            holders = self._live_holders(name)
+            if holder not in holders:
+                return False
+            holders[holder] = deadline
+            return True
+
+    def semaphore_release(self, name: str, holder: str, /) -> bool:
+        """Free ``holder``'s slot; whether it held one."""
+        with self._lock:
+            holders = self._live_holders(name)
+            held = holders.pop(holder, None) is not None
+            if not holders:
+                self._semaphores.pop(name, None)
+            return held
+
+    def semaphore_holders(self, name: str, /) -> Sequence[str]:
+        """The current holders of ``name``, earliest to expire first."""
+        with self._lock:
+            holders = self._live_holders(name)
+            return sorted(holders, key=lambda holder: holders[holder])
+
+    def semaphore_clear(self, name: str, /) -> int:
+        """Free every slot of ``name``; return how many were held."""
+        with self._lock:
+            count = len(self._live_holders(name))
+            self._semaphores.pop(name, None)
+            return count
 
     # leases (SupportsLeases)
 

@@ -63,8 +63,18 @@ _SQLITE_CANTOPEN: Final = 14
 _SQLITE_AUTH: Final = 23
 _SQLITE_NOTADB: Final = 26
 
+# Keys per ``IN (...)`` list: under SQLite's smallest limit on bound parameters (999).
+_IN_BATCH: Final = 500
+
 _TABLES: Final = frozenset(
-    {"huey_task", "huey_schedule", "huey_kv", "huey_counter", "huey_dead_letter"}
+    {
+        "huey_task",
+        "huey_schedule",
+        "huey_kv",
+        "huey_counter",
+        "huey_dead_letter",
+        "huey_semaphore",
+    }
 )
 
 
@@ -115,6 +125,12 @@ def _schema(strict_fifo: bool) -> tuple[str, ...]:
             timestamp REAL NOT NULL)""",
         """CREATE INDEX IF NOT EXISTS huey_dead_letter_queue
             ON huey_dead_letter (queue, id)""",
+        """CREATE TABLE IF NOT EXISTS huey_semaphore (
+            queue TEXT NOT NULL,
+            name TEXT NOT NULL,
+            holder TEXT NOT NULL,
+            deadline REAL NOT NULL,
+            PRIMARY KEY (queue, name, holder))""",
     )
 
 
@@ -161,9 +177,13 @@ class SqliteStorage:
 
     Satisfies :class:`~huey.protocols.Storage` and the capabilities
     :class:`~huey.protocols.SupportsLeases`, :class:`~huey.protocols.SupportsCounters`,
-    :class:`~huey.protocols.SupportsExpiringKeys`, :class:`~huey.protocols.SupportsClose`
-    and :class:`~huey.protocols.SupportsScheduleTransfer`. Several queues (huey names) may share one
-    file. Safe to use from many threads and processes at once.
+    :class:`~huey.protocols.SupportsExpiringKeys`,
+    :class:`~huey.protocols.SupportsCompareAndDelete`,
+    :class:`~huey.protocols.SupportsPeekMany`, :class:`~huey.protocols.SupportsDeleteData`,
+    :class:`~huey.protocols.SupportsFlushAll`, :class:`~huey.protocols.SupportsSemaphores`,
+    :class:`~huey.protocols.SupportsClose` and
+    :class:`~huey.protocols.SupportsScheduleTransfer`. Several queues (huey names) may share
+    one file. Safe to use from many threads and processes at once.
 
     Args:
         name: the queue's name; rows of other queues in the same file are invisible.
@@ -306,11 +326,14 @@ class SqliteStorage:
         if current != self.journal_mode:
             self._switch_journal_mode(conn)
         if not tables.keys() >= _TABLES:
+            # A new file, or one made by an older huey (which lacks the newer tables).
             with self._write("creating the tables") as db:
                 for statement in _schema(self.strict_fifo):
                     db.execute(statement)
-            return
-        if not _has_schedule_priority(tables["huey_schedule"]):
+            if "huey_task" not in tables:
+                return
+        schedule = tables.get("huey_schedule")
+        if schedule is not None and not _has_schedule_priority(schedule):
             self._add_schedule_priority()
         if self.strict_fifo and "AUTOINCREMENT" not in tables["huey_task"].upper():
             raise ConfigurationError(
@@ -417,6 +440,20 @@ class SqliteStorage:
     def _read(self, what: str, sql: str, params: Sequence[object] = ()) -> list[Any]:
         try:
             return self._connection().execute(sql, params).fetchall()
+        except sqlite3.Error as exc:
+            raise self._error(exc, what) from exc
+
+    @contextmanager
+    def _snapshot(self, what: str) -> Generator[sqlite3.Connection, None, None]:
+        """A read transaction: every read inside sees the same state of the file."""
+        conn = self._connection()
+        try:
+            conn.execute("BEGIN")
+            try:
+                yield conn
+            finally:
+                if conn.in_transaction:
+                    conn.execute("COMMIT")
         except sqlite3.Error as exc:
             raise self._error(exc, what) from exc
 
@@ -662,6 +699,37 @@ class SqliteStorage:
             raise ValueError(f"ttl must be a positive number of seconds, got {ttl!r}")
         return self._put_if_empty(key, value, time.time() + ttl)
 
+    def delete_if_equal(self, key: str, value: bytes, /) -> bool:
+        """Delete ``key`` if it holds ``value`` (one statement); whether it did."""
+        with self._write("deleting a value if unchanged") as db:
+            cursor = db.execute(
+                """DELETE FROM huey_kv WHERE queue = ? AND key = ? AND value = ?
+                   AND (expires IS NULL OR expires > ?)""",
+                (self.name, key, value, time.time()),
+            )
+            return cursor.rowcount == 1
+
+    def peek_many(self, keys: Sequence[str], /) -> Sequence[bytes | EmptyDataType]:
+        """The values under ``keys`` (``EmptyData`` for an empty one), in one read transaction."""
+        wanted = list(dict.fromkeys(keys))
+        found: dict[str, bytes] = {}
+        now = time.time()
+        with self._snapshot("reading values") as db:
+            for start in range(0, len(wanted), _IN_BATCH):
+                chunk = wanted[start : start + _IN_BATCH]
+                marks = ", ".join("?" * len(chunk))
+                rows = db.execute(
+                    f"""SELECT key, value FROM huey_kv WHERE queue = ? AND key IN ({marks})
+                        AND (expires IS NULL OR expires > ?)""",
+                    (self.name, *chunk, now),
+                ).fetchall()
+                found.update((str(row[0]), bytes(row[1])) for row in rows)
+        return [found.get(key, EmptyData) for key in keys]
+
+    def delete_data(self, key: str, /) -> bool:
+        """Remove ``key``; whether it held a value."""
+        return self.pop_data(key) is not EmptyData
+
     def has_data_for_key(self, key: str, /) -> bool:
         """Whether ``key`` holds a value."""
         return self.peek_data(key) is not EmptyData
@@ -861,3 +929,90 @@ class SqliteStorage:
         with self._write("purging dead letters") as db:
             cursor = db.execute("DELETE FROM huey_dead_letter WHERE queue = ?", (self.name,))
             return cursor.rowcount
+
+    # --- semaphores -----------------------------------------------------------------
+    # Holders expire by the wall clock of the process that looks (as TTL'd keys do).
+
+    def semaphore_acquire(self, name: str, holder: str, limit: int, timeout: float, /) -> bool:
+        """Take a slot of ``name`` for ``holder`` unless ``limit`` others hold one.
+
+        Raises:
+            ValueError: ``timeout`` is not a positive number of seconds.
+        """
+        if not _is_number(timeout) or not timeout > 0:
+            raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+        now = time.time()
+        with self._write("acquiring a semaphore") as db:
+            where = "queue = ? AND name = ?"
+            db.execute(
+                f"DELETE FROM huey_semaphore WHERE {where} AND deadline <= ?",
+                (self.name, name, now),
+            )
+            held = db.execute(
+                f"SELECT 1 FROM huey_semaphore WHERE {where} AND holder = ?",
+                (self.name, name, holder),
+            ).fetchone()
+            if held is None:
+                count = db.execute(
+                    f"SELECT COUNT(*) FROM huey_semaphore WHERE {where}", (self.name, name)
+                ).fetchone()
+                if int(count[0]) >= limit:
+                    return False
+            db.execute(
+                """INSERT INTO huey_semaphore (queue, name, holder, deadline)
+                   VALUES (?, ?, ?, ?)
+                   ON CONFLICT (queue, name, holder) DO UPDATE SET deadline = excluded.deadline""",
+                (self.name, name, holder, now + timeout),
+            )
+            return True
+
+    def semaphore_renew(self, name: str, holder: str, timeout: float, /) -> bool:
+        """Restart ``holder``'s timeout; ``False`` if its slot is gone."""
+        if not _is_number(timeout) or not timeout > 0:
+            raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+        now = time.time()
+        with self._write("renewing a semaphore") as db:
+            cursor = db.execute(
+                """UPDATE huey_semaphore SET deadline = ?
+                   WHERE queue = ? AND name = ? AND holder = ? AND deadline > ?""",
+                (now + timeout, self.name, name, holder, now),
+            )
+            return cursor.rowcount == 1
+
+    def semaphore_release(self, name: str, holder: str, /) -> bool:
+        """Free ``holder``'s slot; whether it held one (an expired slot is not held)."""
+        with self._write("releasing a semaphore") as db:
+            row = db.execute(
+                """DELETE FROM huey_semaphore WHERE queue = ? AND name = ? AND holder = ?
+                   RETURNING deadline""",
+                (self.name, name, holder),
+            ).fetchone()
+        return row is not None and float(row[0]) > time.time()
+
+    def semaphore_holders(self, name: str, /) -> Sequence[str]:
+        """The current holders of ``name``, earliest to expire first."""
+        rows = self._read(
+            "listing semaphore holders",
+            """SELECT holder FROM huey_semaphore WHERE queue = ? AND name = ? AND deadline > ?
+               ORDER BY deadline, holder""",
+            (self.name, name, time.time()),
+        )
+        return [str(row[0]) for row in rows]
+
+    def semaphore_clear(self, name: str, /) -> int:
+        """Free every slot of ``name``; return how many were held."""
+        with self._write("clearing a semaphore") as db:
+            rows = db.execute(
+                "DELETE FROM huey_semaphore WHERE queue = ? AND name = ? RETURNING deadline",
+                (self.name, name),
+            ).fetchall()
+        now = time.time()
+        return sum(1 for row in rows if float(row[0]) > now)
+
+    # --- everything -----------------------------------------------------------------
+
+    def flush_all(self) -> None:
+        """Remove every row of this queue (other queues in the file stay), in one transaction."""
+        with self._write("flushing everything") as db:
+            for table in sorted(_TABLES):
+                db.execute(f"DELETE FROM {table} WHERE queue = ?", (self.name,))

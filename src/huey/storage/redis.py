@@ -21,6 +21,9 @@ key                                   type     use
 ``huey:{N}:results``                  HASH     key/value store (results, locks, revocations)
 ``huey:{N}:results:ttl``              ZSET     keys of the store with a time-to-live
 ``huey:{N}:counters``                 HASH     counters
+``huey:{N}:sem:<name>``               ZSET     semaphore holders, score = when each expires
+                                               (server time, ms); the key expires with the
+                                               last holder
 ``huey:{N}:done:<key>``               LIST     ``notify_result``: wakes readers of ``<key>``
 ``huey:{N}:r:<key>``                  STRING   expiring variants: a task result (with TTL)
 ``huey:{N}:k:<key>``                  STRING   expiring variants: other stored values
@@ -43,12 +46,15 @@ with the same arguments, so a script may run twice. ``reserve`` is safe to repea
 lease token is made once, on the client, and a repeat returns the lease already held
 under it. A repeated ``extend_lease`` or ``requeue_expired`` changes nothing further;
 a repeated ``ack``, ``settle``, ``release``, ``dead_letter`` or ``requeue_dead_letter``
-finds its token (or letter) gone and changes nothing either, but reports ``False``
-although the first run succeeded. Not yet safe to repeat: ``enqueue``, ``enqueue_keyed``
-and ``add_to_schedule*`` store the item twice, ``incr`` (expiring variants) counts twice,
-``put_if_empty*`` reports ``False`` for its own store, and the first reply's items are
-lost to the caller for ``move_due`` (they are queued, but not returned), ``read_schedule``
-and ``pop_data`` (removed, and not returned).
+(likewise ``delete_if_equal``, ``delete_data``, ``semaphore_release``) finds its token
+(or letter, key, holder) gone and changes nothing either, but reports ``False``
+although the first run succeeded. A repeated ``semaphore_acquire`` or
+``semaphore_renew`` finds the holder in place and reports ``True`` again. Not yet safe
+to repeat: ``enqueue``, ``enqueue_keyed`` and ``add_to_schedule*`` store the item twice,
+``incr`` (expiring variants) counts twice, ``put_if_empty*`` reports ``False`` for its
+own store, and the first reply's items are lost to the caller for ``move_due`` (they are
+queued, but not returned), ``read_schedule`` and ``pop_data`` (removed, and not
+returned).
 
 Importing this module imports ``redis`` (install ``huey[redis]``); ``import huey`` does not.
 """
@@ -610,6 +616,83 @@ redis.call('EXPIRE', KEYS[1], ARGV[2])
 return v
 """
 
+# The 3.5 additions on the HASH store. KEYS: results, ttl
+# ARGV: key, value.  Delete only while the key still holds the value (lock owner tokens).
+_H_DELETE_IF_EQUAL = """
+purge(ARGV[1])
+if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return 0 end
+redis.call('HDEL', KEYS[1], ARGV[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
+return 1
+"""
+# ARGV: key
+_H_DELETE = """
+purge(ARGV[1])
+local n = redis.call('HDEL', KEYS[1], ARGV[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
+return n
+"""
+# ARGV: keys...  Returns their values in order (nil for an empty key).
+_H_PEEK_MANY = """
+local out = {}
+for i, k in ipairs(ARGV) do
+  purge(k)
+  out[i] = redis.call('HGET', KEYS[1], k)
+end
+return out
+"""
+# Expiring variants. KEYS: r:<key>, k:<key>   ARGV: value
+_X_DELETE_IF_EQUAL = """
+for _, k in ipairs(KEYS) do
+  local v = redis.call('GET', k)
+  if v then
+    if v ~= ARGV[1] then return 0 end
+    redis.call('DEL', k)
+    return 1
+  end
+end
+return 0
+"""
+
+# Semaphores: a ZSET of holders scored by when each expires (server time, ms). Expired
+# holders are dropped first; the key itself expires with its last holder, so a
+# semaphore whose holders all died leaves nothing behind.
+_SEMAPHORE = """
+if redis.replicate_commands then redis.replicate_commands() end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+local function keep_until_last()
+  local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+  if #last > 0 then redis.call('PEXPIREAT', KEYS[1], last[2]) end
+end
+"""
+# KEYS: sem   ARGV: holder, limit, timeout_ms
+_SEM_ACQUIRE = """
+if not redis.call('ZSCORE', KEYS[1], ARGV[1])
+    and redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then
+  return 0
+end
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[1])
+keep_until_last()
+return 1
+"""
+# KEYS: sem   ARGV: holder, timeout_ms
+_SEM_RENEW = """
+if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then return 0 end
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
+keep_until_last()
+return 1
+"""
+# KEYS: sem   ARGV: holder
+_SEM_RELEASE = "return redis.call('ZREM', KEYS[1], ARGV[1])"
+_SEM_HOLDERS = "return redis.call('ZRANGE', KEYS[1], 0, -1)"
+_SEM_CLEAR = """
+local n = redis.call('ZCARD', KEYS[1])
+redis.call('DEL', KEYS[1])
+return n
+"""
+
 
 def _queue_scripts(priority: bool) -> dict[str, _Script]:
     kind = _ZSET if priority else _LIST
@@ -649,6 +732,15 @@ _X_PUT_RESULT_S: Final = _Script(_X_PUT_RESULT)
 _X_INCR_S: Final = _Script(_X_INCR)
 _H_SETTLE_S: Final = _Script(_ACK_PREFIX, _H_SETTLE)
 _X_SETTLE_S: Final = _Script(_ACK_PREFIX, _X_SETTLE)
+_H_DELETE_IF_EQUAL_S: Final = _Script(_TTL, _H_DELETE_IF_EQUAL)
+_H_DELETE_S: Final = _Script(_TTL, _H_DELETE)
+_H_PEEK_MANY_S: Final = _Script(_TTL, _H_PEEK_MANY)
+_X_DELETE_IF_EQUAL_S: Final = _Script(_X_DELETE_IF_EQUAL)
+_SEM_ACQUIRE_S: Final = _Script(_SEMAPHORE, _SEM_ACQUIRE)
+_SEM_RENEW_S: Final = _Script(_SEMAPHORE, _SEM_RENEW)
+_SEM_RELEASE_S: Final = _Script(_SEMAPHORE, _SEM_RELEASE)
+_SEM_HOLDERS_S: Final = _Script(_SEMAPHORE, _SEM_HOLDERS)
+_SEM_CLEAR_S: Final = _Script(_SEMAPHORE, _SEM_CLEAR)
 
 # requeue_expired handles at most this many leases per call, so one call never blocks the
 # server for long; the consumer's reaper calls it again on its next round.
@@ -713,9 +805,13 @@ class RedisStorage:
 
     Satisfies :class:`huey.protocols.Storage`, :class:`~huey.protocols.SupportsLeases`,
     :class:`~huey.protocols.SupportsCounters`, :class:`~huey.protocols.SupportsExpiringKeys`,
+    :class:`~huey.protocols.SupportsCompareAndDelete`,
+    :class:`~huey.protocols.SupportsPeekMany`, :class:`~huey.protocols.SupportsDeleteData`,
+    :class:`~huey.protocols.SupportsFlushAll`, :class:`~huey.protocols.SupportsSemaphores`,
     :class:`~huey.protocols.SupportsBlockingDequeue`, :class:`~huey.protocols.SupportsClose`,
     :class:`~huey.protocols.SupportsResultNotification` and
-    :class:`~huey.protocols.SupportsScheduleTransfer`.
+    :class:`~huey.protocols.SupportsScheduleTransfer`. Every multi-key operation is one
+    Lua script, hence atomic and one round trip.
 
     Give at most one of ``connection_pool``, ``url`` and ``host``/``port``; with none of
     them the storage connects to ``localhost:6379``. Redis errors surface as
@@ -1379,12 +1475,31 @@ class RedisStorage:
 
     def put_if_empty(self, key: str, value: bytes, /) -> bool:
         """Store ``value`` only if ``key`` holds nothing; whether it was stored."""
-        return _as_int(self._run(_H_PUT_IF_EMPTY_S, self._kv_keys(), key, value, 0)) == 1
+        return self._put_if_empty(key, value, 0)
+
+    def _put_if_empty(self, key: str, value: bytes, ttl_ms: int) -> bool:
+        return _as_int(self._run(_H_PUT_IF_EMPTY_S, self._kv_keys(), key, value, ttl_ms)) == 1
 
     def put_if_empty_ttl(self, key: str, value: bytes, ttl: float, /) -> bool:
         """Like :meth:`put_if_empty`; the key disappears after ``ttl`` seconds."""
-        ttl_ms = _ttl_ms(ttl)
-        return _as_int(self._run(_H_PUT_IF_EMPTY_S, self._kv_keys(), key, value, ttl_ms)) == 1
+        return self._put_if_empty(key, value, _ttl_ms(ttl))
+
+    def delete_if_equal(self, key: str, value: bytes, /) -> bool:
+        """Delete ``key`` if it holds ``value`` (one script); whether it did."""
+        return _as_int(self._run(_H_DELETE_IF_EQUAL_S, self._kv_keys(), key, value)) == 1
+
+    def peek_many(self, keys: Sequence[str], /) -> Sequence[bytes | EmptyDataType]:
+        """The values under ``keys`` (``EmptyData`` for an empty one), in one script."""
+        if not keys:
+            return []
+        reply = _as_list(self._run(_H_PEEK_MANY_S, self._kv_keys(), *keys))
+        values = [_as_bytes(value) for value in reply]
+        values += [None] * (len(keys) - len(values))  # RESP drops trailing nils of a Lua table
+        return [EmptyData if value is None else value for value in values]
+
+    def delete_data(self, key: str, /) -> bool:
+        """Remove ``key``; whether it held a value."""
+        return _as_int(self._run(_H_DELETE_S, self._kv_keys(), key)) > 0
 
     def has_data_for_key(self, key: str, /) -> bool:
         """Whether ``key`` holds a value."""
@@ -1450,10 +1565,43 @@ class RedisStorage:
         """Remove every counter."""
         self._command("DEL", self._counters)
 
+    # --- semaphores (SupportsSemaphores) -------------------------------------------------
+
+    def _semaphore_key(self, name: str) -> str:
+        return f"{self._prefix}sem:{name}"
+
+    def semaphore_acquire(self, name: str, holder: str, limit: int, timeout: float, /) -> bool:
+        """Take a slot of ``name`` for ``holder`` unless ``limit`` others hold one (one script).
+
+        Raises:
+            ValueError: ``timeout`` is not a positive number of seconds.
+        """
+        key, timeout_ms = self._semaphore_key(name), _ttl_ms(timeout)
+        return _as_int(self._run(_SEM_ACQUIRE_S, (key,), holder, limit, timeout_ms)) == 1
+
+    def semaphore_renew(self, name: str, holder: str, timeout: float, /) -> bool:
+        """Restart ``holder``'s timeout; ``False`` if its slot is gone."""
+        key, timeout_ms = self._semaphore_key(name), _ttl_ms(timeout)
+        return _as_int(self._run(_SEM_RENEW_S, (key,), holder, timeout_ms)) == 1
+
+    def semaphore_release(self, name: str, holder: str, /) -> bool:
+        """Free ``holder``'s slot; whether it held one (an expired slot is not held)."""
+        return _as_int(self._run(_SEM_RELEASE_S, (self._semaphore_key(name),), holder)) == 1
+
+    def semaphore_holders(self, name: str, /) -> Sequence[str]:
+        """The current holders of ``name``, earliest to expire first."""
+        reply = _as_list(self._run(_SEM_HOLDERS_S, (self._semaphore_key(name),)))
+        return [_as_str(holder) for holder in reply]
+
+    def semaphore_clear(self, name: str, /) -> int:
+        """Free every slot of ``name``; return how many were held."""
+        return _as_int(self._run(_SEM_CLEAR_S, (self._semaphore_key(name),)))
+
     # --- everything ----------------------------------------------------------------------
 
     def flush_all(self) -> None:
-        """Delete every key of this queue: queue, schedule, leases, dead letters, results."""
+        """Delete every key of this queue: queue, schedule, leases, dead letters, results,
+        counters and semaphores (found with ``SCAN``; not atomic)."""
         self._delete(self._scan(self._pattern("")))
 
 
@@ -1577,15 +1725,29 @@ class RedisExpireStorage(RedisStorage):
         return EmptyData if value is None else value
 
     @override
-    def put_if_empty(self, key: str, value: bytes, /) -> bool:
-        """Store ``value`` only if ``key`` holds nothing; whether it was stored."""
-        return _as_int(self._run(_X_PUT_IF_EMPTY_S, self._keys(key), value, 0)) == 1
+    def _put_if_empty(self, key: str, value: bytes, ttl_ms: int) -> bool:
+        return _as_int(self._run(_X_PUT_IF_EMPTY_S, self._keys(key), value, ttl_ms)) == 1
 
     @override
-    def put_if_empty_ttl(self, key: str, value: bytes, ttl: float, /) -> bool:
-        """Like :meth:`put_if_empty`; the key disappears after ``ttl`` seconds."""
-        ttl_ms = _ttl_ms(ttl)
-        return _as_int(self._run(_X_PUT_IF_EMPTY_S, self._keys(key), value, ttl_ms)) == 1
+    def delete_if_equal(self, key: str, value: bytes, /) -> bool:
+        """Delete ``key`` if it holds ``value`` (a result or another value); whether it did."""
+        return _as_int(self._run(_X_DELETE_IF_EQUAL_S, self._keys(key), value)) == 1
+
+    @override
+    def peek_many(self, keys: Sequence[str], /) -> Sequence[bytes | EmptyDataType]:
+        """The values under ``keys`` (``EmptyData`` for an empty one), in one ``MGET``."""
+        if not keys:
+            return []
+        names = [name for key in keys for name in self._keys(key)]
+        reply = [_as_bytes(value) for value in _as_list(self._command("MGET", *names))]
+        pairs = zip(reply[::2], reply[1::2], strict=True)
+        values = [result if result is not None else other for result, other in pairs]
+        return [EmptyData if value is None else value for value in values]
+
+    @override
+    def delete_data(self, key: str, /) -> bool:
+        """Remove ``key``, a task result included (``pop_data`` leaves results to expire)."""
+        return _as_int(self._command("DEL", *self._keys(key))) > 0
 
     @override
     def has_data_for_key(self, key: str, /) -> bool:
