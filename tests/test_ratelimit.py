@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from huey import BlackHoleHuey, Huey, MemoryHuey, Task
+from huey import Huey, MemoryHuey, Task
 from huey import _delivery as delivery
 from huey.api import RateLimit
 from huey.exceptions import (
@@ -39,6 +39,7 @@ from huey.signals import (
 )
 from huey.storage import FileStorage, MemoryStorage, SqliteStorage
 from huey.testing import MockClock
+from tests.storage.base_only import BaseOnlyStorage
 
 START = MockClock().time()
 
@@ -272,8 +273,8 @@ def test_decorated_plain_function_keeps_its_name(huey: Huey) -> None:
 
 def test_storage_without_counters_is_refused() -> None:
     """A storage lacking ``SupportsCounters`` fails at ``rate_limit()``, naming it."""
-    huey = BlackHoleHuey("nothing")
-    with pytest.raises(ConfigurationError, match=r"SupportsCounters.*BlackHoleStorage"):
+    huey = Huey("nothing", storage=BaseOnlyStorage("nothing"))
+    with pytest.raises(ConfigurationError, match=r"SupportsCounters.*BaseOnlyStorage"):
         huey.rate_limit("api", 1, 60)
 
 
