@@ -11,7 +11,7 @@ import itertools
 import logging
 import pickle
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any, cast
@@ -1723,12 +1723,13 @@ def test_duplicate_task_name(huey: MemoryHuey) -> None:
     def three() -> None: ...
 
 
-def test_async_functions_rejected(huey: MemoryHuey) -> None:
-    """``async def`` tasks raise ConfigurationError at decoration."""
-    with pytest.raises(ConfigurationError, match="async"):
+def test_async_generator_functions_rejected(huey: MemoryHuey) -> None:
+    """An async generator has no single result: ConfigurationError at decoration."""
+    with pytest.raises(ConfigurationError, match="async generator"):
 
         @huey.task()
-        async def coroutine() -> None: ...
+        async def numbers() -> AsyncIterator[int]:
+            yield 1
 
 
 def test_unknown_task_name(huey: MemoryHuey) -> None:

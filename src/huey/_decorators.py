@@ -3,15 +3,21 @@
 ``huey.task()`` returns a :class:`TaskDecorator` and so on (layer 2); applied to a
 function, each registers it and returns a :class:`~huey.api.TaskWrapper` whose call
 type (``Result[R]`` or ``None``) follows the huey's results mode ``RM``.
+
+An ``async def`` function gives a wrapper typed by what its coroutine returns (its
+``R`` is the awaited type). Each decorator has an overload taking
+``Callable[P, Coroutine[Any, Any, R]]`` before the plain ``Callable[P, R]`` one of
+the same results mode, and the two ``bool`` overloads come last (in another order mypy
+reports them as overlapping the ``Literal`` ones).
 """
 
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from contextlib import AbstractContextManager
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Concatenate, Generic, Literal, cast, overload
+from typing import TYPE_CHECKING, Any, Concatenate, Generic, Literal, overload
 
 from typing_extensions import ParamSpec, TypeVar
 
@@ -46,6 +52,14 @@ class TaskDecorator(Generic[RM]):
 
     @overload
     def __call__(
+        self: TaskDecorator[Literal[True]], fn: Callable[P, Coroutine[Any, Any, R]], /
+    ) -> TaskWrapper[P, R, Result[R]]: ...
+    @overload
+    def __call__(
+        self: TaskDecorator[Literal[False]], fn: Callable[P, Coroutine[Any, Any, R]], /
+    ) -> TaskWrapper[P, R, None]: ...
+    @overload
+    def __call__(
         self: TaskDecorator[Literal[True]], fn: Callable[P, R], /
     ) -> TaskWrapper[P, R, Result[R]]: ...
     @overload
@@ -54,17 +68,31 @@ class TaskDecorator(Generic[RM]):
     ) -> TaskWrapper[P, R, None]: ...
     @overload
     def __call__(
+        self: TaskDecorator[bool], fn: Callable[P, Coroutine[Any, Any, R]], /
+    ) -> TaskWrapper[P, R, Result[R] | None]: ...
+    @overload
+    def __call__(
         self: TaskDecorator[bool], fn: Callable[P, R], /
     ) -> TaskWrapper[P, R, Result[R] | None]: ...
-    def __call__(self, fn: Callable[P, R], /) -> TaskWrapper[P, R, Any]:
+    def __call__(self, fn: Callable[P, Any], /) -> TaskWrapper[P, Any, Any]:
         context = self._context
         if context is None:
             return register_function(self._huey, fn, self._settings, None)
+        with_context: Callable[P, object]
+        if inspect.iscoroutinefunction(fn):
+            # The context must be held while the coroutine runs, not while it is made.
+            async def with_context_async(*args: P.args, **kwargs: P.kwargs) -> object:
+                with context:
+                    return await fn(*args, **kwargs)
 
-        def with_context(*args: P.args, **kwargs: P.kwargs) -> R:
-            with context:
-                return fn(*args, **kwargs)
+            with_context = with_context_async
+        else:
 
+            def with_context_sync(*args: P.args, **kwargs: P.kwargs) -> object:
+                with context:
+                    return fn(*args, **kwargs)
+
+            with_context = with_context_sync
         _copy_identity(with_context, fn, inspect.signature(fn))
         return register_function(self._huey, with_context, self._settings, None)
 
@@ -83,6 +111,14 @@ class PeriodicDecorator(Generic[RM]):
 
     @overload
     def __call__(
+        self: PeriodicDecorator[Literal[True]], fn: Callable[[], Coroutine[Any, Any, R]], /
+    ) -> PeriodicTaskWrapper[R, Result[R]]: ...
+    @overload
+    def __call__(
+        self: PeriodicDecorator[Literal[False]], fn: Callable[[], Coroutine[Any, Any, R]], /
+    ) -> PeriodicTaskWrapper[R, None]: ...
+    @overload
+    def __call__(
         self: PeriodicDecorator[Literal[True]], fn: Callable[[], R], /
     ) -> PeriodicTaskWrapper[R, Result[R]]: ...
     @overload
@@ -91,12 +127,16 @@ class PeriodicDecorator(Generic[RM]):
     ) -> PeriodicTaskWrapper[R, None]: ...
     @overload
     def __call__(
+        self: PeriodicDecorator[bool], fn: Callable[[], Coroutine[Any, Any, R]], /
+    ) -> PeriodicTaskWrapper[R, Result[R] | None]: ...
+    @overload
+    def __call__(
         self: PeriodicDecorator[bool], fn: Callable[[], R], /
     ) -> PeriodicTaskWrapper[R, Result[R] | None]: ...
-    def __call__(self, fn: Callable[[], R], /) -> PeriodicTaskWrapper[R, Any]:
+    def __call__(self, fn: Callable[[], Any], /) -> PeriodicTaskWrapper[Any, Any]:
         wrapper = register_function(self._huey, fn, self._settings, self._validate)
         assert isinstance(wrapper, PeriodicTaskWrapper)
-        return cast("PeriodicTaskWrapper[R, Any]", wrapper)
+        return wrapper
 
 
 class ContextArgDecorator(Generic[C, RM]):
@@ -113,6 +153,18 @@ class ContextArgDecorator(Generic[C, RM]):
 
     @overload
     def __call__(
+        self: ContextArgDecorator[C, Literal[True]],
+        fn: Callable[Concatenate[C, P], Coroutine[Any, Any, R]],
+        /,
+    ) -> TaskWrapper[P, R, Result[R]]: ...
+    @overload
+    def __call__(
+        self: ContextArgDecorator[C, Literal[False]],
+        fn: Callable[Concatenate[C, P], Coroutine[Any, Any, R]],
+        /,
+    ) -> TaskWrapper[P, R, None]: ...
+    @overload
+    def __call__(
         self: ContextArgDecorator[C, Literal[True]], fn: Callable[Concatenate[C, P], R], /
     ) -> TaskWrapper[P, R, Result[R]]: ...
     @overload
@@ -121,14 +173,31 @@ class ContextArgDecorator(Generic[C, RM]):
     ) -> TaskWrapper[P, R, None]: ...
     @overload
     def __call__(
+        self: ContextArgDecorator[C, bool],
+        fn: Callable[Concatenate[C, P], Coroutine[Any, Any, R]],
+        /,
+    ) -> TaskWrapper[P, R, Result[R] | None]: ...
+    @overload
+    def __call__(
         self: ContextArgDecorator[C, bool], fn: Callable[Concatenate[C, P], R], /
     ) -> TaskWrapper[P, R, Result[R] | None]: ...
-    def __call__(self, fn: Callable[Concatenate[C, P], R], /) -> TaskWrapper[P, R, Any]:
+    def __call__(self, fn: Callable[Concatenate[C, P], Any], /) -> TaskWrapper[P, Any, Any]:
         obj = self._obj
+        with_context: Callable[P, object]
+        if inspect.iscoroutinefunction(fn):
+            # The value must be held while the coroutine runs, not while it is made.
+            async def with_context_async(*args: P.args, **kwargs: P.kwargs) -> object:
+                with obj as value:
+                    return await fn(value, *args, **kwargs)
 
-        def with_context(*args: P.args, **kwargs: P.kwargs) -> R:
-            with obj as value:
-                return fn(value, *args, **kwargs)
+            with_context = with_context_async
+        else:
+
+            def with_context_sync(*args: P.args, **kwargs: P.kwargs) -> object:
+                with obj as value:
+                    return fn(value, *args, **kwargs)
+
+            with_context = with_context_sync
 
         signature = inspect.signature(fn)
         callers = list(signature.parameters.values())[1:]  # the first is the context's value

@@ -187,16 +187,22 @@ class Result(Generic[R_co]):
             self._cached = value
         return value
 
-    def is_ready(self) -> bool:
+    def is_ready(self, preserve: bool = False) -> bool:
         """Whether the final result is available (reads and caches it, as the original does).
 
-        The error of an attempt that will be retried is not a final result.
+        The error of an attempt that will be retried is not a final result. With
+        ``preserve`` the value is left in the store.
         """
         if self._cached is not _NOT_READ:
             return True
         results = self._engine.results
         value = results.read(
-            self.task.id, blocking=False, timeout=None, backoff=1.15, max_delay=1.0, preserve=False
+            self.task.id,
+            blocking=False,
+            timeout=None,
+            backoff=1.15,
+            max_delay=1.0,
+            preserve=preserve,
         )
         if results.is_pending(value):
             return False

@@ -105,8 +105,12 @@ class TaskWrapper(Generic[P, R_co, H_co]):
         return _build(self, args, kwargs, options, partial=True)
 
     def call_local(self, *args: P.args, **kwargs: P.kwargs) -> R_co:
-        """Call the function directly, in this process."""
-        return self._func(*args, **kwargs)
+        """Call the function directly, in this process.
+
+        For an ``async def`` task the coroutine is run to completion, as a worker would,
+        and its result returned (in async code, ``await task.func(...)`` instead).
+        """
+        return cast(R_co, self._engine.runner.complete(self._func(*args, **kwargs)))
 
     def schedule(
         self,

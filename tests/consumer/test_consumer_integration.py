@@ -25,9 +25,11 @@ import pytest
 pytestmark = pytest.mark.integration
 
 APP = '''
+import asyncio
 import logging
 import os
 import pathlib
+import threading
 import time
 
 from huey import SqliteHuey, crontab
@@ -80,6 +82,19 @@ def sleepy(tag: str, seconds: float) -> str:
 @huey.task(timeout=0.5)
 def too_slow() -> str:
     time.sleep(5)
+    return "finished"
+
+
+@huey.task()
+async def async_where(x: int) -> list[int]:
+    """x squared, with the process, the thread and the event loop it ran on."""
+    await asyncio.sleep(0.01)
+    return [x * x, os.getpid(), threading.get_ident(), id(asyncio.get_running_loop())]
+
+
+@huey.task(timeout=0.5)
+async def async_too_slow() -> str:
+    await asyncio.sleep(5)
     return "finished"
 
 
@@ -191,6 +206,47 @@ def test_tasks_run_with_each_worker_type(env: Env, app: Any, worker_type: str) -
     err = stop(proc)
     assert proc.returncode == 0, err
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("worker_type", ["thread", "process"])
+def test_async_tasks_run_with_each_worker_type(env: Env, app: Any, worker_type: str) -> None:
+    """Async tasks run on one event loop per worker, cut short at their timeout by it."""
+    from huey.exceptions import TaskException
+
+    proc = env.start("-w", "2", "-k", worker_type, "-d", "0.01", "-m", "0.1")
+    results = [app.async_where(i) for i in range(12)]
+    rows = [r.get(blocking=True, timeout=20) for r in results]
+    assert [row[0] for row in rows] == [i * i for i in range(12)]
+    loops: dict[tuple[int, int], set[int]] = {}
+    for _, pid, thread, loop in rows:
+        loops.setdefault((pid, thread), set()).add(loop)
+    assert all(len(ids) == 1 for ids in loops.values())  # one loop per worker, kept
+    started = time.monotonic()
+    with pytest.raises(TaskException, match="TaskTimeout"):
+        app.async_too_slow().get(blocking=True, timeout=10)
+    assert time.monotonic() - started < 4  # cut short, not left to finish its 5 s
+    err = stop(proc)
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err
+    assert "cannot interrupt" not in err  # thread workers do cut async tasks short
+
+
+def test_greenlet_workers_refuse_async_tasks(env: Env, app: Any) -> None:
+    """Every greenlet shares one OS thread, which runs one event loop at a time: each
+    async task fails with an error saying so (not only when two happen to overlap)."""
+    from huey.exceptions import TaskException
+
+    if importlib.util.find_spec("gevent") is None:
+        pytest.skip("gevent is not installed (pip install gevent)")
+    (env.root / "itapp_gevent.py").write_text(GREENLET_APP)
+    proc = env.start(
+        "-k", "greenlet", "-w", "2", "-d", "0.01", "-m", "0.1", path="itapp_gevent.huey"
+    )
+    with pytest.raises(TaskException, match="greenlet workers"):
+        app.async_where(1).get(blocking=True, timeout=20)
+    assert app.add(1, 2).get(blocking=True, timeout=20) == 3
+    err = stop(proc)
+    assert proc.returncode == 0, err
 
 
 def test_the_log_shows_each_task_and_the_applications_info_lines(env: Env, app: Any) -> None:

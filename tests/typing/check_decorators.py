@@ -128,7 +128,9 @@ def check_context_task() -> None:
 def rejected_periodic() -> None:
     """A periodic task cannot have required parameters (never called)."""
 
-    @huey.periodic_task(crontab())  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+    # Two overloads (async and plain) fit this decorator: basedpyright reports the failed
+    # call under either rule, depending on which one is suppressed (see docs/typed-usage.rst).
+    @huey.periodic_task(crontab())  # type: ignore[arg-type]  # pyright: ignore[reportCallIssue, reportArgumentType, reportUntypedFunctionDecorator]
     def needs_argument(x: int) -> int:
         return x
 
@@ -147,7 +149,7 @@ def rejected_context_task() -> None:
     """Callers do not pass the injected value; the function must take it (never called)."""
     count_rows(Connection())  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
 
-    @huey.context_task(Pool(), as_argument=True)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+    @huey.context_task(Pool(), as_argument=True)  # type: ignore[arg-type]  # pyright: ignore[reportCallIssue, reportArgumentType, reportUntypedFunctionDecorator]
     def wrong_first(table: str) -> int:
         return len(table)
 

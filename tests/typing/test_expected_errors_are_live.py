@@ -71,6 +71,7 @@ def test_there_are_check_files() -> None:
         "check_pipelines",
         "check_decorators",
         "check_protocols",
+        "check_async",
     }
 
 

@@ -76,15 +76,17 @@ class Registry:
             validate: for a periodic task, its ``validate_datetime``.
 
         Raises:
-            ConfigurationError: an async function, a ``context=True`` function without a
-                ``task`` parameter, a periodic task with required arguments, or a
-                priority on a storage without priorities.
+            ConfigurationError: an async generator function, a ``context=True``
+                function without a ``task`` parameter, a periodic task with required
+                arguments, or a priority on a storage without priorities.
             ValueError: the name is taken, or an option is out of range.
         """
-        if inspect.iscoroutinefunction(fn):
+        # An async def function is a task like any other: the runner runs its coroutine
+        # on the worker's event loop. An async generator has no single result to store.
+        if inspect.isasyncgenfunction(fn):
             raise ConfigurationError(
-                f"{fn.__qualname__} is an async function; huey runs plain functions "
-                "(wrap the coroutine with asyncio.run() in a plain function)"
+                f"{fn.__qualname__} is an async generator function; a task returns one "
+                "value: collect the items in an async def function and return the list"
             )
         name = str(options.get("name") or f"{fn.__module__}.{fn.__name__}")
         if name in self._tasks:

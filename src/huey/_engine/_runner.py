@@ -10,20 +10,28 @@ the result is written (to the sink) before the post-execute hooks and signals ru
 
 from __future__ import annotations
 
+import asyncio
+import atexit
+import contextlib
+import contextvars
 import logging
+import os
+import sys
+import threading
 import traceback
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from typing import Any, TypeAlias, cast
 
 from .. import _core
 from .._core import Defer, Drop, Failure, Outcome, Success
-from .._deadline import deadline_scope
+from .._deadline import deadline_scope, time_remaining
 from .._localtime import epoch_of
 from .._messages import ErrorInfo
 from .._task import Task
 from .._timeutil import delay_to_seconds
 from ..exceptions import (
     CancelExecution,
+    ConfigurationError,
     RateLimitExceeded,
     RetryTask,
     TaskLockedException,
@@ -175,7 +183,9 @@ class Runner:
             # The deadline makes task.check_timeout() work wherever the task runs: a
             # worker, huey.execute() or immediate mode.
             with deadline_scope(task.timeout):
-                return Success(entry.func(*task.args, **kwargs))
+                # An async task's coroutine runs here; its exceptions reach the clauses
+                # below as a plain function's do.
+                return Success(self.complete(entry.func(*task.args, **kwargs)))
         except TaskLockedException as exc:
             logger.warning("task %s not run: %s", task.id, exc)
             return Failure(exception=exc, signal=SIGNAL_LOCKED)
@@ -200,16 +210,43 @@ class Runner:
                 return Failure(exception=bad, traceback=traceback.format_exc())
             return Failure(exception=exc, signal=None, retry=True, retry_eta=eta, store=False)
         except CancelExecution as exc:
-            # Stored when no retry follows, so a reader gets a TaskException instead of
-            # waiting for ever (the core does not store it when a retry follows).
+            # Stored like an error (so a reader gets a TaskException instead of waiting
+            # for ever); when a retry follows, the core's store_intermediate_errors rule
+            # decides.
             return Failure(exception=exc, signal=SIGNAL_CANCELED, retry=exc.retry)
         except TaskTimeout as exc:
             return Failure(exception=exc, signal=SIGNAL_TIMEOUT, traceback=traceback.format_exc())
         except KeyboardInterrupt as exc:
             return Failure(exception=exc, signal=SIGNAL_INTERRUPTED, store=False)
+        except asyncio.CancelledError as exc:
+            # Only an async task can raise it (something it awaited was cancelled): a
+            # failure like any other, not a reason to stop the worker.
+            logger.exception("task %s (%s) was cancelled", task.name, task.id)
+            return Failure(exception=exc, traceback=traceback.format_exc())
         except Exception as exc:
             logger.exception("task %s (%s) failed", task.name, task.id)
             return Failure(exception=exc, traceback=traceback.format_exc())
+
+    @staticmethod
+    def complete(value: object) -> object:
+        """What a task function's return ``value`` comes to.
+
+        An ``async def`` task returns a coroutine: it runs to completion on this
+        thread's event loop, which stays open for the thread's next async task, and its
+        result is returned. Anything else is returned as it is.
+        """
+        if isinstance(value, Coroutine):
+            return _run_coroutine(cast("Coroutine[Any, Any, object]", value))
+        return value
+
+    @staticmethod
+    def close_loop() -> None:
+        """Close this thread's event loop for async tasks, if it has one.
+
+        A consumer worker calls it when it stops; the loops of other threads are closed
+        when the interpreter exits.
+        """
+        _close_thread_loop()
 
     def _retry_eta(self, exc: RetryTask) -> float | None:
         if exc.eta is not None:
@@ -274,3 +311,163 @@ def _checked_metadata(built: object) -> Mapping[str, object]:
     if not all(isinstance(key, str) for key in mapping):
         raise TypeError(f"its keys must be strings, got {list(mapping)!r:.80}")
     return cast("Mapping[str, object]", mapping)
+
+
+# --- async tasks: one event loop per thread -------------------------------------------
+#
+# A coroutine task runs on an event loop that belongs to the running thread and stays
+# open between tasks, so clients bound to a loop (connection pools) can be reused from
+# one task to the next. A worker closes its loop when it stops; the loops of other
+# threads (immediate mode, huey.execute()) are closed at exit. A process forked from
+# one gets loops of its own: an inherited loop shares its selector with the parent.
+
+
+class _ThreadLoop(threading.local):
+    """This thread's runner for coroutine tasks, created on first use."""
+
+    runner: asyncio.Runner | None = None
+    pid: int = 0
+
+
+_thread_loop = _ThreadLoop()
+# Open runners, by the pid that made them. No lock: single dict operations are atomic,
+# and a lock held by another thread at fork() would stay locked in the child.
+_open_loops: dict[asyncio.Runner, int] = {}
+
+
+def _this_thread_runner() -> asyncio.Runner:
+    held = _thread_loop
+    pid = os.getpid()
+    if held.runner is None or held.pid != pid:
+        # A new event loop, not set as the thread's current loop: asyncio's own
+        # get_event_loop() outside tasks is left as the application set it.
+        runner = asyncio.Runner(loop_factory=asyncio.new_event_loop)
+        _open_loops[runner] = pid
+        held.runner, held.pid = runner, pid
+    return held.runner
+
+
+def _close_thread_loop() -> None:
+    """Close the calling thread's event loop for coroutine tasks, if it has one."""
+    held = _thread_loop
+    runner, held.runner = held.runner, None
+    if runner is None or held.pid != os.getpid():
+        return
+    _open_loops.pop(runner, None)
+    runner.close()
+
+
+@atexit.register
+def _close_open_loops() -> None:
+    # Kept referenced until now so that no loop is garbage-collected unclosed; a loop a
+    # daemon thread is still running is left alone.
+    runners = [runner for runner, pid in list(_open_loops.items()) if pid == os.getpid()]
+    _open_loops.clear()
+    for runner in runners:
+        try:
+            if not runner.get_loop().is_running():
+                runner.close()
+        except Exception:  # exiting: a loop that cannot close cleanly is not worth a traceback
+            logger.debug("could not close an event loop of async tasks", exc_info=True)
+
+
+def _run_coroutine(coro: Coroutine[Any, Any, object]) -> object:
+    """Run an async task's coroutine to completion and return its result.
+
+    It runs on this thread's event loop, under the running task's timeout (see
+    :mod:`huey._deadline`) if it has one: past it, the coroutine is cancelled and
+    :class:`~huey.exceptions.TaskTimeout` raised. Its exceptions propagate unchanged.
+
+    Under gevent (greenlet workers) it refuses with
+    :class:`~huey.exceptions.ConfigurationError`: greenlets share one OS thread, and
+    a thread runs one event loop at a time.
+
+    Called inside a running event loop (immediate mode in async code, an async task
+    calling another one in immediate mode), the coroutine cannot run on that loop: the
+    caller is synchronous and would have to block the very loop the coroutine needs. It
+    runs on a fresh event loop in a helper thread instead, while the caller waits as for
+    any task in immediate mode.
+    """
+    if _gevent_patched_threads():
+        coro.close()
+        raise ConfigurationError(
+            "async def tasks cannot run where gevent patched threading (greenlet "
+            "workers): every greenlet shares one OS thread, which can run only one "
+            "asyncio event loop at a time; run async tasks on thread or process workers"
+        )
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return _run_on(_this_thread_runner(), coro, time_remaining())
+    return _run_in_helper_thread(coro)
+
+
+def _gevent_patched_threads() -> bool:
+    monkey = sys.modules.get("gevent.monkey")
+    is_patched: object = getattr(monkey, "is_module_patched", None)
+    return callable(is_patched) and bool(is_patched("threading"))
+
+
+def _run_on(
+    runner: asyncio.Runner,
+    coro: Coroutine[Any, Any, object],
+    timeout: float | None,
+    context: contextvars.Context | None = None,
+) -> object:
+    main: list[asyncio.Task[object]] = []
+    try:
+        return runner.run(_bounded(coro, timeout, main), context=context)
+    finally:
+        # An exception raised into the loop from outside (a process worker's SIGALRM
+        # timeout, SIGTERM) leaves the task pending: cancel it, so it cannot resume
+        # during the next task on this loop.
+        if main and not main[0].done():
+            main[0].cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                # What it comes to does not matter: the exception above propagates.
+                runner.get_loop().run_until_complete(main[0])
+        coro.close()  # if it never started (no-op once it finished)
+
+
+async def _bounded(
+    coro: Coroutine[Any, Any, object],
+    timeout: float | None,
+    main: list[asyncio.Task[object]],
+) -> object:
+    current = asyncio.current_task()
+    if current is not None:
+        main.append(current)
+    if timeout is None:
+        return await coro
+    scope = asyncio.timeout(timeout)
+    try:
+        async with scope:
+            return await coro
+    except TimeoutError:
+        if scope.expired():  # not a TimeoutError of the task's own
+            raise TaskTimeout("async task ran past its timeout and was cancelled") from None
+        raise
+
+
+def _run_in_helper_thread(coro: Coroutine[Any, Any, object]) -> object:
+    remaining = time_remaining()
+    context = contextvars.copy_context()
+    outcome: list[object] = []
+    failure: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            with (
+                deadline_scope(remaining),
+                asyncio.Runner(loop_factory=asyncio.new_event_loop) as runner,
+            ):
+                outcome.append(_run_on(runner, coro, remaining, context))
+        except BaseException as exc:  # re-raised in the caller's thread
+            failure.append(exc)
+
+    helper = threading.Thread(target=target, name="huey-async-task", daemon=True)
+    helper.start()
+    helper.join()
+    if failure:
+        raise failure[0]
+    return outcome[0]

@@ -220,6 +220,7 @@ class Worker:
             logger.debug("%s: interrupted", self.name)
         finally:
             self.engine.events.run_lifecycle("shutdown")
+            self.engine.runner.close_loop()  # the event loop of its async tasks, if any
 
     def loop(self) -> bool:
         """One iteration; ``False`` when the worker should end (recycling)."""
@@ -285,7 +286,9 @@ class Worker:
         self._log_finish(task, report, clock.monotonic() - clock_started)
         elapsed = time.monotonic() - started
         overran = task.timeout is not None and elapsed > task.timeout
-        if overran and not self.environment.enforces_timeouts:
+        # An async task is cut short by its event loop, on thread workers too.
+        cut_short = isinstance(report.outcome, Failure) and report.outcome.signal == SIGNAL_TIMEOUT
+        if overran and not cut_short and not self.environment.enforces_timeouts:
             # Process and greenlet workers cut the task short; threads cannot.
             logger.warning(
                 "%s: task %s (%s) ran %.2fs, past its timeout of %gs; thread workers "
