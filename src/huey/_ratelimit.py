@@ -21,7 +21,6 @@ window's first caller cleaned up can leave one counter behind; it is never read 
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Callable
 from datetime import timedelta
@@ -31,8 +30,8 @@ from typing import Protocol, Self
 from typing_extensions import ParamSpec, TypeVar
 
 from ._engine import HasEngine, Ports
+from ._lock import guarded
 from ._timeutil import delay_to_seconds
-from ._wrapper import TaskWrapper
 from .constants import EmptyData
 from .exceptions import ConfigurationError, RateLimitExceeded
 from .protocols import Storage, SupportsCounters
@@ -102,18 +101,7 @@ class RateLimit:
             ConfigurationError: ``fn`` is already a task: the limit would count the
                 enqueues, not the runs; put the rate limit below ``@huey.task()``.
         """
-        if isinstance(fn, TaskWrapper):
-            raise ConfigurationError(
-                f"@rate_limit({self.name!r}) is above @task() on {fn.name}: it would limit "
-                "the enqueues, not the runs; put it below, next to the function"
-            )
-
-        @functools.wraps(fn)
-        def inner(*args: P.args, **kwargs: P.kwargs) -> R:
-            self.acquire()
-            return fn(*args, **kwargs)
-
-        return inner
+        return guarded(self, fn, f"rate_limit({self.name!r})")
 
     def acquire(self) -> None:
         """Count one call of the current window.
