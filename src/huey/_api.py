@@ -14,7 +14,7 @@ from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, cast, overload
 
-from typing_extensions import ParamSpec, TypeVar, Unpack
+from typing_extensions import ParamSpec, TypeVar, Unpack, override
 
 from . import _core
 from ._decorators import ContextArgDecorator, PeriodicDecorator, TaskDecorator
@@ -24,7 +24,6 @@ from ._engine import (
     Engine,
     HueyOptions,
     Receiver,
-    WriteThrough,
     clock_from,
     default_error_result,
     instance_key,
@@ -36,11 +35,12 @@ from ._localtime import epoch_of
 from ._lock import TaskLock, lock_key
 from ._ratelimit import RateLimit
 from ._result import Result, ResultGroup, enqueue_with_handles
+from ._store_api import StoreAPI
 from ._task import Pipeline, Task
 from ._wrapper import TaskWrapper, register_function
-from .constants import EmptyData, EmptyDataType
+from .constants import EmptyData
 from .exceptions import ConfigurationError
-from .protocols import Clock, DeadLetter, Serializer, Storage, SupportsCounters
+from .protocols import Clock, Serializer, Storage
 from .signals import Signal
 from .storage import MemoryStorage, SqliteStorage
 
@@ -63,7 +63,7 @@ RM = TypeVar("RM", bound=bool, default=Literal[True])
 F = TypeVar("F", bound=Callable[..., object])
 
 
-class Huey(Generic[RM]):
+class Huey(StoreAPI, Generic[RM]):
     """A task queue: register tasks with its decorators, enqueue them, read results.
 
     Args:
@@ -245,6 +245,7 @@ class Huey(Generic[RM]):
     # --- the engine and the options --------------------------------------------------
 
     @property
+    @override
     def engine(self) -> Engine:
         """The parts under this façade (for huey's own layers and extension authors).
 
@@ -325,11 +326,6 @@ class Huey(Generic[RM]):
             ports.storage = self._immediate_storage
         else:
             ports.storage = self._storage
-
-    @property
-    def storage(self) -> Storage:
-        """The storage in use (the in-memory one while immediate mode uses memory)."""
-        return self._engine.ports.storage
 
     def get_storage(self) -> Storage:
         """The storage in use."""
@@ -778,102 +774,6 @@ class Huey(Generic[RM]):
         candidates = self._engine.registry.lock_names | set(names)
         return {n for n in candidates if storage.pop_data(lock_key(self.name, n)) is not EmptyData}
 
-    # --- key/value API -----------------------------------------------------------------
-
-    def put(self, key: str, value: object) -> None:
-        """Store ``value`` under ``key`` in the result store."""
-        self.storage.put_data(key, self._engine.codec.encode(value))
-
-    def put_result(self, key: str, value: object) -> None:
-        """Store a task result under ``key``."""
-        WriteThrough(self._engine.ports).store_result(key, self._engine.codec.encode(value))
-
-    def put_if_empty(self, key: str, value: object) -> bool:
-        """Store ``value`` only if ``key`` holds nothing; whether it was stored."""
-        return self.storage.put_if_empty(key, self._engine.codec.encode(value))
-
-    def get_raw(self, key: str, peek: bool = False) -> bytes | EmptyDataType:
-        """The stored bytes under ``key`` (destructive unless ``peek``), or ``EmptyData``."""
-        return self.storage.peek_data(key) if peek else self.storage.pop_data(key)
-
-    def get(self, key: str, peek: bool = False) -> object:
-        """The value under ``key``, or ``None``; the read removes it unless ``peek``."""
-        raw = self.get_raw(key, peek)
-        return None if raw is EmptyData else self._engine.codec.decode(raw)
-
-    def delete(self, key: str) -> bool:
-        """Remove ``key``; whether it held a value."""
-        return self.storage.pop_data(key) is not EmptyData
-
-    # --- introspection -----------------------------------------------------------------
-
-    def pending(self, limit: int | None = None) -> list[Task[Any]]:
-        """Tasks waiting in the queue, in the order they will run."""
-        return self._engine.codec.decode_tasks(self.storage.enqueued_items(limit))
-
-    def pending_count(self) -> int:
-        """How many tasks wait in the queue."""
-        return self.storage.queue_size()
-
-    def scheduled(self, limit: int | None = None) -> list[Task[Any]]:
-        """Tasks waiting in the schedule, earliest first."""
-        return self._engine.codec.decode_tasks(self.storage.scheduled_items(limit))
-
-    def scheduled_count(self) -> int:
-        """How many tasks wait in the schedule."""
-        return self.storage.schedule_size()
-
-    def all_results(self) -> dict[str, bytes]:
-        """Every key of the result store with its raw bytes."""
-        return dict(self.storage.result_items())
-
-    def result_count(self) -> int:
-        """How many keys the result store holds (results, revocations, locks...)."""
-        return self.storage.result_store_size()
-
-    def __len__(self) -> int:
-        return self.pending_count()
-
-    def __bool__(self) -> bool:
-        return True
-
-    def dead_letters(self, limit: int | None = None) -> list[DeadLetter]:
-        """Messages moved to the dead-letter area, oldest first.
-
-        A message lands there when it cannot be decoded, names an unknown task, or was
-        delivered ``max_deliveries`` times without being acknowledged (its lease expired
-        on the last allowed delivery).
-
-        Args:
-            limit: return at most this many.
-
-        Raises:
-            ConfigurationError: the storage has no leases (no dead-letter area).
-        """
-        return list(self._engine.leases("dead_letters()").dead_letters(limit))
-
-    def requeue_dead_letter(self, letter_id: str) -> bool:
-        """Put a dead letter back in the queue with a fresh delivery count.
-
-        Args:
-            letter_id: the :attr:`~huey.protocols.DeadLetter.id`.
-
-        Returns:
-            Whether the dead letter existed.
-
-        Raises:
-            ConfigurationError: the storage has no leases (no dead-letter area).
-        """
-        return self._engine.leases("requeue_dead_letter()").requeue_dead_letter(letter_id)
-
-    def purge_dead_letters(self) -> int:
-        """Delete every dead letter; return how many there were.
-
-        Raises:
-            ConfigurationError: the storage has no leases (no dead-letter area).
-        """
-        return self._engine.leases("purge_dead_letters()").purge_dead_letters()
-
     def create_consumer(self, **options: Unpack[consumer.ConsumerKwargs]) -> consumer.Consumer:
         """A :class:`~huey.consumer.Consumer` for this huey (call ``run()`` on it).
 
@@ -887,15 +787,6 @@ class Huey(Generic[RM]):
         from .consumer import Consumer  # deferred: the consumer is a layer below, loaded on use
 
         return Consumer(self, **options)
-
-    def flush(self) -> None:
-        """Empty the queue, the schedule, the result store and the counters."""
-        storage = self.storage
-        storage.flush_queue()
-        storage.flush_schedule()
-        storage.flush_results()
-        if isinstance(storage, SupportsCounters):
-            storage.flush_counters()
 
 
 def _options(arguments: dict[str, Any], *leave_out: str) -> dict[str, Any]:
