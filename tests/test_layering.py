@@ -49,6 +49,7 @@ ALLOWED_BACK_REFERENCES: dict[tuple[str, str], str] = {
     ("huey._wrapper", "huey._api"): "the TaskWrapper.huey back-reference",
     ("huey._result", "huey._api"): "the Result.huey back-reference",
     ("huey._lock", "huey._api"): "the TaskLock.huey back-reference",
+    ("huey._group", "huey._api"): "enqueue_group builds Result handles, which hold the huey",
     ("huey._decorators", "huey._api"): "decorators hold the huey they register with",
     ("huey.consumer._consumer", "huey._api"): "the Consumer.huey back-reference",
 }

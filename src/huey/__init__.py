@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING
 
 from ._api import Huey as Huey
 from ._crontab import crontab as crontab
+from ._group import chord as chord
+from ._group import group as group
 from ._hueys import BlackHoleHuey as BlackHoleHuey
 from ._hueys import FileHuey as FileHuey
 from ._hueys import MemoryHuey as MemoryHuey
@@ -78,5 +80,7 @@ __all__ = (
     "Task",
     "TaskWrapper",
     "__version__",
+    "chord",
     "crontab",
+    "group",
 )

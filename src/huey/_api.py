@@ -31,6 +31,7 @@ from ._engine import (
     serializer_from,
     settings_from,
 )
+from ._group import ChordResult, chord, enqueue_group, group
 from ._localtime import epoch_of
 from ._lock import TaskLock, lock_key
 from ._ratelimit import RateLimit
@@ -475,6 +476,16 @@ class Huey(StoreAPI, Generic[RM]):
     # --- enqueueing ------------------------------------------------------------------
 
     @overload
+    def enqueue(self: Huey[Literal[True]], task: chord[R, C, Any]) -> ChordResult[R, C]: ...
+    @overload
+    def enqueue(self: Huey[Literal[True]], task: group[R]) -> ResultGroup[R]: ...
+    @overload
+    def enqueue(self: Huey[Literal[False]], task: chord[Any, Any, Any] | group[Any]) -> None: ...
+    @overload
+    def enqueue(self: Huey[bool], task: chord[R, C, Any]) -> ChordResult[R, C] | None: ...
+    @overload
+    def enqueue(self: Huey[bool], task: group[R]) -> ResultGroup[R] | None: ...
+    @overload
     def enqueue(self: Huey[Literal[True]], task: Pipeline[U, Rt]) -> ResultGroup[U]: ...
     @overload
     def enqueue(self: Huey[Literal[True]], task: Task[R]) -> Result[R]: ...
@@ -487,14 +498,17 @@ class Huey(StoreAPI, Generic[RM]):
     @overload
     def enqueue(self: Huey[bool], task: Task[R]) -> Result[R] | None: ...
     def enqueue(
-        self, task: Task[Any] | Pipeline[Any, Any]
-    ) -> Result[Any] | ResultGroup[Any] | None:
-        """Enqueue a task or a pipeline.
+        self, task: Task[Any] | Pipeline[Any, Any] | group[Any] | chord[Any, Any, Any]
+    ) -> Result[Any] | ResultGroup[Any] | ChordResult[Any, Any] | None:
+        """Enqueue a task, a pipeline, a :class:`~huey.group` or a :class:`~huey.chord`.
 
         Returns:
             A :class:`~huey.Result` for a task, a :class:`~huey.ResultGroup` for a
-            pipeline (one result per stage), ``None`` when results are off.
+            pipeline (one result per stage) or a group (one per member), a
+            :class:`~huey.api.ChordResult` for a chord; ``None`` when results are off.
         """
+        if isinstance(task, group | chord):
+            return enqueue_group(self, task)
         return enqueue_with_handles(self, cast("Task[Any]", task))
 
     def dequeue(self) -> Task[Any] | None:

@@ -12,7 +12,8 @@ Theory of operation. A worker holding a message asks :func:`decide` whether to r
 (or defer it to the schedule, drop it as revoked, drop it as expired). It runs the task
 and turns what happened into an :data:`Outcome`, then asks :func:`settle` for the
 effects: store the result or the error, run post-execute hooks, emit signals, enqueue
-the next pipeline stage, the error handler or the retry.
+the next pipeline stage, the error handler or the retry, and report a chord member's
+outcome to its chord. A message it does not run gets its effects from :func:`dropped`.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import TypeAlias, TypeVar
 
-from ._messages import ErrorInfo, Message, Revocation
+from ._messages import ChordRef, ErrorInfo, Message, Revocation
 from .exceptions import TaskException
 from .signals import (
     SIGNAL_CANCELED,
@@ -45,6 +46,8 @@ __all__ = (
     "PostExecute",
     "Emit",
     "Enqueue",
+    "MemberOutcome",
+    "ReportToChord",
     "Effect",
     "is_due",
     "resolve_expiry",
@@ -52,9 +55,13 @@ __all__ = (
     "decide",
     "settle",
     "error_text",
+    "dropped",
     "extend_arguments",
     "append_stage",
     "pipeline_stages",
+    "chord_of",
+    "attach_chord",
+    "CHORD_DONE_TTL",
     "retry_message",
     "delivery_allowed",
     "too_many_deliveries_reason",
@@ -224,7 +231,30 @@ class Enqueue:
     message: Message
 
 
-Effect: TypeAlias = StoreResult | StoreError | PostExecute | Emit | Enqueue
+MemberOutcome: TypeAlias = Success | ErrorInfo | Drop
+"""What a chord member contributes: its value (:class:`Success`), its final error
+(:class:`~huey._messages.ErrorInfo`), or nothing because it did not run (:class:`Drop`:
+revoked, expired or cancelled)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReportToChord:
+    """Record a chord member's ``outcome`` in its chord.
+
+    The shell stores it once per member (a redelivered member reports again, harmlessly)
+    and enqueues the chord's callback when the last member has reported.
+    """
+
+    chord: ChordRef
+    outcome: MemberOutcome
+
+
+Effect: TypeAlias = StoreResult | StoreError | PostExecute | Emit | Enqueue | ReportToChord
+
+CHORD_DONE_TTL = 7 * 24 * 3600.0
+"""Seconds a chord's "callback enqueued" marker is kept where keys can expire: a member
+delivered again within that time (a worker lost its lease) is recognised as late and
+cannot fire the callback a second time."""
 
 
 def extend_arguments(message: M, value: object) -> M:
@@ -262,6 +292,31 @@ def pipeline_stages(head: Message) -> tuple[Message, ...]:
         stages.append(current)
         current = current.on_complete
     return tuple(stages)
+
+
+def chord_of(head: Message) -> ChordRef | None:
+    """The chord the pipeline starting at ``head`` reports to (carried by a stage), if any."""
+    for stage in pipeline_stages(head):
+        if stage.chord is not None:
+            return stage.chord
+    return None
+
+
+def attach_chord(head: M, ref: ChordRef) -> M:
+    """A copy of the pipeline starting at ``head`` whose last stage reports to ``ref``.
+
+    Raises:
+        ValueError: the pipeline already reports to a chord.
+    """
+    if chord_of(head) is not None:
+        raise ValueError(f"task {head.id} is already a member of a chord")
+    return _attach(head, ref)
+
+
+def _attach(head: M, ref: ChordRef) -> M:
+    if head.on_complete is None:
+        return replace(head, chord=ref)
+    return replace(head, on_complete=_attach(head.on_complete, ref))
 
 
 def retry_message(message: M, now: float, *, eta: float | None = None, forced: bool = False) -> M:
@@ -341,6 +396,8 @@ def settle(
         effects += [PostExecute(outcome.value, None), Emit(SIGNAL_COMPLETE)]
         if message.on_complete is not None:
             effects.append(Enqueue(extend_arguments(message.on_complete, outcome.value)))
+        if message.chord is not None:
+            effects.append(ReportToChord(message.chord, outcome))
         return tuple(effects)
 
     failure = outcome
@@ -375,7 +432,25 @@ def settle(
         ]
     elif message.on_error is not None and failure.exception is not None:
         effects.append(Enqueue(extend_arguments(message.on_error, failure.exception)))
+    chord = None if will_retry else chord_of(message)
+    if chord is not None:
+        # The member (or the pipeline stage it ends with) will never complete: a
+        # cancellation counts as skipped, anything else as the member's error.
+        cancelled = failure.signal == SIGNAL_CANCELED
+        effects.append(ReportToChord(chord, Drop(SIGNAL_CANCELED) if cancelled else info))
     return tuple(effects)
+
+
+def dropped(message: Message, signal: Signal) -> tuple[Effect, ...]:
+    """The effects of not running ``message`` (revoked, expired, cancelled by a hook).
+
+    The shell emits ``signal``; a chord member (or a pipeline ending in one) counts as
+    skipped, so its chord still completes.
+    """
+    chord = chord_of(message)
+    if chord is None:
+        return (Emit(signal),)
+    return (Emit(signal), ReportToChord(chord, Drop(signal)))
 
 
 # --- leased delivery -------------------------------------------------------------

@@ -25,6 +25,7 @@ from .exceptions import MessageDecodeError
 
 __all__ = (
     "Message",
+    "ChordRef",
     "ErrorInfo",
     "Revocation",
     "WIRE_VERSION",
@@ -66,6 +67,7 @@ class Message:
         timeout: seconds the task may run.
         on_complete: the next pipeline stage, run with this task's return value.
         on_error: the handler run with the exception when this task finally fails.
+        chord: set on the last stage of a chord member: where its outcome is reported.
     """
 
     id: str
@@ -82,6 +84,7 @@ class Message:
     timeout: float | None = None
     on_complete: Message | None = None
     on_error: Message | None = None
+    chord: ChordRef | None = None
 
     @override
     def __eq__(self, other: object) -> bool:
@@ -100,6 +103,24 @@ class Message:
 
 
 M = TypeVar("M", bound=Message)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChordRef:
+    """What a chord member carries (on its last stage) to report its outcome.
+
+    Attributes:
+        id: the chord's id, shared by its members; its bookkeeping keys derive from it.
+        index: the member's position in the chord (the callback's list is in this order).
+        size: how many members the chord has.
+        callback: the message enqueued, with the list of outcomes appended to its
+            arguments, once every member has reported.
+    """
+
+    id: str
+    index: int
+    size: int
+    callback: Message
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -182,9 +203,34 @@ def message_to_wire(message: Message) -> dict[str, object]:
         if message.on_complete is None
         else message_to_wire(message.on_complete),
         "on_error": None if message.on_error is None else message_to_wire(message.on_error),
+        "chord": None if message.chord is None else _chord_to_wire(message.chord),
     }
     wire.update((key, value) for key, value in optional.items() if value is not None)
     return wire
+
+
+def _chord_to_wire(ref: ChordRef) -> dict[str, object]:
+    return {
+        "id": ref.id,
+        "index": ref.index,
+        "size": ref.size,
+        "callback": message_to_wire(ref.callback),
+    }
+
+
+def _chord_from_wire(obj: object, cls: type[Message]) -> ChordRef:
+    if not isinstance(obj, dict):
+        raise MessageDecodeError("message field 'chord' must be a dict")
+    wire: dict[object, object] = obj  # pyright: ignore[reportUnknownVariableType]  # isinstance() leaves the item types unknown
+    chord_id, index, size = wire.get("id"), wire.get("index"), wire.get("size")
+    if not isinstance(chord_id, str) or type(index) is not int or type(size) is not int:
+        raise MessageDecodeError("message field 'chord' lacks a valid 'id', 'index' or 'size'")
+    if not 0 <= index < size:
+        raise MessageDecodeError(f"chord member index {index} is outside a chord of {size}")
+    callback = wire.get("callback")
+    if callback is None:
+        raise MessageDecodeError("message field 'chord' lacks its 'callback'")
+    return ChordRef(id=chord_id, index=index, size=size, callback=_message_from_wire(callback, cls))
 
 
 def _field(wire: Mapping[str, object], key: str, kind: type[object] | UnionType) -> object:
@@ -263,6 +309,8 @@ def _message_from_wire(obj: object, cls: type[M]) -> M:
     for key in ("on_complete", "on_error"):
         child = fields.get(key)
         children[key] = None if child is None else _message_from_wire(child, cls)
+    # Messages written before chords existed have no "chord" field.
+    chord = fields.get("chord")
     return cls(
         id=task_id,
         name=name,
@@ -278,6 +326,7 @@ def _message_from_wire(obj: object, cls: type[M]) -> M:
         timeout=_number(fields, "timeout", None, minimum=0.0),
         on_complete=children["on_complete"],
         on_error=children["on_error"],
+        chord=None if chord is None else _chord_from_wire(chord, cls),
     )
 
 

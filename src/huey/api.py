@@ -16,6 +16,9 @@ from ._api import HueyOptions as HueyOptions
 from ._crontab import Crontab as Crontab
 from ._crontab import CrontabFactory as CrontabFactory
 from ._crontab import crontab as crontab
+from ._group import ChordResult as ChordResult
+from ._group import chord as chord
+from ._group import group as group
 from ._hueys import BlackHoleHuey as BlackHoleHuey
 from ._hueys import FileHuey as FileHuey
 from ._hueys import FileOptions as FileOptions
@@ -70,6 +73,7 @@ def __getattr__(name: str) -> object:
 
 __all__ = (
     "BlackHoleHuey",
+    "ChordResult",
     "ConfiguredTask",
     "Crontab",
     "CrontabFactory",
@@ -89,5 +93,7 @@ __all__ = (
     "TaskLock",
     "TaskOptions",
     "TaskWrapper",
+    "chord",
     "crontab",
+    "group",
 )

@@ -6,6 +6,7 @@ Layer 1: imports only the leaves below it (``_task``, the pure core, ``protocols
 
 from __future__ import annotations
 
+from ._chords import Chords as Chords
 from ._codec import Codec as Codec
 from ._engine import Engine as Engine
 from ._engine import HasEngine as HasEngine
@@ -42,6 +43,7 @@ from ._settings import settings_from as settings_from
 
 __all__ = (
     "HUEY_OPTION_NAMES",
+    "Chords",
     "Codec",
     "Delivery",
     "Engine",

@@ -18,6 +18,7 @@ from .._localtime import epoch_of, epoch_to_datetime
 from .._task import Task
 from ..exceptions import ConfigurationError, MessageDecodeError, UnknownTaskError
 from ..protocols import Clock, Serializer, Storage, SupportsLeases
+from ._chords import Chords
 from ._codec import Codec
 from ._enqueuer import Enqueuer
 from ._events import Events
@@ -53,6 +54,7 @@ class Engine:
         revocations: revocation flags.
         results: reading results.
         enqueuer: building and enqueueing tasks.
+        chords: chord bookkeeping (members' outcomes, the callback).
         runner: running tasks.
     """
 
@@ -78,6 +80,9 @@ class Engine:
         self.enqueuer: Enqueuer = Enqueuer(
             self.ports, self.codec, self.events, run_now=self.execute
         )
+        self.chords: Chords = Chords(
+            self.ports, self.codec, self.enqueuer.enqueue, store_results=settings.results
+        )
         self.runner: Runner = Runner(
             settings=settings,
             ports=self.ports,
@@ -88,6 +93,7 @@ class Engine:
             enqueue=self.enqueuer.enqueue,
             schedule=self.enqueuer.schedule,
             error_builder=error_builder,
+            chords=self.chords,
         )
 
     def timestamp(self, value: datetime | float | None) -> float:

@@ -46,6 +46,7 @@ from ..signals import (
     SIGNAL_RATE_LIMITED,
     SIGNAL_TIMEOUT,
 )
+from ._chords import Chords
 from ._codec import Codec
 from ._events import Events
 from ._ports import Ports
@@ -96,6 +97,7 @@ class Runner:
         error_builder: builds the metadata stored for a failure (default
             :func:`default_error_result`); if it raises, or returns what cannot be
             stored, the default record is stored and the problem logged.
+        chords: records the outcomes of chord members.
     """
 
     def __init__(
@@ -110,6 +112,7 @@ class Runner:
         enqueue: Callable[[Task[Any]], None],
         schedule: Callable[[Task[Any]], None],
         error_builder: ErrorBuilder = default_error_result,
+        chords: Chords,
     ) -> None:
         self.settings = settings
         self.ports = ports
@@ -120,6 +123,7 @@ class Runner:
         self.enqueue = enqueue
         self.schedule = schedule
         self.error_builder = error_builder
+        self.chords = chords
 
     def run(
         self,
@@ -152,13 +156,13 @@ class Runner:
             self.schedule(task)
             return decision
         if isinstance(decision, Drop):
-            self.events.emit(decision.signal, task)
+            self._apply(task, _core.dropped(task, decision.signal), sink)
             return decision
         self.events.emit(SIGNAL_EXECUTING, task)
         try:
             self.events.run_pre_execute(task)
         except CancelExecution:
-            self.events.emit(SIGNAL_CANCELED, task)
+            self._apply(task, _core.dropped(task, SIGNAL_CANCELED), sink)
             return Drop(SIGNAL_CANCELED)
         outcome = self._call(entry, task)
         periodic = entry.settings.periodic
@@ -256,8 +260,13 @@ class Runner:
         return None
 
     def _apply(
-        self, task: Task[Any], effects: Sequence[_core.Effect], sink: ResultSink, outcome: Outcome
+        self,
+        task: Task[Any],
+        effects: Sequence[_core.Effect],
+        sink: ResultSink,
+        outcome: Outcome | None = None,
     ) -> None:
+        """Carry out ``effects`` in order; ``outcome`` is the run's, when the task ran."""
         built: Mapping[str, object] | None = None
         for effect in effects:
             match effect:
@@ -275,6 +284,8 @@ class Runner:
                     self.events.emit(signal, task, *extra)
                 case _core.Enqueue(message):
                     self.enqueue(cast("Task[Any]", message))
+                case _core.ReportToChord(chord, member_outcome):
+                    self.chords.report(chord, member_outcome, task.id)
 
     def _build_error(self, task: Task[Any], exception: BaseException) -> Mapping[str, object]:
         """The builder's metadata for this failure, once per run (``{}``: it failed)."""
