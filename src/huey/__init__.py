@@ -33,6 +33,8 @@ from ._version import __version__ as __version__
 from ._wrapper import TaskWrapper as TaskWrapper
 from .exceptions import CancelExecution as CancelExecution
 from .exceptions import RetryTask as RetryTask
+from .utils import SKIPPED as SKIPPED
+from .utils import Error as Error
 
 if TYPE_CHECKING:
     from ._redis_huey import PriorityRedisExpireHuey as PriorityRedisExpireHuey
@@ -70,6 +72,7 @@ def __getattr__(name: str) -> object:
 __all__ = (
     "BlackHoleHuey",
     "CancelExecution",
+    "Error",
     "Huey",
     "FileHuey",
     "MemoryHuey",
@@ -77,6 +80,7 @@ __all__ = (
     "Result",
     "ResultGroup",
     "RetryTask",
+    "SKIPPED",
     "Task",
     "TaskWrapper",
     "__version__",
