@@ -29,7 +29,7 @@ PACKAGE_DIR = SRC / "huey"
 # fmt: off
 LAYERS: dict[str, int] = {
     "huey": 5, "huey.api": 5, "huey.__main__": 5, "huey.testing": 5,
-    "huey.contrib.*": 5, "huey.bin.*": 5, "huey.consumer_options": 5,
+    "huey.contrib.*": 5, "huey.bin.*": 5, "huey.consumer_options": 5, "huey._lazy": 5,
     "huey._api": 4, "huey._store_api": 4, "huey._hueys": 4, "huey._redis_huey": 4,
     "huey.consumer.*": 3,
     "huey._wrapper": 2, "huey._result": 2, "huey._lock": 2, "huey._decorators": 2,

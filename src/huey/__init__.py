@@ -26,6 +26,7 @@ from ._hueys import BlackHoleHuey as BlackHoleHuey
 from ._hueys import FileHuey as FileHuey
 from ._hueys import MemoryHuey as MemoryHuey
 from ._hueys import SqliteHuey as SqliteHuey
+from ._lazy import load_redis_name
 from ._result import Result as Result
 from ._result import ResultGroup as ResultGroup
 from ._task import Task as Task
@@ -44,27 +45,10 @@ if TYPE_CHECKING:
     from ._redis_huey import RedisHuey as RedisHuey
     from ._redis_huey import RedisHueyOptions as RedisHueyOptions
 
-# Loaded on first use so that ``import huey`` does not need redis-py.
-_LAZY = frozenset(
-    {
-        "RedisHuey",
-        "PriorityRedisHuey",
-        "RedisExpireHuey",
-        "PriorityRedisExpireHuey",
-        "RedisHueyOptions",
-        "RedisExpireHueyOptions",
-    }
-)
 
-
+# The Redis names are loaded on first use, so that ``import huey`` does not need redis-py.
 def __getattr__(name: str) -> object:
-    if name not in _LAZY:
-        raise AttributeError(f"module 'huey' has no attribute {name!r}")
-    try:
-        from . import _redis_huey
-    except ImportError as exc:
-        raise ImportError(f"huey.{name} needs redis-py: pip install 'huey[redis]'") from exc
-    value: object = getattr(_redis_huey, name)
+    value = load_redis_name("huey", name)
     globals()[name] = value
     return value
 

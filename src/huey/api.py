@@ -25,6 +25,7 @@ from ._hueys import FileOptions as FileOptions
 from ._hueys import MemoryHuey as MemoryHuey
 from ._hueys import SqliteHuey as SqliteHuey
 from ._hueys import SqliteOptions as SqliteOptions
+from ._lazy import load_redis_name
 from ._lock import TaskLock as TaskLock
 from ._ratelimit import RateLimit as RateLimit
 from ._result import Result as Result
@@ -44,29 +45,11 @@ if TYPE_CHECKING:
     from ._redis_huey import RedisHuey as RedisHuey
     from ._redis_huey import RedisHueyOptions as RedisHueyOptions
 
-# Loaded on first use so that ``import huey.api`` does not need redis-py. Not in
-# ``__all__``, as in ``huey``: ``from huey.api import *`` must not need it either.
-_LAZY = frozenset(
-    {
-        "RedisHuey",
-        "PriorityRedisHuey",
-        "RedisExpireHuey",
-        "PriorityRedisExpireHuey",
-        "RedisHueyOptions",
-        "RedisExpireHueyOptions",
-    }
-)
 
-
+# The Redis names are loaded on first use, so that ``import huey.api`` does not need
+# redis-py. Not in ``__all__``, as in ``huey``: ``from huey.api import *`` must not need it.
 def __getattr__(name: str) -> object:
-    if name not in _LAZY:
-        raise AttributeError(f"module 'huey.api' has no attribute {name!r}")
-    import huey  # the package loads the Redis classes on first use, and keeps them
-
-    try:
-        value: object = getattr(huey, name)
-    except ImportError as exc:
-        raise ImportError(f"huey.api.{name} needs redis-py: pip install 'huey[redis]'") from exc
+    value = load_redis_name("huey.api", name)
     globals()[name] = value
     return value
 
