@@ -31,8 +31,23 @@ def load_redis_name(module: str, name: str) -> object:
     if name not in REDIS_NAMES:
         raise AttributeError(f"module {module!r} has no attribute {name!r}")
     try:
-        from . import _redis_huey  # deferred: it imports redis-py
+        # Deferred: these import redis-py.
+        from ._redis_huey import (
+            PriorityRedisExpireHuey,
+            PriorityRedisHuey,
+            RedisExpireHuey,
+            RedisExpireHueyOptions,
+            RedisHuey,
+            RedisHueyOptions,
+        )
     except ImportError as exc:
         raise ImportError(f"{module}.{name} needs redis-py: pip install 'huey[redis]'") from exc
-    value: object = getattr(_redis_huey, name)
-    return value
+    loaded: dict[str, object] = {
+        "RedisHuey": RedisHuey,
+        "PriorityRedisHuey": PriorityRedisHuey,
+        "RedisExpireHuey": RedisExpireHuey,
+        "PriorityRedisExpireHuey": PriorityRedisExpireHuey,
+        "RedisHueyOptions": RedisHueyOptions,
+        "RedisExpireHueyOptions": RedisExpireHueyOptions,
+    }
+    return loaded[name]
