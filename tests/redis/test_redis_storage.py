@@ -404,3 +404,14 @@ def test_import_huey_does_not_import_redis() -> None:
         "assert 'redis' in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+@pytest.mark.parametrize("cls", ALL)
+def test_put_if_empty_takes_huey_35s_ttl(
+    cls: type[RedisStorage], make_storage: StorageFactory
+) -> None:
+    """``put_if_empty(key, value, ttl)`` as huey 3.5 spells it sets a time-to-live."""
+    storage = make_storage(cls)
+    assert storage.put_if_empty("k", b"1", 60) is True
+    assert storage.put_if_empty("k", b"2", 60) is False
+    assert storage.peek_data("k") == b"1"

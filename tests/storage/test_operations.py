@@ -66,7 +66,7 @@ if TYPE_CHECKING:  # the type checkers compare every method's signature with the
 
 def test_every_bundled_storage_has_the_35_api(tmp_path: Path) -> None:
     """Memory, SQLite and file storages offer every capability of huey 3.5's storage API."""
-    storages = [
+    storages: list[MemoryStorage | SqliteStorage | FileStorage] = [
         MemoryStorage("m"),
         SqliteStorage("s", tmp_path / "s.db"),
         FileStorage("f", tmp_path / "f"),
@@ -281,3 +281,23 @@ def test_file_storage_reports_a_damaged_semaphore_file(tmp_path: Path) -> None:
     damaged.write_bytes(b"not json")
     with pytest.raises(StorageError, match="semaphore file"):
         storage.semaphore_holders("s")
+
+
+def test_bundled_storages_take_huey_35s_put_if_empty_ttl(tmp_path: Path, clock: MockClock) -> None:
+    """``storage.put_if_empty(key, value, ttl)``, the 3.5 form, on every local storage."""
+    storages: list[MemoryStorage | SqliteStorage | FileStorage] = [
+        MemoryStorage("m", clock=clock),
+        SqliteStorage("s", tmp_path / "s.db"),
+        FileStorage("f", path=tmp_path / "files"),
+    ]
+    for storage in storages:
+        assert storage.put_if_empty("k", b"1", 60) is True
+        assert storage.put_if_empty("k", b"2", 60) is False
+        assert storage.put_if_empty("plain", b"1") is True
+        assert storage.peek_data("k") == b"1"
+    memory = storages[0]
+    assert isinstance(memory, MemoryStorage)
+    clock.advance(61)
+    assert memory.peek_data("k") is EmptyData  # the ttl applied
+    assert memory.peek_data("plain") == b"1"
+    assert BlackHoleStorage("b").put_if_empty("k", b"1", 60) is True

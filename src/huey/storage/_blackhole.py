@@ -72,8 +72,9 @@ class BlackHoleStorage:
         """Always ``EmptyData``."""
         return EmptyData
 
-    def put_if_empty(self, key: str, value: bytes, /) -> bool:
+    def put_if_empty(self, key: str, value: bytes, ttl: float | None = None, /) -> bool:
         """Discard the value; report it stored (``True``), as huey 3.5 does."""
+        del ttl
         return True
 
     def put_if_empty_ttl(self, key: str, value: bytes, ttl: float, /) -> bool:

@@ -601,8 +601,13 @@ class FileStorage:
             self._store(key, value, expires)
             return True
 
-    def put_if_empty(self, key: str, value: bytes, /) -> bool:
-        """Store ``value`` only if ``key`` holds nothing; whether it was stored."""
+    def put_if_empty(self, key: str, value: bytes, ttl: float | None = None, /) -> bool:
+        """Store ``value`` only if ``key`` holds nothing; whether it was stored.
+
+        With ``ttl`` (huey 3.5's form) it is :meth:`put_if_empty_ttl`.
+        """
+        if ttl is not None:
+            return self.put_if_empty_ttl(key, value, ttl)
         return self._put_if_empty(key, value, 0.0)
 
     def put_if_empty_ttl(self, key: str, value: bytes, ttl: float, /) -> bool:

@@ -216,8 +216,13 @@ class MemoryStorage:
             self._expiry.pop(key, None)
             return self._data.pop(key, EmptyData)
 
-    def put_if_empty(self, key: str, value: bytes, /) -> bool:
-        """Store ``value`` only if ``key`` holds nothing; whether it was stored."""
+    def put_if_empty(self, key: str, value: bytes, ttl: float | None = None, /) -> bool:
+        """Store ``value`` only if ``key`` holds nothing; whether it was stored.
+
+        With ``ttl`` (huey 3.5's form) it is :meth:`put_if_empty_ttl`.
+        """
+        if ttl is not None:
+            return self.put_if_empty_ttl(key, value, ttl)
         return self._put_if_empty(key, value, None)
 
     def _put_if_empty(self, key: str, value: bytes, ttl: float | None) -> bool:

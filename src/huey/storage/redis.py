@@ -1473,8 +1473,13 @@ class RedisStorage:
         value = _as_bytes(self._run(_H_POP_S, self._kv_keys(), key))
         return EmptyData if value is None else value
 
-    def put_if_empty(self, key: str, value: bytes, /) -> bool:
-        """Store ``value`` only if ``key`` holds nothing; whether it was stored."""
+    def put_if_empty(self, key: str, value: bytes, ttl: float | None = None, /) -> bool:
+        """Store ``value`` only if ``key`` holds nothing; whether it was stored.
+
+        With ``ttl`` (huey 3.5's form) it is :meth:`put_if_empty_ttl`.
+        """
+        if ttl is not None:
+            return self.put_if_empty_ttl(key, value, ttl)
         return self._put_if_empty(key, value, 0)
 
     def _put_if_empty(self, key: str, value: bytes, ttl_ms: int) -> bool:
