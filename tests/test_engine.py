@@ -185,3 +185,17 @@ def test_an_explicit_storage_class_is_checked_against_its_signature() -> None:
         Huey("x", storage_class=Strict, deep=3)
     # A storage class taking **kwargs decides for itself (MemoryStorage ignores them).
     assert isinstance(Huey("x", storage_class=MemoryStorage, anything=1).storage, MemoryStorage)
+
+
+def test_memory_storage_follows_the_applications_clock(clock: MockClock) -> None:
+    """A lock's ttl on MemoryHuey (and in immediate mode) moves with an injected clock."""
+    app = MemoryHuey("ttl", clock=clock)
+    lock = app.lock_task("nightly", ttl=60)
+    lock.acquire()
+    assert app.is_locked("nightly")
+    clock.advance(61)
+    assert not app.is_locked("nightly")
+    app.immediate = True
+    lock.acquire()
+    clock.advance(61)
+    assert not app.is_locked("nightly")

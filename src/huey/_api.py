@@ -232,13 +232,16 @@ class Huey(StoreAPI, Generic[RM]):
         """
         settings = settings_from(name, results, options)
         storage_kwargs = {k: v for k, v in options.items() if k not in HUEY_OPTION_NAMES}
-        self._storage = make_storage(type(self), name, storage, storage_class, storage_kwargs)
+        clock = clock_from(options)
+        self._storage = make_storage(
+            type(self), name, storage, storage_class, storage_kwargs, clock
+        )
         self.immediate_use_memory = options.get("immediate_use_memory", True)
         self._engine = Engine(
             settings,
             self._storage,
             serializer_from(options),
-            clock_from(options),
+            clock,
             error_builder=self.build_error_result,
         )
         self.immediate = options.get("immediate", False)
@@ -323,7 +326,7 @@ class Huey(StoreAPI, Generic[RM]):
         ports.immediate = bool(value)
         if ports.immediate and self.immediate_use_memory:
             if self._immediate_storage is None:
-                self._immediate_storage = MemoryStorage(self.name)
+                self._immediate_storage = MemoryStorage(self.name, clock=self.clock)
             ports.storage = self._immediate_storage
         else:
             ports.storage = self._storage

@@ -174,18 +174,10 @@ class _Chain(Generic[U_co, Rt_co]):
         head: Task[Any] = append_stage(self, stage)
         return cast("Pipeline[Any, Any]", cast(object, head))
 
-    def error(
-        self,
-        task: TaskWrapper[Concatenate[Exception, P2], Any, Any],
-        /,
-        *args: P2.args,
-        **kwargs: P2.kwargs,
-    ) -> Task[U_co]:
-        """Run ``task`` with the exception if this task finally fails.
-
-        Returns:
-            A new task with the handler attached.
-        """
+    def _with_error_handler(
+        self, task: TaskWrapper[..., Any, Any], args: tuple[object, ...], kwargs: dict[str, Any]
+    ) -> Task[Any]:
+        """A copy of this head with ``task`` run on its final failure (see ``error``)."""
         assert isinstance(self, Task)
         head: Task[Any] = self
         handler = task.unchecked_s(args, kwargs)
@@ -203,6 +195,21 @@ class Pipeline(_Chain[U_co, Rt_co]):
 
     __slots__ = ()
 
+    def error(
+        self,
+        task: TaskWrapper[Concatenate[Exception, P2], Any, Any],
+        /,
+        *args: P2.args,
+        **kwargs: P2.kwargs,
+    ) -> Pipeline[U_co, Rt_co]:
+        """Run ``task`` with the exception if the pipeline finally fails.
+
+        Returns:
+            A new head with the handler attached (still a pipeline).
+        """
+        head = self._with_error_handler(task, args, kwargs)
+        return cast("Pipeline[U_co, Rt_co]", cast(object, head))
+
 
 @dataclass(frozen=True, slots=True, kw_only=True, eq=False)
 class Task(Message, _Chain[R_co, R_co]):
@@ -216,6 +223,20 @@ class Task(Message, _Chain[R_co, R_co]):
     def data(self) -> tuple[tuple[object, ...], Mapping[str, object]]:
         """``(args, kwargs)``, as the original huey exposes them."""
         return self.args, self.kwargs
+
+    def error(
+        self,
+        task: TaskWrapper[Concatenate[Exception, P2], Any, Any],
+        /,
+        *args: P2.args,
+        **kwargs: P2.kwargs,
+    ) -> Task[R_co]:
+        """Run ``task`` with the exception if this task finally fails.
+
+        Returns:
+            A new task with the handler attached.
+        """
+        return self._with_error_handler(task, args, kwargs)
 
     # The cooperative timeout check of the original huey, for tasks run by thread
     # workers (process and greenlet workers interrupt an overrunning task themselves).

@@ -110,6 +110,9 @@ def check_error() -> None:
     assert_type(guarded, Task[int])
     assert_type(guarded.then(fmt), Pipeline[int | str, str])
     assert_type(huey.enqueue(guarded).get(blocking=True), int)
+    guarded_pipeline = add.s(1, 2).then(fmt).error(on_error)
+    assert_type(guarded_pipeline, Pipeline[int | str, str])
+    assert_type(huey.enqueue(guarded_pipeline), ResultGroup[int | str])
 
 
 def check_enqueue_overloads() -> None:

@@ -107,6 +107,7 @@ def make_storage(
     storage: Storage | None,
     storage_class: Callable[..., Storage] | None,
     storage_kwargs: Mapping[str, object],
+    clock: Clock | None = None,
 ) -> Storage:
     """The storage a ``Huey`` class is constructed with, checked.
 
@@ -117,6 +118,7 @@ def make_storage(
         storage_class: the storage class, if one was given (its own signature then
             says which keywords it accepts).
         storage_kwargs: keywords for the storage class.
+        clock: the application's clock, given to a storage class that takes ``clock``.
 
     Raises:
         TypeError: an unknown keyword (the message lists the valid options).
@@ -133,7 +135,19 @@ def make_storage(
     if storage_class is None:
         storage_class, accepted = owner.storage_class, owner.storage_options
     check_storage_options(owner.__name__, storage_class, accepted, storage_kwargs)
-    return check_storage(storage_class(name, **storage_kwargs))
+    kwargs = dict(storage_kwargs)
+    if clock is not None and "clock" not in kwargs and _takes_clock(storage_class):
+        # A storage that keeps time itself (MemoryStorage's key expiry) follows the
+        # application's clock, so a fake clock in tests moves its TTLs too.
+        kwargs["clock"] = clock
+    return check_storage(storage_class(name, **kwargs))
+
+
+def _takes_clock(storage_class: Callable[..., Storage]) -> bool:
+    try:
+        return "clock" in inspect.signature(storage_class).parameters
+    except (TypeError, ValueError):  # not introspectable: pass nothing it may not take
+        return False
 
 
 def check_storage_options(
