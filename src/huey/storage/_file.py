@@ -190,17 +190,18 @@ class FileStorage:
         self._journal_pos = 0
         self._heap: list[str] = []
         self._indexed: set[str] = set()
+        # Every directory that holds data (flush_all empties them), then the scratch one.
+        self._data_dirs: tuple[str, ...] = (
+            self._queue_dir,
+            self._inflight_dir,
+            self._schedule_dir,
+            self._results_dir,
+            self._counters_dir,
+            self._dead_dir,
+            self._semaphores_dir,
+        )
         with self._locked("creating the directories"):
-            for directory in (
-                self._queue_dir,
-                self._inflight_dir,
-                self._schedule_dir,
-                self._results_dir,
-                self._counters_dir,
-                self._dead_dir,
-                self._semaphores_dir,
-                self._tmp_dir,
-            ):
+            for directory in (*self._data_dirs, self._tmp_dir):
                 os.makedirs(directory, exist_ok=True)
             # Probe: a read-only directory must fail here, not at the first enqueue.
             self._write_file(os.path.join(self._tmp_dir, ".probe"), b"")
@@ -968,15 +969,7 @@ class FileStorage:
     def flush_all(self) -> None:
         """Remove every item, value, counter and dead letter, under one lock."""
         with self._locked("flushing everything"):
-            for directory in (
-                self._queue_dir,
-                self._inflight_dir,
-                self._schedule_dir,
-                self._results_dir,
-                self._counters_dir,
-                self._dead_dir,
-                self._semaphores_dir,
-            ):
+            for directory in self._data_dirs:
                 self._clear(directory)
             self._heap = []
             self._indexed = set()
