@@ -37,26 +37,11 @@ from huey.signals import (
     SIGNAL_SCHEDULED,
     Signal,
 )
-from huey.storage import FileStorage, MemoryStorage, SqliteStorage
 from huey.testing import MockClock
+from tests.conftest import LOCAL_STORAGES
 from tests.storage.base_only import BaseOnlyStorage
 
 START = MockClock().time()
-
-MakeStorage = Callable[[Path], Storage]
-
-STORAGES: dict[str, MakeStorage] = {
-    "memory": lambda _: MemoryStorage("rl"),
-    "sqlite": lambda path: SqliteStorage("rl", path / "rl.db"),
-    "file": lambda path: FileStorage("rl", path / "files"),
-}
-
-
-@pytest.fixture(params=sorted(STORAGES))
-def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Storage:
-    """Each storage with counters, fresh."""
-    make: MakeStorage = STORAGES[request.param]
-    return make(tmp_path)
 
 
 @pytest.fixture
@@ -545,7 +530,7 @@ def test_threads_get_exactly_limit_per_window(kind: str, tmp_path: Path) -> None
     """Eight threads hammering one window get exactly ``limit`` admissions, window after
     window, and each rollover leaves only the current window's counter."""
     clock = MockClock()
-    huey = Huey("rl", storage=STORAGES[kind](tmp_path), clock=clock)
+    huey = Huey("rl", storage=LOCAL_STORAGES[kind](tmp_path), clock=clock)
     rate = huey.rate_limit("hammered", 7, 60)
     for window in range(3):
         assert hammer(rate, threads=8, attempts=5) == 7, f"window {window}"

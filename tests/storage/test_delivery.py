@@ -5,8 +5,6 @@ from __future__ import annotations
 import logging
 import pickle
 import threading
-from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,25 +16,10 @@ from huey._delivery import DeliveryReport, LeaseHeartbeat, Received
 from huey.exceptions import ConfigurationError, StorageError
 from huey.protocols import Storage, SupportsLeases
 from huey.signals import SIGNAL_DEAD_LETTER
-from huey.storage import FileStorage, MemoryStorage, SqliteStorage
+from huey.storage import MemoryStorage
 from huey.testing import MockClock
 
 from .base_only import BaseOnlyStorage
-
-MakeStorage = Callable[[Path], Storage]
-
-STORAGES: dict[str, MakeStorage] = {
-    "memory": lambda _: MemoryStorage("q"),
-    "sqlite": lambda path: SqliteStorage("q", path / "q.db"),
-    "file": lambda path: FileStorage("q", path / "files"),
-}
-
-
-@pytest.fixture(params=sorted(STORAGES))
-def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Storage:
-    """Each storage with leases, fresh."""
-    make: MakeStorage = STORAGES[request.param]
-    return make(tmp_path)
 
 
 @pytest.fixture

@@ -6,8 +6,6 @@ sub-task error (the checks are in ``options_checks``; Redis runs them in
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,24 +14,8 @@ from typing_extensions import override
 from huey import Huey, Task
 from huey import _delivery as delivery
 from huey.protocols import Storage
-from huey.storage import FileStorage, MemoryStorage, SqliteStorage
 
 from . import options_checks as checks
-
-MakeStorage = Callable[[Path], Storage]
-
-STORAGES: dict[str, MakeStorage] = {
-    "memory": lambda _: MemoryStorage("q"),
-    "sqlite": lambda path: SqliteStorage("q", path / "q.db"),
-    "file": lambda path: FileStorage("q", path / "files"),
-}
-
-
-@pytest.fixture(params=sorted(STORAGES))
-def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Storage:
-    """Each bundled storage, fresh."""
-    make: MakeStorage = STORAGES[request.param]
-    return make(tmp_path)
 
 
 def run_all(huey: Huey[Any]) -> None:
