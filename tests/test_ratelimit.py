@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import pickle
-import threading
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -39,6 +38,7 @@ from huey.signals import (
 )
 from huey.testing import MockClock
 from tests.conftest import LOCAL_STORAGES
+from tests.ratelimit_helpers import admitted, hammer
 from tests.storage.base_only import BaseOnlyStorage
 
 START = MockClock().time()
@@ -71,18 +71,6 @@ def counter(huey: Huey, key: str) -> int:
     storage = huey.storage
     assert isinstance(storage, SupportsCounters)
     return storage.incr(key, 0)
-
-
-def admitted(rate: RateLimit, attempts: int) -> int:
-    """How many of ``attempts`` entries ``rate`` admitted."""
-    count = 0
-    for _ in range(attempts):
-        try:
-            rate.acquire()
-        except RateLimitExceeded:
-            continue
-        count += 1
-    return count
 
 
 def run_next(huey: Huey) -> delivery.DeliveryReport:
@@ -497,32 +485,6 @@ def test_immediate_mode_schedules_the_retry(clock: MockClock) -> None:
 
 
 # --- concurrency ------------------------------------------------------------------------
-
-
-def hammer(rate: RateLimit, threads: int, attempts: int) -> int:
-    """``threads`` threads each try ``attempts`` entries at once; how many were admitted."""
-    barrier = threading.Barrier(threads)
-    counts: list[int] = []
-    lock = threading.Lock()
-    errors: list[BaseException] = []
-
-    def work() -> None:
-        try:
-            barrier.wait()
-            count = admitted(rate, attempts)
-        except BaseException as exc:  # surfaced below, not lost in the thread
-            errors.append(exc)
-            return
-        with lock:
-            counts.append(count)
-
-    workers = [threading.Thread(target=work) for _ in range(threads)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join()
-    assert errors == []
-    return sum(counts)
 
 
 @pytest.mark.parametrize("kind", ["memory", "sqlite"])

@@ -7,18 +7,16 @@ with their ``INCRBY`` + ``EXPIRE`` script on a key of its own. Windows roll over
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 import redis
 
 from huey import Huey
 from huey import _delivery as delivery
-from huey.api import RateLimit
 from huey.exceptions import RateLimitExceeded, TaskException
 from huey.protocols import SupportsSettle
 from huey.storage.redis import RedisExpireStorage, RedisStorage
 from huey.testing import MockClock
+from tests.ratelimit_helpers import admitted, hammer
 
 from .conftest import ALL_STORAGES, StorageFactory
 
@@ -31,39 +29,6 @@ WINDOW = int(START // 60)
 def raw(url: str) -> redis.Redis:
     """A plain redis-py client, to look at keys directly."""
     return redis.Redis.from_url(url)  # pyright: ignore[reportUnknownMemberType]  # redis-py leaves **kwargs unannotated
-
-
-def admitted(rate: RateLimit, attempts: int) -> int:
-    """How many of ``attempts`` entries ``rate`` admitted."""
-    count = 0
-    for _ in range(attempts):
-        try:
-            rate.acquire()
-        except RateLimitExceeded:
-            continue
-        count += 1
-    return count
-
-
-def hammer(rate: RateLimit, threads: int, attempts: int) -> int:
-    """``threads`` threads each try ``attempts`` entries at once; how many were admitted."""
-    barrier = threading.Barrier(threads)
-    counts: list[int] = []
-    lock = threading.Lock()
-
-    def work() -> None:
-        barrier.wait()
-        count = admitted(rate, attempts)
-        with lock:
-            counts.append(count)
-
-    workers = [threading.Thread(target=work) for _ in range(threads)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join()
-    assert len(counts) == threads, "a thread failed"
-    return sum(counts)
 
 
 def counter(storage: RedisStorage, key: str) -> int:
