@@ -30,8 +30,9 @@ PACKAGE_DIR = SRC / "huey"
 LAYERS: dict[str, int] = {
     "huey": 5, "huey.api": 5, "huey.__main__": 5, "huey.testing": 5,
     "huey.contrib.*": 5, "huey.bin.*": 5, "huey.consumer_options": 5, "huey._lazy": 5,
+    "huey._cli": 5, "huey._commandline": 5,
     "huey._api": 4, "huey._store_api": 4, "huey._hueys": 4, "huey._redis_huey": 4,
-    "huey.consumer.*": 3,
+    "huey.consumer.*": 3, "huey.contrib.prometheus": 3, "huey.contrib._runs": 3,
     "huey._wrapper": 2, "huey._result": 2, "huey._lock": 2, "huey._decorators": 2,
     "huey._delivery": 2, "huey._ratelimit": 2, "huey._group": 2,
     "huey._engine.*": 1,
@@ -52,6 +53,8 @@ ALLOWED_BACK_REFERENCES: dict[tuple[str, str], str] = {
     ("huey._group", "huey._api"): "enqueue_group builds Result handles, which hold the huey",
     ("huey._decorators", "huey._api"): "decorators hold the huey they register with",
     ("huey.consumer._consumer", "huey._api"): "the Consumer.huey back-reference",
+    ("huey.contrib.prometheus", "huey._api"): "the metrics are built for a Huey",
+    ("huey.contrib._runs", "huey._api"): "runs are watched on a Huey",
 }
 
 Kind = Literal["run-time", "deferred", "annotation-only"]

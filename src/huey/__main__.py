@@ -17,17 +17,20 @@ huey's (``-q``: warnings and errors only; ``-v``: debug).
 from __future__ import annotations
 
 import argparse
-import importlib
 import logging
-import os
 import sys
-import traceback
 from collections.abc import Callable
-from typing import Any, NoReturn
 
-from typing_extensions import override
-
+from ._commandline import (
+    USAGE_ERROR,
+    OneLineErrorParser,
+    UsageError,
+    application_traceback,
+    load_application,
+    load_huey,
+)
 from ._version import __version__
+from .consumer import JsonFormatter
 from .consumer._options import ConsumerKwargs
 from .exceptions import ConfigurationError, StorageError
 from .protocols import SupportsConnectionCheck
@@ -35,28 +38,6 @@ from .protocols import SupportsConnectionCheck
 __all__ = ("build_parser", "load_huey", "main")
 
 PROG = "huey_consumer"
-USAGE_ERROR = 2
-
-
-class UsageError(Exception):
-    """A bad command line; the message is printed as one line.
-
-    Args:
-        message: the line to print.
-        cause: the exception behind it, whose traceback ``-v`` prints.
-    """
-
-    def __init__(self, message: str, *, cause: BaseException | None = None) -> None:
-        super().__init__(message)
-        self.cause = cause
-
-
-class _Parser(argparse.ArgumentParser):
-    """An argument parser whose errors are one line and exit status 2."""
-
-    @override
-    def error(self, message: str) -> NoReturn:
-        raise UsageError(f"{message} (see {self.prog} --help)")
 
 
 def _positive_int(text: str) -> int:
@@ -79,6 +60,16 @@ def _seconds(text: str) -> float:
     return value
 
 
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a TCP port, got {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a TCP port (0-65535), got {value}")
+    return value
+
+
 def _factor(text: str) -> float:
     try:
         value = float(text)
@@ -91,7 +82,7 @@ def _factor(text: str) -> float:
 
 def build_parser() -> argparse.ArgumentParser:
     """The command-line parser (flags and defaults of the original ``huey_consumer``)."""
-    parser = _Parser(
+    parser = OneLineErrorParser(
         prog=PROG,
         description="Run the huey consumer for the Huey instance at IMPORT_PATH.",
     )
@@ -111,6 +102,9 @@ def build_parser() -> argparse.ArgumentParser:
     level.add_argument("-q", "--quiet", action="store_true", help="log warnings and errors only")
     logs.add_argument(
         "-S", "--simple", action="store_true", help="short log lines: time and message"
+    )
+    logs.add_argument(
+        "--json-logs", action="store_true", help="one JSON object per log line (wins over -S)"
     )
     workers = parser.add_argument_group("workers")
     workers.add_argument(
@@ -190,6 +184,20 @@ def build_parser() -> argparse.ArgumentParser:
         default="INT",
         help="signal that stops gracefully; the other stops at once (default INT)",
     )
+    metrics = parser.add_argument_group("metrics (needs huey[prometheus])")
+    metrics.add_argument(
+        "--metrics-port",
+        type=_port,
+        default=None,
+        metavar="PORT",
+        help="serve Prometheus metrics on http://ADDRESS:PORT/metrics",
+    )
+    metrics.add_argument(
+        "--metrics-address",
+        default="",
+        metavar="ADDRESS",
+        help="the interface to serve metrics on (default: all)",
+    )
     scheduling = parser.add_argument_group("scheduler")
     scheduling.add_argument(
         "-s",
@@ -204,66 +212,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def load_huey(path: str) -> object:
-    """Import the object named by ``path`` (``module.attr`` or ``module:attr``).
-
-    The current directory is searched too, as the original consumer does.
-
-    Raises:
-        UsageError: the module cannot be imported or lacks the attribute.
-    """
-    if ":" in path:
-        module_name, _, attribute = path.partition(":")
-    else:
-        module_name, _, attribute = path.rpartition(".")
-    if not module_name or not attribute:
-        raise UsageError(
-            f"import path {path!r} must name an object in a module, e.g. myapp.tasks.huey"
-        )
-    if os.getcwd() not in sys.path and "" not in sys.path:
-        sys.path.insert(0, os.getcwd())
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if _names_the_module(exc, module_name):
-            # No cause: its traceback would only show the import machinery.
-            raise UsageError(f"cannot import {module_name!r} from {path!r}: {exc}") from None
-        # A module that the application imports is missing, not the application itself.
-        raise UsageError(_import_failed(module_name, exc), cause=exc) from None
-    except Exception as exc:
-        raise UsageError(_import_failed(module_name, exc), cause=exc) from None
-    try:
-        return getattr(module, attribute)
-    except AttributeError:
-        raise UsageError(f"module {module_name!r} has no attribute {attribute!r}") from None
-
-
-def _names_the_module(exc: ModuleNotFoundError, module_name: str) -> bool:
-    """Whether ``exc`` says ``module_name`` itself (or a package above it) does not exist."""
-    missing = exc.name or ""
-    return module_name == missing or module_name.startswith(f"{missing}.")
-
-
-def _import_failed(module_name: str, exc: BaseException) -> str:
-    return f"importing {module_name!r} failed: {type(exc).__name__}: {exc}".replace("\n", " ")
-
-
-def _application_traceback(exc: BaseException) -> str:
-    """The traceback of ``exc``, starting at the application's first frame.
-
-    The frames of this module and of the import machinery above it say nothing about
-    what went wrong in the application, so they are left out.
-    """
-    machinery = {__file__, importlib.__file__}
-    tb = exc.__traceback__
-    while tb is not None and (
-        tb.tb_frame.f_code.co_filename in machinery
-        or tb.tb_frame.f_code.co_filename.startswith("<frozen importlib")
-    ):
-        tb = tb.tb_next
-    return "".join(traceback.format_exception(type(exc), exc, tb))
-
-
 def _configure_logging(args: argparse.Namespace) -> Callable[[], None]:
     """Send every logger's records to stderr (or ``--logfile``); return the undo.
 
@@ -272,7 +220,10 @@ def _configure_logging(args: argparse.Namespace) -> Callable[[], None]:
     application's own) are left alone, so they still hide what they hide.
     """
     level = logging.DEBUG if args.verbose else logging.WARNING if args.quiet else logging.INFO
-    if args.simple:
+    formatter: logging.Formatter
+    if args.json_logs:
+        formatter = JsonFormatter()
+    elif args.simple:
         formatter = logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S")
     else:
         formatter = logging.Formatter(
@@ -311,20 +262,28 @@ def _consumer_options(args: argparse.Namespace) -> ConsumerKwargs:
         "graceful_signal": args.graceful_signal,
         "scheduler_interval": args.scheduler_interval,
         "periodic": not args.no_periodic,
+        "metrics_port": args.metrics_port,
+        "metrics_address": args.metrics_address,
     }
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the consumer; return the exit status (2 for a bad command line).
 
+    Given an operations command first (``info``, ``pending``, ... see :mod:`huey._cli`),
+    runs that command instead and returns its status.
+
     Args:
         argv: the arguments (default ``sys.argv[1:]``).
     """
-    from ._api import Huey
+    from ._cli import COMMANDS, run_command
     from .consumer import Consumer
 
+    arguments = sys.argv[1:] if argv is None else argv
+    if arguments and arguments[0] in COMMANDS:
+        return run_command(arguments)
     try:
-        args = build_parser().parse_args(argv)
+        args = build_parser().parse_args(arguments)
         if args.logfile:
             try:
                 with open(args.logfile, "a"):
@@ -338,12 +297,7 @@ def main(argv: list[str] | None = None) -> int:
     # logging.basicConfig() call in it finds the root configured and leaves it be.
     unconfigure_logging = _configure_logging(args)
     try:
-        target = load_huey(args.import_path)
-        if not isinstance(target, Huey):
-            raise UsageError(
-                f"{args.import_path!r} is a {type(target).__name__}, not a huey.Huey instance"
-            )
-        huey: Huey[Any] = target  # pyright: ignore[reportUnknownVariableType] - any results mode
+        huey = load_application(args.import_path)
         try:
             consumer = Consumer(huey, **_consumer_options(args))
         except ConfigurationError as exc:
@@ -359,13 +313,16 @@ def main(argv: list[str] | None = None) -> int:
         hint = ""
         if exc.cause is not None:
             if args.verbose:
-                sys.stderr.write(_application_traceback(exc.cause))
+                sys.stderr.write(application_traceback(exc.cause))
             else:
                 hint = " (-v shows the traceback)"
         sys.stderr.write(f"{PROG}: error: {exc}{hint}\n")
         return USAGE_ERROR
     try:
         consumer.run()
+    except ConfigurationError as exc:  # raised at start-up: the metrics port is taken
+        sys.stderr.write(f"{PROG}: error: {exc}\n")
+        return USAGE_ERROR
     finally:
         unconfigure_logging()
     return 0

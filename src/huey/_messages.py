@@ -48,6 +48,10 @@ def _empty_kwargs() -> Mapping[str, object]:
     return {}
 
 
+def _empty_headers() -> Mapping[str, str]:
+    return {}
+
+
 @dataclass(frozen=True, slots=True, kw_only=True, eq=False)
 class Message:
     """One invocation of a task.
@@ -68,6 +72,9 @@ class Message:
         on_complete: the next pipeline stage, run with this task's return value.
         on_error: the handler run with the exception when this task finally fails.
         chord: set on the last stage of a chord member: where its outcome is reported.
+        headers: string metadata that travels with the message and is not passed to
+            the function (a trace context, the time it was enqueued); filled at enqueue
+            time by the header providers (see ``Events.add_header_provider``).
     """
 
     id: str
@@ -85,6 +92,7 @@ class Message:
     on_complete: Message | None = None
     on_error: Message | None = None
     chord: ChordRef | None = None
+    headers: Mapping[str, str] = field(default_factory=_empty_headers)
 
     @override
     def __eq__(self, other: object) -> bool:
@@ -204,6 +212,8 @@ def message_to_wire(message: Message) -> dict[str, object]:
         else message_to_wire(message.on_complete),
         "on_error": None if message.on_error is None else message_to_wire(message.on_error),
         "chord": None if message.chord is None else _chord_to_wire(message.chord),
+        # Left out when empty, so messages without headers keep their old wire form.
+        "headers": dict(message.headers) or None,
     }
     wire.update((key, value) for key, value in optional.items() if value is not None)
     return wire
@@ -311,6 +321,7 @@ def _message_from_wire(obj: object, cls: type[M]) -> M:
         children[key] = None if child is None else _message_from_wire(child, cls)
     # Messages written before chords existed have no "chord" field.
     chord = fields.get("chord")
+    headers = _headers_from_wire(fields.get("headers"))
     return cls(
         id=task_id,
         name=name,
@@ -327,7 +338,22 @@ def _message_from_wire(obj: object, cls: type[M]) -> M:
         on_complete=children["on_complete"],
         on_error=children["on_error"],
         chord=None if chord is None else _chord_from_wire(chord, cls),
+        headers=headers,
     )
+
+
+def _headers_from_wire(obj: object) -> Mapping[str, str]:
+    """The message's headers: absent (older messages) or a dict of strings."""
+    if obj is None:
+        return {}
+    if not isinstance(obj, dict):
+        raise MessageDecodeError("message field 'headers' must be a dict")
+    headers: dict[str, str] = {}
+    for key, value in obj.items():  # pyright: ignore[reportUnknownVariableType]  # isinstance() leaves the item types unknown
+        if not isinstance(key, str) or not isinstance(value, str):
+            raise MessageDecodeError(f"message headers must map strings to strings: {key!r:.80}")
+        headers[key] = value
+    return headers
 
 
 def error_to_wire(info: ErrorInfo) -> dict[str, object]:

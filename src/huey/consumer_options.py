@@ -29,13 +29,13 @@ from typing import Final, cast
 
 from typing_extensions import Unpack
 
-from .consumer import ConsumerKwargs, ConsumerOptions, check_options
+from .consumer import ConsumerKwargs, ConsumerOptions, JsonFormatter, check_options
 from .exceptions import ConfigurationError
 
 __all__ = ("ConsumerConfig", "ConsumerConfigKwargs", "config_defaults", "config_keys")
 
 _CONSUMER_OPTIONS: Final = tuple(option.name for option in fields(ConsumerOptions))
-_LOGGING_OPTIONS: Final = ("logfile", "verbose", "simple_log")
+_LOGGING_OPTIONS: Final = ("logfile", "verbose", "simple_log", "json_logs")
 
 # The log line formats of ``huey_consumer`` (default and ``-S``/``--simple``).
 _LOG_FORMAT: Final = (
@@ -53,11 +53,13 @@ class ConsumerConfigKwargs(ConsumerKwargs, total=False):
         verbose: ``True``: debug messages; ``False``: warnings and errors only;
             ``None`` (default): info.
         simple_log: short log lines, time and message.
+        json_logs: one JSON object per log line (:class:`huey.consumer.JsonFormatter`).
     """
 
     logfile: str | None
     verbose: bool | None
     simple_log: bool | None
+    json_logs: bool | None
 
 
 def _check_optional(name: str, value: object, kind: type[str] | type[bool]) -> None:
@@ -85,6 +87,7 @@ class ConsumerConfig(ConsumerOptions):
         logfile: the log file (``None``: stderr).
         verbose: ``True`` debug, ``False`` warnings and errors, ``None`` info.
         simple_log: short log lines.
+        json_logs: JSON log lines (wins over ``simple_log``).
 
     Raises:
         ConfigurationError: an unknown option name or a bad value (the message names it).
@@ -93,6 +96,7 @@ class ConsumerConfig(ConsumerOptions):
     logfile: str | None = None
     verbose: bool | None = None
     simple_log: bool | None = None
+    json_logs: bool | None = None
 
     def __init__(self, **options: Unpack[ConsumerConfigKwargs]) -> None:
         unknown = sorted(set(options).difference(_CONSUMER_OPTIONS, _LOGGING_OPTIONS))
@@ -104,15 +108,18 @@ class ConsumerConfig(ConsumerOptions):
         logfile = options.pop("logfile", None)
         verbose = options.pop("verbose", None)
         simple_log = options.pop("simple_log", None)
+        json_logs = options.pop("json_logs", None)
         _check_optional("logfile", logfile, str)
         _check_optional("verbose", verbose, bool)
         _check_optional("simple_log", simple_log, bool)
+        _check_optional("json_logs", json_logs, bool)
         checked = check_options(**options)
         for name in _CONSUMER_OPTIONS:
             object.__setattr__(self, name, getattr(checked, name))
         object.__setattr__(self, "logfile", logfile)
         object.__setattr__(self, "verbose", verbose)
         object.__setattr__(self, "simple_log", simple_log)
+        object.__setattr__(self, "json_logs", json_logs)
 
     def validate(self) -> None:
         """Kept for the original's callers: the options were checked on creation."""
@@ -133,7 +140,7 @@ class ConsumerConfig(ConsumerOptions):
         """Send ``logger``'s records (default: the root logger's) where the config says.
 
         Adds a handler writing to ``logfile`` (or stderr) in ``huey_consumer``'s format
-        (the short one with ``simple_log``) and sets the logger's level to
+        (the short one with ``simple_log``, JSON with ``json_logs``) and sets the logger's level to
         :attr:`loglevel`.
 
         Args:
@@ -147,7 +154,9 @@ class ConsumerConfig(ConsumerOptions):
         handler: logging.Handler = (
             logging.FileHandler(self.logfile) if self.logfile else logging.StreamHandler()
         )
-        if self.simple_log:
+        if self.json_logs:
+            handler.setFormatter(JsonFormatter())
+        elif self.simple_log:
             handler.setFormatter(logging.Formatter(_SIMPLE_FORMAT, _SIMPLE_DATE_FORMAT))
         else:
             handler.setFormatter(logging.Formatter(_LOG_FORMAT))

@@ -65,12 +65,13 @@ def test_a_config_is_a_consumer_options() -> None:
     assert isinstance(config, ConsumerOptions)
     consumer_fields = [field.name for field in dataclasses.fields(ConsumerOptions)]
     assert list(config.values) == consumer_fields
-    assert config_keys == (*consumer_fields, "logfile", "verbose", "simple_log")
+    assert config_keys == (*consumer_fields, "logfile", "verbose", "simple_log", "json_logs")
     assert dict(config_defaults) == {
         **dataclasses.asdict(ConsumerOptions()),
         "logfile": None,
         "verbose": None,
         "simple_log": None,
+        "json_logs": None,
     }
 
 

@@ -12,6 +12,7 @@ from ._engine import Engine as Engine
 from ._engine import HasEngine as HasEngine
 from ._enqueuer import Enqueuer as Enqueuer
 from ._events import Events as Events
+from ._events import HeaderProvider as HeaderProvider
 from ._events import HookKind as HookKind
 from ._events import Receiver as Receiver
 from ._ports import Ports as Ports
@@ -50,6 +51,7 @@ __all__ = (
     "Enqueuer",
     "ErrorBuilder",
     "Events",
+    "HeaderProvider",
     "HasEngine",
     "HookKind",
     "HueyOptions",

@@ -150,6 +150,7 @@ class Enqueuer:
         if not _core.is_due(task, now):
             self.schedule(task)
             return
+        task = self.events.stamp(task)
         data = self.codec.encode_task(task)
         if self.ports.immediate:
             # Run what a worker would decode, so immediate mode fails where production
@@ -169,6 +170,7 @@ class Enqueuer:
     def schedule(self, task: Task[Any]) -> None:
         """Put ``task`` in the schedule, to be enqueued at its ``eta`` (default now)."""
         eta = task.eta if task.eta is not None else self.ports.clock.time()
+        task = self.events.stamp(task)
         data = self.codec.encode_task(task)
         storage = self.ports.storage
         if isinstance(storage, SupportsScheduleTransfer):

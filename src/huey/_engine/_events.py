@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import inspect
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any, Literal, TypeAlias
 
 from .._task import Task
 from ..exceptions import CancelExecution
 from ..signals import ALL_SIGNALS, SIGNAL_ERROR, Signal
 
-__all__ = ("Events", "HookKind", "Receiver")
+__all__ = ("Events", "HeaderProvider", "HookKind", "Receiver")
 
 logger = logging.getLogger("huey")
 
@@ -24,6 +25,9 @@ Receiver: TypeAlias = Callable[..., object]
 
 HookKind: TypeAlias = Literal["pre_execute", "post_execute", "startup", "shutdown"]
 """When a hook runs: before or after each task, or when each worker starts or stops."""
+
+HeaderProvider: TypeAlias = Callable[[Task[Any]], Mapping[str, str]]
+"""Gives headers for a task about to be queued or scheduled (merged over its own)."""
 
 
 class Events:
@@ -37,6 +41,7 @@ class Events:
             "startup": {},
             "shutdown": {},
         }
+        self.header_providers: list[HeaderProvider] = []
 
     # --- signals -----------------------------------------------------------------------
 
@@ -78,6 +83,35 @@ class Events:
                 receiver(signal, task, *extra)
             except Exception:
                 logger.exception("signal receiver %s failed on %s", _name_of(receiver), signal)
+
+    # --- headers -----------------------------------------------------------------------
+
+    def add_header_provider(self, provider: HeaderProvider) -> None:
+        """Call ``provider(task)`` each time a task is queued or scheduled.
+
+        The headers it returns are merged over the task's own and travel with its
+        message (:attr:`Message.headers <huey._messages.Message.headers>`); the
+        operations integrations (:mod:`huey.contrib.otel`, :mod:`huey.contrib.prometheus`)
+        carry a trace context and the enqueue time this way.
+        """
+        if provider not in self.header_providers:
+            self.header_providers.append(provider)
+
+    def stamp(self, task: Task[Any]) -> Task[Any]:
+        """``task`` with the headers of every provider (itself when there is none).
+
+        A provider that raises is logged and skipped: headers are metadata, and the
+        task is queued without them rather than lost.
+        """
+        if not self.header_providers:
+            return task
+        headers = dict(task.headers)
+        for provider in list(self.header_providers):
+            try:
+                headers.update(provider(task))
+            except Exception:
+                logger.exception("header provider %s failed on %s", _name_of(provider), task.id)
+        return replace(task, headers=headers)
 
     # --- hooks -------------------------------------------------------------------------
 

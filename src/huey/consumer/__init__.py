@@ -9,6 +9,7 @@ from __future__ import annotations
 from .._deadline import check_timeout as check_timeout
 from .._deadline import time_remaining as time_remaining
 from ._consumer import Consumer as Consumer
+from ._logs import JsonFormatter as JsonFormatter
 from ._options import ConsumerKwargs as ConsumerKwargs
 from ._options import ConsumerOptions as ConsumerOptions
 from ._options import check_options as check_options
@@ -17,6 +18,7 @@ __all__ = (
     "Consumer",
     "ConsumerKwargs",
     "ConsumerOptions",
+    "JsonFormatter",
     "check_options",
     "check_timeout",
     "time_remaining",

@@ -23,6 +23,7 @@ from ._worker import Scheduler, Worker
 
 if TYPE_CHECKING:
     from .._api import Huey
+    from ..contrib.prometheus import MetricsServer
 
 __all__ = ("Consumer", "process_local_warning")
 
@@ -51,11 +52,13 @@ class Consumer:
         options: ``workers``, ``periodic``, ``initial_delay``, ``backoff``,
             ``max_delay``, ``scheduler_interval``, ``worker_type``,
             ``check_worker_health``, ``health_check_interval``, ``flush_locks``,
-            ``extra_locks``, ``max_tasks``, ``shutdown_timeout``, ``graceful_signal``.
+            ``extra_locks``, ``max_tasks``, ``shutdown_timeout``, ``graceful_signal``,
+            ``metrics_port``, ``metrics_address``.
 
     Raises:
-        ConfigurationError: an option is invalid, the huey is in immediate mode, or
-            greenlet workers are asked for without gevent installed.
+        ConfigurationError: an option is invalid, the huey is in immediate mode,
+            greenlet workers are asked for without gevent installed, or metrics without
+            prometheus-client.
     """
 
     def __init__(self, huey: Huey[Any], **options: Unpack[ConsumerKwargs]) -> None:
@@ -65,6 +68,10 @@ class Consumer:
                 "the consumer cannot run a Huey in immediate mode (tasks already run when "
                 "enqueued); set immediate=False"
             )
+        if self.options.metrics_port is not None:
+            from ..contrib.prometheus import require_prometheus_client
+
+            require_prometheus_client()
         self.huey = huey
         self.environment: Environment = create_environment(self.options.worker_type)
         self.stop_flag: PipeFlag = PipeFlag()
@@ -75,6 +82,7 @@ class Consumer:
         self._stopped = False
         self._worker_serial = 0
         self._next_health_check = 0.0
+        self.metrics_server: MetricsServer | None = None
 
     # --- start ---------------------------------------------------------------------
 
@@ -88,6 +96,8 @@ class Consumer:
             raise ConfigurationError("this consumer was already started; create a new one")
         self._started = True
         options = self.options
+        if options.metrics_port is not None:
+            self.metrics_server = self._serve_metrics(options.metrics_port)
         tasks = sorted(self.huey.engine.registry)
         logger.info(
             "huey consumer %s: %d %s worker(s), periodic %s, scheduler every %ds, "
@@ -117,6 +127,15 @@ class Consumer:
         self.scheduler = self._start_scheduler()
         self.workers = [self._start_worker() for _ in range(options.workers)]
         self._next_health_check = time.monotonic() + options.health_check_interval
+
+    def _serve_metrics(self, port: int) -> MetricsServer:
+        """Count the tasks' events and serve them on ``port`` (before any worker forks)."""
+        from ..contrib.prometheus import instrument, serve
+
+        metrics = instrument(self.huey)
+        if self.options.worker_type == "process":
+            metrics.relay_from_forks()
+        return serve(metrics, port, self.options.metrics_address)
 
     def _delivery_text(self) -> str:
         """The delivery mode in effect, which may not be the one asked for."""
@@ -245,6 +264,8 @@ class Consumer:
         storage = self.huey.storage
         if isinstance(storage, SupportsClose) and self.options.worker_type != "thread":
             storage.close()
+        if self.metrics_server is not None:
+            self.metrics_server.close()
         logger.info("consumer stopped")
 
     def _interrupt(self, alive: list[_Slot]) -> None:

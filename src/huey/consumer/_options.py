@@ -40,6 +40,8 @@ class ConsumerKwargs(TypedDict, total=False):
     max_tasks: int | None
     shutdown_timeout: float | None
     graceful_signal: str
+    metrics_port: int | None
+    metrics_address: str
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -61,6 +63,9 @@ class ConsumerOptions:
         max_tasks: recycle a worker after this many tasks.
         shutdown_timeout: longest graceful wait for running tasks (``None``: no limit).
         graceful_signal: the signal that stops gracefully.
+        metrics_port: serve Prometheus metrics on this port (``None``: do not; 0: any
+            free port). Needs ``huey[prometheus]``; see :mod:`huey.contrib.prometheus`.
+        metrics_address: the interface the metrics are served on (default: all).
     """
 
     workers: int = 1
@@ -77,6 +82,8 @@ class ConsumerOptions:
     max_tasks: int | None = None
     shutdown_timeout: float | None = None
     graceful_signal: GracefulSignal = "INT"
+    metrics_port: int | None = None
+    metrics_address: str = ""
 
 
 def _number(name: str, value: object, *, minimum: float, strict: bool = False) -> float:
@@ -169,6 +176,13 @@ def check_options(**options: object) -> ConsumerOptions:
         raise ConfigurationError(f"graceful_signal must be INT or TERM, got {graceful!r}")
     graceful_signal: GracefulSignal = "INT" if signal_name == "INT" else "TERM"
     extra_locks = _locks(get("extra_locks"))
+    port_value = get("metrics_port")
+    metrics_port = None if port_value is None else _integer("metrics_port", port_value, minimum=0)
+    if metrics_port is not None and metrics_port > 65535:
+        raise ConfigurationError(f"metrics_port must be a TCP port (0-65535), got {metrics_port}")
+    metrics_address = get("metrics_address")
+    if not isinstance(metrics_address, str):
+        raise ConfigurationError(f"metrics_address must be a string, got {metrics_address!r}")
     return ConsumerOptions(
         workers=_integer("workers", get("workers"), minimum=1),
         periodic=bool(get("periodic")),
@@ -186,4 +200,6 @@ def check_options(**options: object) -> ConsumerOptions:
         max_tasks=max_tasks,
         shutdown_timeout=shutdown_timeout,
         graceful_signal=graceful_signal,
+        metrics_port=metrics_port,
+        metrics_address=metrics_address,
     )
