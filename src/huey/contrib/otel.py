@@ -10,8 +10,9 @@ enqueuing processes and the consumer import)::
     instrument(huey)
 
 Then each enqueue opens a short ``PRODUCER`` span, ``huey enqueue <task>``, child of the
-span current at the call, and writes its context into the message's headers with the
-globally configured propagator (W3C ``traceparent`` by default). Each run of the task in
+span current at the call (for a retry, of the trace the message already carries), and
+writes its context into the message's headers with the globally configured propagator
+(W3C ``traceparent`` by default). Each run of the task in
 a worker opens a ``CONSUMER`` span, ``huey run <task>``, whose parent is that context,
 so the run joins the trace of the request that enqueued it. While it runs it is the
 current span: what the task traces (database calls, HTTP requests, tasks it enqueues)
@@ -85,8 +86,13 @@ class _Tracing:
 
     def headers(self, task: Task[Any]) -> Mapping[str, str]:
         carrier: dict[str, str] = {}
+        # Outside any span, a message that already carries a context (a retry, queued
+        # after its failed run's span ended) stays in the trace it came from.
+        outside = not trace.get_current_span().get_span_context().is_valid
+        parent = propagate.extract(task.headers) if outside and task.headers else None
         with self.tracer.start_as_current_span(
             f"huey enqueue {task.name}",
+            context=parent,
             kind=trace.SpanKind.PRODUCER,
             attributes=_attributes(self.queue, task),
         ):
