@@ -9,8 +9,10 @@ or a Redis queue of its own when ``HUEY_OPS_REDIS_URL`` is set.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -28,6 +30,7 @@ from huey import Huey
 
 APP = '''
 import os
+import signal
 import pathlib
 
 from huey import RedisHuey, SqliteHuey
@@ -97,6 +100,7 @@ class OpsApp:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            start_new_session=True,  # its own process group, which the cleanup kills whole
         )
         self.procs.append(proc)
         return proc
@@ -141,9 +145,9 @@ def make_app(tmp_path: Path, extra: dict[str, str]) -> Iterator[OpsApp]:
         yield app
     finally:
         for proc in app.procs:
-            if proc.poll() is None:
-                proc.kill()
-                proc.communicate(timeout=10)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)  # the consumer and its workers
+            proc.communicate(timeout=10)
         app.huey.flush()
         sys.modules.pop("opsapp", None)
         sys.path.remove(str(tmp_path))

@@ -30,8 +30,9 @@ def provider(exporter: InMemorySpanExporter) -> Iterator[TracerProvider]:
 
 
 def ctx(span: ReadableSpan) -> SpanContext:
-    assert span.context is not None
-    return span.context
+    context = span.get_span_context()
+    assert context is not None
+    return context
 
 
 def spans_named(exporter: InMemorySpanExporter, prefix: str) -> list[ReadableSpan]:
