@@ -103,10 +103,10 @@ def _age(seconds: float) -> str:
     return f"{seconds / 86400:.1f}d"
 
 
-def _cell(value: object) -> str:
+def _cell(value: object, width: int = _CELL_WIDTH) -> str:
     text = value if isinstance(value, str) else repr(value)
     text = text.replace("\n", " ")
-    return text if len(text) <= _CELL_WIDTH else f"{text[: _CELL_WIDTH - 3]}..."
+    return text if len(text) <= width else f"{text[: width - 3]}..."
 
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
@@ -231,7 +231,7 @@ def _cmd_dead_letters(ctx: _Context) -> int:
                 name or "(undecodable)",
                 str(letter.deliveries),
                 _when(letter.timestamp),
-                _cell(letter.reason),
+                _cell(letter.reason, 2 * _CELL_WIDTH),
             ]
         )
     header = ["ID", "TASK", "DELIVERIES", "WHEN", "REASON"]

@@ -42,10 +42,10 @@ from typing import TYPE_CHECKING, Any, Final
 try:
     from opentelemetry import context, propagate, trace
     from opentelemetry.context import Context
-except ImportError as exc:  # pragma: no cover - the extra is installed for the tests
+except ImportError as _missing:  # pragma: no cover - the extra is installed for the tests
     raise ImportError(
         "huey.contrib.otel needs opentelemetry-api: pip install 'huey[otel]'"
-    ) from exc
+    ) from _missing
 
 from .._task import Task
 from ._runs import watch_runs
