@@ -11,8 +11,8 @@ Code that runs the consumer itself (a management command, a supervisor script) b
     huey.create_consumer(**config.values).run()
 
 The consumer's options and their checks are :class:`huey.consumer.ConsumerOptions` and
-:func:`huey.consumer.check_options`; :class:`ConsumerConfig` adds the three logging
-settings of the command line (``logfile``, ``verbose``, ``simple_log``).
+:func:`huey.consumer.check_options`; :class:`ConsumerConfig` adds the four logging
+settings of the command line (``logfile``, ``verbose``, ``simple_log``, ``json_logs``).
 
 Differences from the original: the options are checked when the config is created
 (``validate()`` is kept and has nothing left to do), a bad value or an unknown option
@@ -74,8 +74,8 @@ class ConsumerConfig(ConsumerOptions):
 
     Takes the keyword options of :class:`~huey.consumer.Consumer` (``workers``,
     ``worker_type``, ``initial_delay``, ... with the same defaults) and ``logfile``,
-    ``verbose``, ``simple_log``. It is immutable: ``dataclasses.replace(config,
-    workers=8)`` makes a changed copy.
+    ``verbose``, ``simple_log``, ``json_logs``. It is immutable:
+    ``dataclasses.replace(config, workers=8)`` makes a changed copy.
 
     Example::
 
