@@ -12,6 +12,10 @@ import also gets its traceback printed. ``huey_consumer --version`` prints the v
 
 Logging goes to the root logger, so the application's own INFO lines are shown next to
 huey's (``-q``: warnings and errors only; ``-v``: debug).
+
+The ``huey`` script is this same entry point: ``huey myapp.tasks.huey -w 4`` runs the
+consumer, and an operations command first (``huey info myapp.tasks.huey``, also
+``python -m huey info ...``) runs that command instead (see :mod:`huey._cli`).
 """
 
 from __future__ import annotations

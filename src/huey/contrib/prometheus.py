@@ -42,6 +42,7 @@ is imported by both sides); a message without the header is not measured.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import logging
@@ -273,6 +274,14 @@ class HueyMetrics:
         read_end, write_end = os.pipe()
         self._relay = write_end
         self._home_pid = os.getpid()
+
+        def close_read_end_in_child() -> None:
+            # Only this process reads: a child holding the read end open would, if this
+            # process died, fill the pipe and block in write() instead of failing.
+            with contextlib.suppress(OSError):
+                os.close(read_end)
+
+        os.register_at_fork(after_in_child=close_read_end_in_child)
         thread = threading.Thread(
             target=self._read_relay, args=(read_end,), name="huey-metrics-relay", daemon=True
         )
