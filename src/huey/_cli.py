@@ -313,15 +313,15 @@ def _cmd_revoke(ctx: _Context) -> int:
 def _cmd_restore(ctx: _Context) -> int:
     names = _check_task_names(ctx)
     revocations = ctx.huey.engine.revocations
-    restored = {f"task {name}": revocations.remove(task_key(name)) for name in names}
-    restored.update(
-        {f"task id {task_id}": ctx.huey.restore_by_id(task_id) for task_id in ctx.args.id or ()}
-    )
+    tasks = {name: revocations.remove(task_key(name)) for name in names}
+    ids = {task_id: ctx.huey.restore_by_id(task_id) for task_id in ctx.args.id or ()}
+    targets = [(f"task {name}", found) for name, found in tasks.items()]
+    targets += [(f"task id {task_id}", found) for task_id, found in ids.items()]
     lines = [
-        f"restored {target}" if found else f"{target} was not revoked"
-        for target, found in restored.items()
+        f"restored {target}" if found else f"{target} was not revoked" for target, found in targets
     ]
-    ctx.emit({"restored": restored}, lines)
+    # Whether each one was revoked (and so is restored now).
+    ctx.emit({"tasks": tasks, "ids": ids}, lines)
     return 0
 
 

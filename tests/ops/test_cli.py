@@ -173,7 +173,7 @@ def test_revoke_and_restore_by_task_name_and_id(sqlite_app: OpsApp) -> None:
     process_next(huey)  # revoked for one run: dropped, the flag used up
     assert not huey.is_revoked(result.id)
     restored = as_json("restore", "opsapp.huey", "--task", "opsapp.add", "--id", "nope")
-    assert restored == {"restored": {"task opsapp.add": True, "task id nope": False}}
+    assert restored == {"tasks": {"opsapp.add": True}, "ids": {"nope": False}}
     assert not app.add.is_revoked()
 
 
