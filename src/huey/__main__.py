@@ -32,6 +32,7 @@ from ._commandline import (
     application_traceback,
     load_application,
     load_huey,
+    whole_number,
 )
 from ._version import __version__
 from .consumer import JsonFormatter
@@ -44,14 +45,8 @@ __all__ = ("build_parser", "load_huey", "main")
 PROG = "huey_consumer"
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a number >= 1, got {value}")
-    return value
+_positive_int = whole_number(1)
+_port = whole_number(0, 65535)
 
 
 def _seconds(text: str) -> float:
@@ -61,16 +56,6 @@ def _seconds(text: str) -> float:
         raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
     if not value > 0 or value == float("inf"):
         raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
-    return value
-
-
-def _port(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a TCP port, got {text!r}") from None
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"expected a TCP port (0-65535), got {value}")
     return value
 
 

@@ -24,7 +24,13 @@ from datetime import UTC, datetime
 from typing import Any, Final, Protocol, TextIO, runtime_checkable
 
 from ._api import Huey
-from ._commandline import USAGE_ERROR, OneLineErrorParser, UsageError, load_application
+from ._commandline import (
+    USAGE_ERROR,
+    OneLineErrorParser,
+    UsageError,
+    load_application,
+    whole_number,
+)
 from ._delivery import uses_leases
 from ._engine import task_key
 from ._version import __version__
@@ -419,16 +425,6 @@ def _cmd_info(ctx: _Context) -> int:
 _Command = Callable[[_Context], int]
 
 
-def _nonnegative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {value}")
-    return value
-
-
 def _aware_datetime(text: str) -> datetime:
     try:
         value = datetime.fromisoformat(text)
@@ -467,7 +463,7 @@ def _build_parser() -> tuple[argparse.ArgumentParser, dict[str, _Command]]:
     for name, handler, help_text in listings:
         sub = command(name, handler, help_text)
         sub.add_argument(
-            "--limit", type=_nonnegative_int, default=None, help="show at most this many"
+            "--limit", type=whole_number(0), default=None, help="show at most this many"
         )
     requeue = command("requeue", _cmd_requeue, "put dead letters back in the queue")
     chosen = requeue.add_mutually_exclusive_group(required=True)
