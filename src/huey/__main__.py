@@ -71,9 +71,15 @@ def _factor(text: str) -> float:
 
 def build_parser() -> argparse.ArgumentParser:
     """The command-line parser (flags and defaults of the original ``huey_consumer``)."""
+    from ._cli import COMMANDS
+
     parser = OneLineErrorParser(
         prog=PROG,
         description="Run the huey consumer for the Huey instance at IMPORT_PATH.",
+        epilog=(
+            "To inspect or repair the queue instead: huey COMMAND IMPORT_PATH, with COMMAND "
+            f"one of {', '.join(sorted(COMMANDS))} (huey COMMAND --help)."
+        ),
     )
     parser.add_argument(
         "import_path", metavar="IMPORT_PATH", help="the Huey instance, e.g. myapp.tasks.huey"
