@@ -40,7 +40,7 @@ from .consumer._options import ConsumerKwargs
 from .exceptions import ConfigurationError, StorageError
 from .protocols import SupportsConnectionCheck
 
-__all__ = ("build_parser", "load_huey", "main")
+__all__ = ("add_consumer_arguments", "build_parser", "consumer_options", "load_huey", "main")
 
 PROG = "huey_consumer"
 
@@ -85,12 +85,30 @@ def build_parser() -> argparse.ArgumentParser:
         "import_path", metavar="IMPORT_PATH", help="the Huey instance, e.g. myapp.tasks.huey"
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s (huey) {__version__}")
+    add_consumer_arguments(parser)
+    return parser
+
+
+def add_consumer_arguments(
+    parser: argparse.ArgumentParser, *, verbose_flags: tuple[str, ...] = ("-v", "--verbose")
+) -> None:
+    """Add the consumer's flags (all but the import path and ``--version``) to ``parser``.
+
+    Django's ``manage.py run_huey`` shares them this way; :func:`consumer_options` turns
+    the parsed flags into the consumer's options.
+
+    Args:
+        parser: the parser to extend.
+        verbose_flags: the flags of the debug-logging switch (``run_huey`` uses
+            ``-V``/``--huey-verbose``, since Django's ``-v`` is its verbosity); its
+            destination is ``verbose`` whatever they are.
+    """
     logs = parser.add_argument_group("logging")
     logs.add_argument("-l", "--logfile", metavar="FILE", help="log to FILE (default: stderr)")
     level = logs.add_mutually_exclusive_group()
     level.add_argument(
-        "-v",
-        "--verbose",
+        *verbose_flags,
+        dest="verbose",
         action="store_true",
         help="log debug messages (default: info); show the traceback of a failed import",
     )
@@ -204,7 +222,6 @@ def build_parser() -> argparse.ArgumentParser:
     scheduling.add_argument(
         "-n", "--no-periodic", action="store_true", help="do not enqueue periodic tasks"
     )
-    return parser
 
 
 def _configure_logging(args: argparse.Namespace) -> Callable[[], None]:
@@ -241,7 +258,8 @@ def _configure_logging(args: argparse.Namespace) -> Callable[[], None]:
     return undo
 
 
-def _consumer_options(args: argparse.Namespace) -> ConsumerKwargs:
+def consumer_options(args: argparse.Namespace) -> ConsumerKwargs:
+    """The consumer's options from flags parsed with :func:`add_consumer_arguments`."""
     return {
         "workers": args.workers,
         "worker_type": args.worker_type,
@@ -294,7 +312,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         huey = load_application(args.import_path)
         try:
-            consumer = Consumer(huey, **_consumer_options(args))
+            consumer = Consumer(huey, **consumer_options(args))
         except ConfigurationError as exc:
             raise UsageError(str(exc)) from None
         storage = huey.storage

@@ -15,10 +15,10 @@ from huey.consumer import ConsumerOptions, check_options
 
 
 def _options(*argv: str) -> ConsumerOptions:
-    from huey.__main__ import _consumer_options  # pyright: ignore[reportPrivateUsage] - white-box test
+    from huey.__main__ import consumer_options
 
     args = build_parser().parse_args(["app.huey", *argv])
-    return check_options(**_consumer_options(args))
+    return check_options(**consumer_options(args))
 
 
 def test_flag_defaults_are_the_consumer_defaults() -> None:
