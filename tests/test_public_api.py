@@ -12,13 +12,22 @@ import pytest
 
 import huey
 
+# Importing it reads Django's settings: tests/django/test_djhuey_surface.py checks it in a
+# configured Django process.
+DJANGO_PACKAGE = "huey.contrib.djhuey"
+
 
 def _all_modules() -> list[str]:
     """Every module of the installed ``huey`` package that declares ``__all__``."""
     names = ["huey"]
-    for info in pkgutil.walk_packages(huey.__path__, prefix="huey."):
+    for info in pkgutil.walk_packages(huey.__path__, prefix="huey.", onerror=lambda name: None):
         names.append(info.name)
-    return [name for name in names if hasattr(importlib.import_module(name), "__all__")]
+    return [
+        name
+        for name in names
+        if not (name == DJANGO_PACKAGE or name.startswith(f"{DJANGO_PACKAGE}."))
+        and hasattr(importlib.import_module(name), "__all__")
+    ]
 
 
 MODULES = _all_modules()

@@ -1,0 +1,197 @@
+"""A real Django project: ``migrate``, ``manage.py run_huey``, enqueues from other processes.
+
+Each test runs on SQLite and on PostgreSQL (see ``conftest.py``). The consumer is a real
+``run_huey`` process; tasks are enqueued by ``manage.py shell`` processes, and what they
+did is read back from the database.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import time
+from pathlib import Path
+from typing import Any, cast
+
+import pytest
+
+from .project import DjangoProject
+
+pytestmark = [pytest.mark.slow, pytest.mark.integration]
+
+_DEADLINE = 60.0
+
+
+def _stop(consumer: subprocess.Popen[bytes], log: Path) -> int:
+    """SIGINT (a graceful stop), then the exit status."""
+    consumer.send_signal(signal.SIGINT)
+    try:
+        return consumer.wait(_DEADLINE)
+    except subprocess.TimeoutExpired:
+        consumer.kill()
+        raise AssertionError(f"run_huey did not stop:\n{log.read_text()}") from None
+
+
+def _wait_for_line(log: Path, text: str, consumer: subprocess.Popen[bytes]) -> str:
+    """The first log line containing ``text``, once the consumer has written it."""
+    deadline = time.monotonic() + _DEADLINE
+    while time.monotonic() < deadline:
+        for line in log.read_text().splitlines():
+            if text in line:
+                return line
+        assert consumer.poll() is None, f"run_huey exited:\n{log.read_text()}"
+        time.sleep(0.05)
+    raise AssertionError(f"no {text!r} in the log:\n{log.read_text()}")
+
+
+def test_tasks_run_in_run_huey_and_write_rows(project: DjangoProject, tmp_path: Path) -> None:
+    """huey tasks and Django Tasks enqueued by one process run in run_huey's process."""
+    log = tmp_path / "consumer.log"
+    consumer = project.start_consumer(log=log)
+    try:
+        enqueued = cast(
+            dict[str, Any],
+            project.shell(
+                """
+                import json
+                from django.db import transaction
+                from huey.contrib.djhuey import HUEY
+                from shop.models import Order
+                from shop.tasks import attempt_number, explode, ship, total, welcome
+
+                order = Order.objects.create(reference="A-1")
+                shipped = ship(order.pk)
+                with transaction.atomic():
+                    committed = welcome("kept")
+                try:
+                    with transaction.atomic():
+                        welcome("dropped")
+                        raise RuntimeError("roll back")
+                except RuntimeError:
+                    pass
+                print(json.dumps({
+                    "order": order.pk,
+                    "shipped": shipped.get(blocking=True, timeout=60),
+                    "welcome": committed.get(blocking=True, timeout=60),
+                    "total": total.enqueue(2, 3).id,
+                    "explode": explode.enqueue().id,
+                    "attempt": attempt_number.enqueue("x").id,
+                }))
+                """
+            ),
+        )
+        # Read back by a third process, through Django's API only.
+        results = cast(
+            dict[str, Any],
+            project.shell(
+                f"""
+                import json, time
+                from shop.tasks import attempt_number, explode, total
+                ids = {{"total": {enqueued["total"]!r}, "explode": {enqueued["explode"]!r},
+                        "attempt": {enqueued["attempt"]!r}}}
+                tasks = {{"total": total, "explode": explode, "attempt": attempt_number}}
+                found = {{}}
+                deadline = time.monotonic() + 60
+                while time.monotonic() < deadline:
+                    found = {{key: tasks[key].get_result(ids[key]) for key in ids}}
+                    if all(result.is_finished for result in found.values()):
+                        break
+                    time.sleep(0.05)
+                print(json.dumps({{
+                    key: {{
+                        "status": result.status.value,
+                        "value": result.return_value if result.status == "SUCCESSFUL" else None,
+                        "attempts": result.attempts,
+                        "errors": [(e.exception_class_path, e.traceback) for e in result.errors],
+                        "priority": result.task.priority,
+                        "started": result.started_at is not None,
+                        "finished": result.finished_at is not None,
+                        "exception_class": [e.exception_class.__name__ for e in result.errors],
+                    }}
+                    for key, result in found.items()
+                }}))
+                """
+            ),
+        )
+        rows = cast(
+            dict[str, Any],
+            project.shell(
+                f"""
+                import json
+                from huey.contrib.djhuey import HUEY
+                from shop.models import Event, Order
+                print(json.dumps({{
+                    "status": Order.objects.get(pk={enqueued["order"]}).status,
+                    "events": sorted(Event.objects.values_list("name", "pid")),
+                    "pending": HUEY.pending_count(),
+                }}))
+                """
+            ),
+        )
+    finally:
+        status = _stop(consumer, log)
+    assert status == 0, log.read_text()
+    assert enqueued["shipped"] == "shipped"
+    assert enqueued["welcome"] == "kept"
+    assert rows["status"] == "shipped"
+    names = [name for name, _ in rows["events"]]
+    assert names == sorted([f"ship:{enqueued['order']}", "total:2+3", "welcome:kept"])
+    # Every row was written by the consumer, not by the processes that enqueued.
+    assert {pid for _, pid in rows["events"]} == {consumer.pid}
+    assert rows["pending"] == 0  # the rolled-back call was never enqueued
+    total = results["total"]
+    assert (total["status"], total["value"], total["attempts"]) == ("SUCCESSFUL", {"sum": 5}, 1)
+    assert (total["priority"], total["started"], total["finished"]) == (5, True, True)
+    explode = results["explode"]
+    assert (explode["status"], explode["attempts"]) == ("FAILED", 1)
+    [(path, traceback)] = explode["errors"]
+    assert path == "builtins.ValueError"
+    assert "boom" in traceback
+    assert explode["exception_class"] == ["ValueError"]
+    assert (results["attempt"]["status"], results["attempt"]["value"]) == ("SUCCESSFUL", 1)
+
+
+def test_enqueue_side_without_a_consumer(project: DjangoProject) -> None:
+    """on_commit_task waits for the commit; run_after and priority reach huey's message."""
+    seen = cast(
+        dict[str, Any],
+        project.shell(
+            """
+            import json
+            from datetime import timedelta
+            from django.db import transaction
+            from django.utils import timezone
+            from huey.contrib.djhuey import HUEY
+            from shop.tasks import total, welcome
+
+            counts = []
+            with transaction.atomic():
+                welcome("inside")
+                counts.append(HUEY.pending_count())
+            counts.append(HUEY.pending_count())
+            try:
+                with transaction.atomic():
+                    welcome("rolled back")
+                    raise RuntimeError
+            except RuntimeError:
+                pass
+            counts.append(HUEY.pending_count())
+            [message] = HUEY.pending()
+            later = timezone.now() + timedelta(hours=1)
+            deferred = total.using(run_after=later).enqueue(1, 2)
+            [scheduled] = HUEY.scheduled()
+            print(json.dumps({
+                "counts": counts,
+                "message": [message.name, list(message.args)],
+                "scheduled": [scheduled.id == deferred.id, scheduled.priority,
+                              abs(scheduled.eta - later.timestamp()) < 1e-3],
+                "status": total.get_result(deferred.id).status.value,
+                "run_after": total.get_result(deferred.id).task.run_after == later,
+            }))
+            """
+        ),
+    )
+    assert seen["counts"] == [0, 1, 1]
+    assert seen["message"] == ["shop.tasks.welcome", ["inside"]]
+    assert seen["scheduled"] == [True, 5, True]
+    assert (seen["status"], seen["run_after"]) == ("READY", True)
