@@ -13,10 +13,13 @@ from pathlib import Path
 
 import pytest
 
+from .in_process import configure
 from .postgres import PgServer, database, private_server, server_from_dsn
 from .project import DjangoProject, make_project
 
-__all__ = ("project",)
+__all__ = ("make_sqlite_project", "project", "sqlite_project")
+
+configure()  # for the tests that import huey.contrib.djhuey in this process
 
 
 @pytest.fixture(scope="session")
@@ -43,20 +46,30 @@ def _migrated(project: DjangoProject) -> DjangoProject:
     return project
 
 
+def make_sqlite_project(tmp_path: Path, extra_settings: str = "") -> DjangoProject:
+    sqlite: dict[str, object] = {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": str(tmp_path / "shop.sqlite3"),
+        "OPTIONS": {"timeout": 30},
+    }
+    return make_project(tmp_path / "site", sqlite, extra_settings=extra_settings)
+
+
+@pytest.fixture
+def sqlite_project(tmp_path: Path) -> DjangoProject:
+    """The generated project on SQLite, migrated."""
+    return _migrated(make_sqlite_project(tmp_path))
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def project(request: pytest.FixtureRequest, tmp_path: Path) -> Generator[DjangoProject]:
     """The generated project, migrated, on each database."""
     if request.param == "sqlite":
-        sqlite = {
-            "ENGINE": "django.db.backends.sqlite3",
-            "NAME": str(tmp_path / "shop.sqlite3"),
-            "OPTIONS": {"timeout": 30},
-        }
-        yield _migrated(make_project(tmp_path / "site", sqlite))
+        yield _migrated(make_sqlite_project(tmp_path))
         return
     server: PgServer = request.getfixturevalue("pg_server")
     with database(server) as name:
-        postgres = {
+        postgres: dict[str, object] = {
             "ENGINE": "django.db.backends.postgresql",
             "NAME": name,
             "HOST": server.host,

@@ -15,6 +15,7 @@ from typing import Any, cast
 
 import pytest
 
+from .conftest import make_sqlite_project
 from .project import DjangoProject
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
@@ -195,3 +196,58 @@ def test_enqueue_side_without_a_consumer(project: DjangoProject) -> None:
     assert seen["message"] == ["shop.tasks.welcome", ["inside"]]
     assert seen["scheduled"] == [True, 5, True]
     assert (seen["status"], seen["run_after"]) == ("READY", True)
+
+
+def test_run_huey_takes_the_consumer_flags_and_autoload_switch(
+    sqlite_project: DjangoProject, tmp_path: Path
+) -> None:
+    """Flags override HUEY['consumer']; -A skips the tasks modules; SIGTERM ends it too."""
+    log = tmp_path / "consumer.log"
+    consumer = sqlite_project.start_consumer("-w", "3", "-k", "process", "-A", log=log)
+    try:
+        line = _wait_for_line(log, "huey consumer shop", consumer)
+    finally:
+        consumer.send_signal(signal.SIGTERM)
+        status = consumer.wait(_DEADLINE)
+    assert "3 process worker(s)" in line
+    assert "shop.tasks" not in line  # -A: the app's tasks module was not imported
+    assert "djtasks.run" in line  # the Tasks backend's task, from settings.TASKS
+    assert status == 0, log.read_text()
+
+
+def test_run_huey_reads_its_defaults_from_the_settings(
+    sqlite_project: DjangoProject, tmp_path: Path
+) -> None:
+    log = tmp_path / "consumer.log"
+    consumer = sqlite_project.start_consumer(log=log)
+    try:
+        line = _wait_for_line(log, "huey consumer shop", consumer)
+    finally:
+        status = _stop(consumer, log)
+    assert "2 thread worker(s)" in line  # HUEY["consumer"]["workers"]
+    assert "shop.tasks.ship" in line  # autodiscovered
+    assert status == 0
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["-w", "0"], "expected a number >= 1"),
+        (["-k", "fibre"], "invalid choice"),
+        (["--no-such-flag"], "unrecognized arguments"),
+    ],
+)
+def test_a_bad_flag_exits_2_like_huey_consumer(
+    sqlite_project: DjangoProject, flags: list[str], message: str
+) -> None:
+    done = sqlite_project.manage("run_huey", *flags, check=False)
+    assert done.returncode == 2
+    assert message in done.stderr
+
+
+def test_a_bad_setting_stops_the_start_up_naming_it(tmp_path: Path) -> None:
+    project = make_sqlite_project(tmp_path, 'HUEY["consumer"] = {"wrokers": 2}')
+    done = project.manage("check", check=False)
+    assert done.returncode == 1
+    assert "ImproperlyConfigured: settings.HUEY['consumer']" in done.stderr
+    assert "wrokers" in done.stderr
