@@ -115,8 +115,13 @@ def test_on_commit_task_enqueues_on_commit_only() -> None:
     assert isinstance(handle, Result)
     [message] = huey.pending()
     assert message.id == handle.id
-    with pytest.raises(RuntimeError), transaction.atomic():
-        remember("dropped")
-        raise RuntimeError
+
+    def roll_back() -> None:
+        with transaction.atomic():
+            remember("dropped")
+            raise RuntimeError
+
+    with pytest.raises(RuntimeError):
+        roll_back()
     assert huey.pending_count() == 1
     huey.flush()

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from huey import MemoryHuey, SqliteHuey
+from huey import Huey, MemoryHuey, SqliteHuey
 from huey.contrib.djhuey._settings import (
     DEFAULT_HUEY_CLASS,
     default_name,
@@ -22,7 +22,7 @@ from huey.storage import SqliteStorage
 DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": "shop"}}
 
 
-def _read(value: object, *, debug: bool = False) -> object:
+def _read(value: object, *, debug: bool = False) -> Huey[bool]:
     return read_huey_setting(value, debug=debug, databases=DATABASES).huey
 
 
