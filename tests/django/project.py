@@ -118,11 +118,12 @@ class DjangoProject:
 
     root: Path
     env: dict[str, str]
+    python: str = sys.executable
 
     def manage(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         """Run ``manage.py ARGS`` to completion; return what it printed."""
         done = subprocess.run(
-            [sys.executable, "manage.py", *args],
+            [self.python, "manage.py", *args],
             cwd=self.root,
             env=self.env,
             capture_output=True,
@@ -147,7 +148,7 @@ class DjangoProject:
         """Start ``manage.py run_huey FLAGS`` in the background, logging to ``log``."""
         with log.open("wb") as out:
             return subprocess.Popen(
-                [sys.executable, "manage.py", "run_huey", *flags],
+                [self.python, "manage.py", "run_huey", *flags],
                 cwd=self.root,
                 env=self.env,
                 stdout=out,
@@ -156,9 +157,20 @@ class DjangoProject:
 
 
 def make_project(
-    root: Path, database: dict[str, object], *, extra_settings: str = ""
+    root: Path,
+    database: dict[str, object],
+    *,
+    extra_settings: str = "",
+    python: str = sys.executable,
 ) -> DjangoProject:
-    """Write the project into ``root`` and return it (no migration run yet)."""
+    """Write the project into ``root`` and return it (no migration run yet).
+
+    Args:
+        root: the folder to create.
+        database: ``DATABASES["default"]``.
+        extra_settings: lines appended to ``settings.py``.
+        python: the interpreter of its processes (another venv's, for Django 6).
+    """
     (root / "proj").mkdir(parents=True)
     (root / "shop").mkdir()
     (root / "manage.py").write_text(_MANAGE)
@@ -175,4 +187,4 @@ def make_project(
     }
     env["SHOP_DATABASE"] = json.dumps(database)
     env["PYTHONDONTWRITEBYTECODE"] = "1"
-    return DjangoProject(root, env)
+    return DjangoProject(root, env, python)

@@ -18,7 +18,8 @@ else:
     try:
         from django.tasks.backends.base import BaseTaskBackend
         from django.tasks.base import Task, TaskContext, TaskError, TaskResult, TaskResultStatus
-        from django.tasks.exceptions import InvalidTaskError, TaskResultDoesNotExist
+        from django.tasks.exceptions import InvalidTask as InvalidTaskError
+        from django.tasks.exceptions import TaskResultDoesNotExist
         from django.tasks.signals import task_enqueued, task_finished, task_started
     except ImportError:  # Django 5.2: the backport
         from django_tasks.backends.base import BaseTaskBackend

@@ -147,7 +147,8 @@ def _task_of(record: TaskRecord) -> Task[Any, Any]:
     is_task = isinstance(found, Task)
     if not is_task:
         raise TypeError(f"{record.module_path} is not a Django task, got {found!r}")
-    task = cast(Task[Any, Any], found)
+    # Quoted: Django 6's Task and TaskResult are not subscriptable at run time.
+    task = cast("Task[Any, Any]", found)
     return task.using(
         priority=record.priority,
         queue_name=record.queue_name,
@@ -300,7 +301,7 @@ class HueyBackend(BaseTaskBackend):
         else:
             send()
         # In immediate mode the task has run by now: report what the record says.
-        return cast(TaskResult[T], _result_of(_load(record.id) or record, task))
+        return cast("TaskResult[T]", _result_of(_load(record.id) or record, task))
 
     @override
     def get_result(self, result_id: str) -> TaskResult[Any]:
