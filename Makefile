@@ -47,4 +47,4 @@ bench: $(STAMP)
 	$(BIN)/pytest benchmarks -q --benchmark-only
 
 clean:
-	rm -rf $(VENV) docs/_build .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .venv-django6 docs/_build .pytest_cache .mypy_cache .ruff_cache .hypothesis

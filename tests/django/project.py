@@ -46,7 +46,13 @@ HUEY = {{
     "filename": {huey_db!r},
     "consumer": {{"workers": 2, "initial_delay": 0.05, "max_delay": 0.2}},
 }}
-TASKS = {{"default": {{"BACKEND": "huey.contrib.djhuey.tasks_backend.HueyBackend"}}}}
+TASKS = {{
+    "default": {{"BACKEND": "huey.contrib.djhuey.tasks_backend.HueyBackend"}},
+    "on_commit": {{
+        "BACKEND": "huey.contrib.djhuey.tasks_backend.HueyBackend",
+        "OPTIONS": {{"ENQUEUE_ON_COMMIT": True}},
+    }},
+}}
 {extra}
 """
 
@@ -99,6 +105,11 @@ def add(a: int, b: int) -> int:
 def total(a: int, b: int) -> dict[str, int]:
     Event.objects.create(name=f"total:{a}+{b}", pid=os.getpid())
     return {"sum": a + b}
+
+
+@django_task()
+async def async_total(a: int, b: int) -> int:
+    return a + b
 
 
 @django_task(takes_context=True)

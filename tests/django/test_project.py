@@ -58,7 +58,7 @@ def test_tasks_run_in_run_huey_and_write_rows(project: DjangoProject, tmp_path: 
                 from django.db import transaction
                 from huey.contrib.djhuey import HUEY
                 from shop.models import Order
-                from shop.tasks import attempt_number, explode, ship, total, welcome
+                from shop.tasks import async_total, attempt_number, explode, ship, total, welcome
 
                 order = Order.objects.create(reference="A-1")
                 shipped = ship(order.pk)
@@ -77,6 +77,7 @@ def test_tasks_run_in_run_huey_and_write_rows(project: DjangoProject, tmp_path: 
                     "total": total.enqueue(2, 3).id,
                     "explode": explode.enqueue().id,
                     "attempt": attempt_number.enqueue("x").id,
+                    "async": async_total.enqueue(20, 22).id,
                 }))
                 """
             ),
@@ -87,10 +88,11 @@ def test_tasks_run_in_run_huey_and_write_rows(project: DjangoProject, tmp_path: 
             project.shell(
                 f"""
                 import json, time
-                from shop.tasks import attempt_number, explode, total
+                from shop.tasks import async_total, attempt_number, explode, total
                 ids = {{"total": {enqueued["total"]!r}, "explode": {enqueued["explode"]!r},
-                        "attempt": {enqueued["attempt"]!r}}}
-                tasks = {{"total": total, "explode": explode, "attempt": attempt_number}}
+                        "attempt": {enqueued["attempt"]!r}, "async": {enqueued["async"]!r}}}
+                tasks = {{"total": total, "explode": explode, "attempt": attempt_number,
+                          "async": async_total}}
                 found = {{}}
                 deadline = time.monotonic() + 60
                 while time.monotonic() < deadline:
@@ -150,6 +152,7 @@ def test_tasks_run_in_run_huey_and_write_rows(project: DjangoProject, tmp_path: 
     assert "boom" in traceback
     assert explode["exception_class"] == ["ValueError"]
     assert (results["attempt"]["status"], results["attempt"]["value"]) == ("SUCCESSFUL", 1)
+    assert (results["async"]["status"], results["async"]["value"]) == ("SUCCESSFUL", 42)
 
 
 def test_enqueue_side_without_a_consumer(project: DjangoProject) -> None:
@@ -178,12 +181,41 @@ def test_enqueue_side_without_a_consumer(project: DjangoProject) -> None:
                 pass
             counts.append(HUEY.pending_count())
             [message] = HUEY.pending()
+            HUEY.flush()
+
+            from huey.contrib.djhuey.tasks_backend import HueyBackend
+            from django.core.exceptions import ImproperlyConfigured
+            try:
+                HueyBackend("bad", {"OPTIONS": {"ENQUEUE_ON_COMMIT": "yes"}})
+                refused = ""
+            except ImproperlyConfigured as exc:
+                refused = str(exc)
+            on_commit = total.using(backend="on_commit")
+            with transaction.atomic():
+                deferred_id = on_commit.enqueue(3, 4).id
+                counts.append(HUEY.pending_count())
+                try:
+                    on_commit.get_result(deferred_id)
+                    counts.append("visible before the commit")
+                except Exception as exc:
+                    counts.append(type(exc).__name__)
+            counts.append(HUEY.pending_count())
+            counts.append(on_commit.get_result(deferred_id).status.value)
+            try:
+                with transaction.atomic():
+                    on_commit.enqueue(5, 6)
+                    raise RuntimeError
+            except RuntimeError:
+                pass
+            counts.append(HUEY.pending_count())
+            HUEY.flush()
             later = timezone.now() + timedelta(hours=1)
             deferred = total.using(run_after=later).enqueue(1, 2)
             [scheduled] = HUEY.scheduled()
             print(json.dumps({
                 "counts": counts,
                 "message": [message.name, list(message.args)],
+                "refused": refused,
                 "scheduled": [scheduled.id == deferred.id, scheduled.priority,
                               abs(scheduled.eta - later.timestamp()) < 1e-3],
                 "status": total.get_result(deferred.id).status.value,
@@ -192,7 +224,8 @@ def test_enqueue_side_without_a_consumer(project: DjangoProject) -> None:
             """
         ),
     )
-    assert seen["counts"] == [0, 1, 1]
+    assert seen["counts"] == [0, 1, 1, 0, "TaskResultDoesNotExist", 1, "READY", 1]
+    assert "TASKS['bad']['OPTIONS']['ENQUEUE_ON_COMMIT'] must be True or False" in seen["refused"]
     assert seen["message"] == ["shop.tasks.welcome", ["inside"]]
     assert seen["scheduled"] == [True, 5, True]
     assert (seen["status"], seen["run_after"]) == ("READY", True)
