@@ -17,7 +17,7 @@ from .in_process import configure
 from .postgres import PgServer, database, private_server, server_from_dsn
 from .project import DjangoProject, make_project
 
-__all__ = ("make_sqlite_project", "project", "sqlite_project")
+__all__ = ("make_sqlite_project", "migrated", "project", "sqlite_project")
 
 configure()  # for the tests that import huey.contrib.djhuey in this process
 
@@ -40,7 +40,8 @@ def pg_server() -> Generator[PgServer]:
     pytest.skip(reason)
 
 
-def _migrated(project: DjangoProject) -> DjangoProject:
+def migrated(project: DjangoProject) -> DjangoProject:
+    """``project`` after ``makemigrations shop`` and ``migrate``."""
     project.manage("makemigrations", "shop")
     project.manage("migrate")
     return project
@@ -58,14 +59,14 @@ def make_sqlite_project(tmp_path: Path, extra_settings: str = "") -> DjangoProje
 @pytest.fixture
 def sqlite_project(tmp_path: Path) -> DjangoProject:
     """The generated project on SQLite, migrated."""
-    return _migrated(make_sqlite_project(tmp_path))
+    return migrated(make_sqlite_project(tmp_path))
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def project(request: pytest.FixtureRequest, tmp_path: Path) -> Generator[DjangoProject]:
     """The generated project, migrated, on each database."""
     if request.param == "sqlite":
-        yield _migrated(make_sqlite_project(tmp_path))
+        yield migrated(make_sqlite_project(tmp_path))
         return
     server: PgServer = request.getfixturevalue("pg_server")
     with database(server) as name:
@@ -77,4 +78,4 @@ def project(request: pytest.FixtureRequest, tmp_path: Path) -> Generator[DjangoP
             "USER": server.user,
             "PASSWORD": server.password,
         }
-        yield _migrated(make_project(tmp_path / "site", postgres))
+        yield migrated(make_project(tmp_path / "site", postgres))

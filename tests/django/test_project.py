@@ -15,7 +15,7 @@ from typing import Any, cast
 
 import pytest
 
-from .conftest import make_sqlite_project
+from .conftest import make_sqlite_project, migrated
 from .project import DjangoProject
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
@@ -284,3 +284,20 @@ def test_a_bad_setting_stops_the_start_up_naming_it(tmp_path: Path) -> None:
     assert done.returncode == 1
     assert "ImproperlyConfigured: settings.HUEY['consumer']" in done.stderr
     assert "wrokers" in done.stderr
+
+
+def test_immediate_mode_runs_django_tasks_in_the_caller(tmp_path: Path) -> None:
+    """With HUEY["immediate"] (DEBUG's default), enqueue() returns the finished result."""
+    project = migrated(make_sqlite_project(tmp_path, 'HUEY["immediate"] = True'))
+    seen = project.shell(
+        """
+        import json, os
+        from shop.models import Event
+        from shop.tasks import explode, total
+        done = total.enqueue(1, 2)
+        failed = explode.enqueue()
+        print(json.dumps([done.status.value, done.return_value, failed.status.value,
+                          list(Event.objects.values_list("pid", flat=True)) == [os.getpid()]]))
+        """
+    )
+    assert seen == ["SUCCESSFUL", {"sum": 3}, "FAILED", True]
