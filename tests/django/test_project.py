@@ -8,6 +8,7 @@ did is read back from the database.
 from __future__ import annotations
 
 import signal
+import socket
 import subprocess
 import time
 from pathlib import Path
@@ -301,3 +302,23 @@ def test_immediate_mode_runs_django_tasks_in_the_caller(tmp_path: Path) -> None:
         """
     )
     assert seen == ["SUCCESSFUL", {"sum": 3}, "FAILED", True]
+
+
+def test_an_unreachable_storage_exits_2_like_huey_consumer(tmp_path: Path) -> None:
+    with socket.socket() as probe:  # a port nothing listens on once the probe is closed
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    redis = {"huey_class": "huey.PriorityRedisHuey", "name": "shop", "connection": {"port": port}}
+    project = make_sqlite_project(tmp_path, f"HUEY = {redis!r}")
+    done = project.manage("run_huey", check=False)
+    assert done.returncode == 2, done.stderr
+    assert str(port) in done.stderr
+
+
+def test_a_storage_without_priorities_refuses_a_task_priority(tmp_path: Path) -> None:
+    """RedisHuey has no priorities, so Django refuses ``@task(priority=5)`` at import."""
+    redis = {"huey_class": "huey.RedisHuey", "name": "shop"}  # never connected
+    project = make_sqlite_project(tmp_path, f"HUEY = {redis!r}")
+    done = project.manage("shell", "-c", "import shop.tasks", check=False)
+    assert done.returncode == 1
+    assert "does not support setting priority" in done.stderr
