@@ -304,6 +304,26 @@ def test_immediate_mode_runs_django_tasks_in_the_caller(tmp_path: Path) -> None:
     assert seen == ["SUCCESSFUL", {"sum": 3}, "FAILED", True]
 
 
+def test_a_task_the_worker_cannot_import_fails_its_record(tmp_path: Path) -> None:
+    project = migrated(make_sqlite_project(tmp_path, 'HUEY["immediate"] = True'))
+    seen = project.shell(
+        """
+        import json
+        from huey.contrib.djhuey import HUEY
+        from huey.contrib.djhuey.tasks_backend import RECORD_PREFIX, TaskRecord, run_task
+        record = TaskRecord(id="gone", module_path="shop.tasks.removed", backend="default",
+                            queue_name="default", priority=0, run_after=None, status="READY",
+                            args=[], kwargs={})
+        HUEY.put(RECORD_PREFIX + record.id, record)
+        run_task(record.id)
+        stored = HUEY.get(RECORD_PREFIX + record.id, peek=True)
+        print(json.dumps([stored.status, [path for path, _ in stored.errors],
+                          stored.finished_at is not None, len(stored.worker_ids)]))
+        """
+    )
+    assert seen == ["FAILED", ["builtins.ImportError"], True, 1]
+
+
 def test_an_unreachable_storage_exits_2_like_huey_consumer(tmp_path: Path) -> None:
     with socket.socket() as probe:  # a port nothing listens on once the probe is closed
         probe.bind(("127.0.0.1", 0))

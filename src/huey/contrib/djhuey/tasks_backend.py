@@ -184,7 +184,8 @@ def run_task(result_id: str) -> None:
     """Run the Django task of record ``result_id`` (the body of ``djtasks.run``).
 
     The outcome goes into the record: ``SUCCESSFUL`` with the return value, or
-    ``FAILED`` with the exception's class and traceback. Django's ``task_started`` and
+    ``FAILED`` with the exception's class and traceback (also when the task cannot be
+    imported here, so no record stays ``RUNNING``). Django's ``task_started`` and
     ``task_finished`` signals are sent around it.
     """
     record = _load(result_id)
@@ -197,7 +198,12 @@ def run_task(result_id: str) -> None:
     record.last_attempted_at = now
     record.worker_ids.append(_worker_id())
     _save(record)
-    task = _task_of(record)
+    try:
+        task = _task_of(record)
+    except Exception as exc:  # e.g. a worker running code without this task
+        _logger.exception("cannot load Django task %s (%s)", record.module_path, record.id)
+        _record_failure(record, exc)
+        return
     backend_class = type(task.get_backend())
     result = _result_of(record, task)
     task_started.send(sender=backend_class, task_result=result)  # pyright: ignore[reportUnknownMemberType] - Signal.send's return type is partly untyped in django-stubs
@@ -211,13 +217,19 @@ def run_task(result_id: str) -> None:
         raise
     except BaseException as exc:  # a task's failure, whatever it is, is its outcome
         _logger.exception("Django task %s (%s) failed", record.module_path, record.id)
-        record.errors.append((_exception_path(exc), "".join(traceback.format_exception(exc))))
-        record.status = TaskResultStatus.FAILED.value
+        _record_failure(record, exc)
     else:
         record.status = TaskResultStatus.SUCCESSFUL.value
+        record.finished_at = timezone.now()
+        _save(record)
+    task_finished.send(sender=backend_class, task_result=_result_of(record, task))  # pyright: ignore[reportUnknownMemberType] - as above
+
+
+def _record_failure(record: TaskRecord, exc: BaseException) -> None:
+    record.errors.append((_exception_path(exc), "".join(traceback.format_exception(exc))))
+    record.status = TaskResultStatus.FAILED.value
     record.finished_at = timezone.now()
     _save(record)
-    task_finished.send(sender=backend_class, task_result=_result_of(record, task))  # pyright: ignore[reportUnknownMemberType] - as above
 
 
 # Registered when the backend is first used (or run_huey sees it in settings.TASKS).
