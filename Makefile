@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 # basedpyright finds the venv (and the editable install of src/) through PATH.
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: all test lint typecheck verifytypes unit demo docs bench clean
+.PHONY: all test lint typecheck verifytypes unit demo docs bench fuzz clean
 
 all: test
 
@@ -42,6 +42,10 @@ demo: $(STAMP)
 
 docs: $(STAMP)
 	$(BIN)/sphinx-build -W --keep-going -q -b html docs docs/_build/html
+
+# The deserializer fuzz tests with many more examples than make test runs (a few minutes).
+fuzz: $(STAMP)
+	HUEY_FUZZ_EXAMPLES=5000 $(BIN)/pytest tests/test_security_fuzz.py -q
 
 bench: $(STAMP)
 	$(BIN)/pytest benchmarks -q --benchmark-only

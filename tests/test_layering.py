@@ -40,6 +40,8 @@ LAYERS: dict[str, int] = {
     "huey._timeutil": 0, "huey._localtime": 0, "huey._clock": 0, "huey._deadline": 0,
     "huey._version": 0, "huey.constants": 0, "huey.exceptions": 0, "huey.signals": 0,
     "huey.protocols": 0, "huey.serializer": 0, "huey.storage.*": 0, "huey.utils": 0,
+    "huey._limits": 0, "huey._compression": 0, "huey._pickle": 0, "huey._json_codec": 0,
+    "huey._signing": 0,
 }
 # fmt: on
 

@@ -12,10 +12,11 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Concatenate, Generic, TypedDict, cast, overload
 
-from typing_extensions import ParamSpec, TypeVar
+from typing_extensions import ParamSpec, TypeVar, override
 
 from ._core import append_stage
 from ._deadline import check_timeout, time_remaining
+from ._limits import bounded_repr
 from ._messages import Message
 
 if TYPE_CHECKING:
@@ -223,6 +224,15 @@ class Task(Message, _Chain[R_co, R_co]):
     def data(self) -> tuple[tuple[object, ...], Mapping[str, object]]:
         """``(args, kwargs)``, as the original huey exposes them."""
         return self.args, self.kwargs
+
+    @override
+    def __repr__(self) -> str:
+        # Tasks end up in log lines; their arguments may be huge or nested deeply
+        # enough to make a full repr() fill the log or raise RecursionError.
+        return (
+            f"{type(self).__name__}({self.name}: {self.id}, args={bounded_repr(self.args)}, "
+            f"kwargs={bounded_repr(dict(self.kwargs))})"
+        )
 
     def error(
         self,

@@ -26,6 +26,8 @@ __all__ = (
     "StorageAccessError",
     "MessageTooLarge",
     "MessageDecodeError",
+    "SignatureError",
+    "MessageLimitExceeded",
     "UnknownTaskError",
     "TaskSerializationError",
     "CancelExecution",
@@ -145,6 +147,31 @@ class MessageDecodeError(HueyException):
     data: bytes | None = None
 
 
+class SignatureError(MessageDecodeError):
+    """Signed bytes failed verification, so nothing in them was decompressed or decoded.
+
+    The bytes were altered, signed with a key this serializer does not hold (or under
+    an unknown key id), signed for another queue or for another kind of value (a
+    result moved into the queue), or were never signed.
+    """
+
+
+class MessageLimitExceeded(MessageDecodeError):
+    """Reading the bytes would cost more than a configured limit allows; they were refused
+    before the costly step (inflating, recursing).
+
+    Attributes:
+        option: the name of the limit (``max_message_size``, ``max_decompressed_size``,
+            ``max_depth``).
+        limit: its value.
+    """
+
+    def __init__(self, message: str, *, option: str, limit: int) -> None:
+        super().__init__(message)
+        self.option = option
+        self.limit = limit
+
+
 class UnknownTaskError(HueyException):
     """A message names a task that is not registered with this :class:`huey.Huey`.
 
@@ -164,8 +191,12 @@ class UnknownTaskError(HueyException):
         self.name = name
 
 
-class TaskSerializationError(HueyException):
-    """A task's arguments could not be serialized at enqueue time."""
+class TaskSerializationError(HueyException, TypeError):
+    """A task's arguments could not be serialized at enqueue time.
+
+    Also a :class:`TypeError`: the call was given a value of a type the serializer
+    cannot carry. The message names the argument (its position or keyword) and the task.
+    """
 
 
 class CancelExecution(Exception):

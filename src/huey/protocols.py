@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Literal, Protocol, TypeAlias, runtime_checkable
 
 from .constants import EmptyDataType
 
@@ -45,6 +45,8 @@ __all__ = (
     "Lease",
     "DeadLetter",
     "Serializer",
+    "SerializerPurpose",
+    "BindableSerializer",
     "Consumer",
     "Clock",
 )
@@ -539,6 +541,27 @@ class Serializer(Protocol):
 
     def deserialize(self, data: bytes, /) -> object:
         """Decode bytes produced by ``serialize``."""
+        ...
+
+
+SerializerPurpose: TypeAlias = Literal["message", "value"]
+"""What a serializer is bound to carry: queue and schedule items (``"message"``), or
+everything else huey stores (``"value"``: results, errors, revocation flags, ``put``)."""
+
+
+@runtime_checkable
+class BindableSerializer(Serializer, Protocol):
+    """**Protocol:** a :class:`Serializer` whose bytes depend on where they are stored.
+
+    When a :class:`huey.Huey` is constructed with such a serializer it calls
+    :meth:`bind` twice, for its queue's messages and for its values, and uses the two
+    results instead. :class:`~huey.serializer.SignedSerializer` binds the queue name and
+    the purpose into its signatures, so signed bytes cannot be moved to another queue,
+    or from the result store into the queue.
+    """
+
+    def bind(self, queue: str, purpose: SerializerPurpose, /) -> Serializer:
+        """A serializer for ``purpose`` data of the queue named ``queue``."""
         ...
 
 

@@ -1,4 +1,10 @@
-"""Tasks, results, errors and revocation flags to bytes and back, through the serializer."""
+"""Tasks, results, errors and revocation flags to bytes and back, through the serializer.
+
+A serializer that can be bound (:class:`~huey.protocols.BindableSerializer`, such as
+:class:`~huey.serializer.SignedSerializer`) is bound twice to the queue's name: once for
+queue and schedule items, once for every other stored value, so bytes of one kind are
+refused as the other.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +13,10 @@ import traceback
 from collections.abc import Iterable
 from typing import Any
 
+from .._limits import bounded_repr
 from .._messages import (
     ErrorInfo,
+    Message,
     Revocation,
     error_to_wire,
     message_from_wire,
@@ -18,8 +26,13 @@ from .._messages import (
 )
 from .._task import Task
 from ..constants import EmptyData, EmptyDataType
-from ..exceptions import MessageDecodeError, MessageTooLarge, TaskSerializationError
-from ..protocols import Serializer
+from ..exceptions import (
+    MessageDecodeError,
+    MessageLimitExceeded,
+    MessageTooLarge,
+    TaskSerializationError,
+)
+from ..protocols import BindableSerializer, Serializer, SerializerPurpose
 
 __all__ = ("Codec",)
 
@@ -31,36 +44,41 @@ class Codec:
 
     Args:
         serializer: the application's serializer.
-        max_message_size: the largest task message in bytes (``None``: no limit).
+        max_message_size: the largest task message in bytes (``None``: no limit),
+            checked when a task is enqueued and again before one is decoded.
+        queue: the queue's name, bound into a bindable serializer.
     """
 
-    __slots__ = ("max_message_size", "serializer")
+    __slots__ = ("max_message_size", "messages", "serializer", "values")
 
-    def __init__(self, serializer: Serializer, max_message_size: int | None = None) -> None:
+    def __init__(
+        self, serializer: Serializer, max_message_size: int | None = None, queue: str = ""
+    ) -> None:
         self.serializer: Serializer = serializer
         self.max_message_size: int | None = max_message_size
+        self.messages: Serializer = _bind(serializer, queue, "message")
+        self.values: Serializer = _bind(serializer, queue, "value")
 
     def encode(self, value: object) -> bytes:
         """Any value (``Huey.put``, periodic slot markers)."""
-        return self.serializer.serialize(value)
+        return self.values.serialize(value)
 
     def decode(self, data: bytes) -> object:
         """Bytes written by :meth:`encode`."""
-        return self.serializer.deserialize(data)
+        return self.values.deserialize(data)
 
     def encode_task(self, task: Task[Any]) -> bytes:
         """The bytes stored in the queue for ``task``.
 
         Raises:
-            TaskSerializationError: an argument cannot be serialized.
+            TaskSerializationError: an argument cannot be serialized (a ``TypeError``;
+                the message names the argument and the task).
             MessageTooLarge: the message is over ``max_message_size``.
         """
         try:
-            data = self.serializer.serialize(message_to_wire(task))
+            data = self.messages.serialize(message_to_wire(task))
         except Exception as exc:
-            raise TaskSerializationError(
-                f"cannot serialize the arguments of {task.name}: {exc!r}"
-            ) from exc
+            raise TaskSerializationError(f"cannot serialize {self._culprit(task)}: {exc}") from exc
         limit = self.max_message_size
         if limit is not None and len(data) > limit:
             raise MessageTooLarge(
@@ -75,10 +93,32 @@ class Codec:
         """The task in ``data``, whether or not its name is registered.
 
         Raises:
+            MessageLimitExceeded: the bytes are over ``max_message_size``.
             MessageDecodeError: the bytes are not a valid message.
         """
-        task: Task[Any] = message_from_wire(self.serializer.deserialize(data), Task)
+        limit = self.max_message_size
+        if limit is not None and len(data) > limit:
+            raise MessageLimitExceeded(
+                f"message of {len(data)} bytes is over max_message_size={limit}",
+                option="max_message_size",
+                limit=limit,
+            )
+        task: Task[Any] = message_from_wire(self.messages.deserialize(data), Task)
         return task
+
+    def _culprit(self, task: Task[Any]) -> str:
+        """Which argument of which stage the serializer refuses (on the error path only)."""
+        for stage in _stages(task):
+            arguments = [
+                *((f"positional argument {i}", arg) for i, arg in enumerate(stage.args)),
+                *((f"keyword argument {key!r}", arg) for key, arg in stage.kwargs.items()),
+            ]
+            for which, value in arguments:
+                try:
+                    self.serializer.serialize(value)
+                except Exception:
+                    return f"{which} ({bounded_repr(value)}) of task {stage.name}"
+        return f"the arguments of task {task.name}"
 
     def decode_tasks(self, items: Iterable[bytes]) -> list[Task[Any]]:
         """Decode every item that can be decoded, logging the others (introspection)."""
@@ -98,7 +138,7 @@ class Codec:
         for ever.
         """
         try:
-            return self.serializer.serialize(value)
+            return self.values.serialize(value)
         except Exception as exc:
             logger.exception("cannot serialize the result of %s (%s)", task.name, task.id)
             error = TaskSerializationError(f"cannot serialize the result of {task.name}: {exc!r}")
@@ -112,11 +152,11 @@ class Codec:
 
     def encode_error(self, info: ErrorInfo) -> bytes:
         """The stored form of a task's error."""
-        return self.serializer.serialize(error_to_wire(info))
+        return self.values.serialize(error_to_wire(info))
 
     def encode_revocation(self, revocation: Revocation) -> bytes:
         """The stored form of a revocation flag."""
-        return self.serializer.serialize(revocation_to_wire(revocation))
+        return self.values.serialize(revocation_to_wire(revocation))
 
     def decode_revocation(self, key: str, raw: bytes | EmptyDataType | None) -> Revocation | None:
         """The flag stored under ``key`` (``None``: no flag).
@@ -127,7 +167,26 @@ class Codec:
         if raw is None or raw is EmptyData:
             return None
         try:
-            return revocation_from_wire(self.serializer.deserialize(raw))
+            return revocation_from_wire(self.values.deserialize(raw))
         except MessageDecodeError:
             logger.warning("unreadable revocation flag %s counts as revoked", key)
             return Revocation()
+
+
+def _bind(serializer: Serializer, queue: str, purpose: SerializerPurpose) -> Serializer:
+    if isinstance(serializer, BindableSerializer):
+        return serializer.bind(queue, purpose)
+    return serializer
+
+
+def _stages(message: Message) -> list[Message]:
+    """``message`` and every message it carries: later stages, handlers, chord callbacks."""
+    stages: list[Message] = []
+    pending = [message]
+    while pending:
+        stage = pending.pop()
+        stages.append(stage)
+        pending += [m for m in (stage.on_complete, stage.on_error) if m is not None]
+        if stage.chord is not None:
+            pending.append(stage.chord.callback)
+    return stages

@@ -68,7 +68,7 @@ class Engine:
     ) -> None:
         self.settings = settings
         self.ports: Ports = Ports(storage, serializer, clock)
-        self.codec: Codec = Codec(serializer, settings.max_message_size)
+        self.codec: Codec = Codec(serializer, settings.max_message_size, queue=settings.name)
         self.registry: Registry = Registry(
             # The original huey's storages say whether they keep priorities this way.
             priorities=bool(getattr(storage, "priority", True)),

@@ -14,6 +14,7 @@ from typing_extensions import Unpack
 from .._delivery import release, uses_leases
 from ..exceptions import ConfigurationError
 from ..protocols import SupportsClose, SupportsDurabilityReport
+from ..serializer import Serializer as PickleSerializer
 from ..signals import SIGNAL_INTERRUPTED
 from ..storage import BlackHoleStorage, MemoryStorage
 from ._environment import Environment, PipeFlag, Runner, create_environment
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
     from .._api import Huey
     from ..contrib.prometheus import MetricsServer
 
-__all__ = ("Consumer", "process_local_warning")
+__all__ = ("Consumer", "pickle_warning", "process_local_warning")
 
 logger = logging.getLogger("huey.consumer")
 
@@ -114,6 +115,9 @@ class Consumer:
         local_only = process_local_warning(storage, options.worker_type)
         if local_only:
             logger.warning("%s", local_only)
+        unsafe_reads = pickle_warning(self.huey.serializer, storage)
+        if unsafe_reads:
+            logger.warning("%s", unsafe_reads)
         if options.flush_locks:
             released = self.huey.flush_locks(*options.extra_locks)
             logger.info("released locks: %s", ", ".join(sorted(released)) or "(none held)")
@@ -295,6 +299,25 @@ class Consumer:
                 kill = getattr(slot.runner, "kill", None)
                 if callable(kill):
                     kill()
+
+
+def pickle_warning(serializer: object, storage: object) -> str | None:
+    """What unpickling means here, when ``serializer`` unpickles what others could write."""
+    if isinstance(storage, MemoryStorage | BlackHoleStorage):
+        return None  # nobody outside this process writes to it
+    # A subclass that overrides _deserialize (the original's extension point) may not
+    # unpickle at all: only the pickle serializer as shipped is known to.
+    if not isinstance(serializer, PickleSerializer):
+        return None
+    subclasses = type(serializer).__mro__[: type(serializer).__mro__.index(PickleSerializer)]
+    if any("_deserialize" in vars(cls) for cls in subclasses):
+        return None
+    return (
+        "this consumer reads its tasks with pickle (the default serializer): anyone who "
+        "can write to the storage can run code in it. Restrict who can write to the "
+        "storage, or use huey.serializer.SignedSerializer(JSONSerializer(), secret) "
+        "(see the Security page of the docs)"
+    )
 
 
 def process_local_warning(storage: object, worker_type: str) -> str | None:
