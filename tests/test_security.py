@@ -7,6 +7,8 @@ import gzip
 import logging
 import os
 import time
+import tracemalloc
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,7 @@ from huey import _delivery as delivery
 from huey.consumer import Consumer
 from huey.exceptions import (
     MessageLimitExceeded,
+    SignatureError,
     TaskException,
     TaskSerializationError,
 )
@@ -109,20 +112,33 @@ def test_the_pickle_serializer_refuses_a_decompression_bomb(use_zlib: bool) -> N
     assert Serializer(compression=True, use_zlib=use_zlib).deserialize(data) == b"\x00" * 20_000
 
 
-def test_decompression_stops_at_the_limit_without_inflating_the_rest() -> None:
-    """200 MB of zeros in ~200 KB: refused after allocating about the limit, not 200 MB."""
-    import tracemalloc
-
-    bomb = gzip.compress(b"\x00" * 200_000_000, 9)
-    serializer = Serializer(compression=True, max_decompressed_size=1_000_000)
+def _peak_allocation(action: Callable[[], object], error: type[Exception]) -> int:
+    """The most memory allocated at once while ``action`` raises ``error``."""
     tracemalloc.start()
     try:
-        with pytest.raises(MessageLimitExceeded):
-            serializer.deserialize(bomb)
+        with pytest.raises(error):
+            action()
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    assert peak < 3_000_000
+    return peak
+
+
+BOMB = gzip.compress(b"\x00" * 200_000_000, 9)
+"""200 MB of zeros in about 200 KB."""
+
+
+def test_decompression_stops_at_the_limit_without_inflating_the_rest() -> None:
+    """The bomb is refused having allocated about the limit, not 200 MB."""
+    serializer = Serializer(compression=True, max_decompressed_size=1_000_000)
+    assert _peak_allocation(lambda: serializer.deserialize(BOMB), MessageLimitExceeded) < 3_000_000
+
+
+def test_the_signature_is_checked_before_decompression() -> None:
+    """A forged bomb costs a MAC over its compressed bytes, whatever the limit."""
+    signed = SignedSerializer(JSONSerializer(compression=True, max_decompressed_size=None), "k")
+    forged = b"hs1\x011" + b"\x00" * 32 + BOMB
+    assert _peak_allocation(lambda: signed.deserialize(forged), SignatureError) < 3 * len(BOMB)
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,7 @@ from typing import Any, NamedTuple, cast
 
 import pytest
 
-from huey.exceptions import MessageDecodeError, MessageLimitExceeded, TaskException
+from huey.exceptions import MessageDecodeError, MessageLimitExceeded, SerializedError
 from huey.serializer import JSONSerializer
 from huey.utils import SKIPPED, Error
 
@@ -141,12 +141,13 @@ def test_the_bytes_are_json(serializer: JSONSerializer) -> None:
     assert json.loads(serializer.serialize({"a": [1, "b"]})) == {"a": [1, "b"]}
 
 
-def test_exceptions_are_read_back_as_task_exceptions_holding_text(
+def test_exceptions_are_read_back_as_text(
     serializer: JSONSerializer,
 ) -> None:
     """An error handler's exception argument arrives as text: no class is rebuilt by name."""
     back = serializer.deserialize(serializer.serialize(KeyError("missing")))
-    assert isinstance(back, TaskException)
+    assert isinstance(back, SerializedError)
+    assert (str(back), back.type_name) == ("'missing'", "builtins.KeyError")
     assert back.metadata == {
         "error": "KeyError('missing')",
         "type": "builtins.KeyError",

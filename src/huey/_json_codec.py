@@ -26,7 +26,7 @@ from .exceptions import (
     ConfigurationError,
     MessageDecodeError,
     MessageLimitExceeded,
-    TaskException,
+    SerializedError,
 )
 from .utils import SKIPPED, Error
 
@@ -81,7 +81,7 @@ _NON_FINITE: Final = frozenset({"nan", "inf", "-inf"})
 _CARRIED: Final = (
     "JSON values (str, int, float, bool, None, list, dict), tuples, datetime, date, time, "
     "timedelta, Decimal, UUID, bytes, huey's Error and SKIPPED, exceptions (read back as "
-    "TaskException), and the frozen dataclasses registered with JSONSerializer(types=...)"
+    "SerializedError), and the frozen dataclasses registered with JSONSerializer(types=...)"
 )
 
 
@@ -346,7 +346,7 @@ class JSONSerializer:
             if not isinstance(payload, dict):
                 raise MessageDecodeError("tagged exception lacks its metadata")
             metadata: dict[str, object] = payload  # pyright: ignore[reportUnknownVariableType]  # JSON objects have str keys
-            return TaskException({key: str(item) for key, item in metadata.items()})
+            return SerializedError({key: str(item) for key, item in metadata.items()})
         return _revive_scalar(tag, payload)
 
 

@@ -33,6 +33,7 @@ __all__ = (
     "CancelExecution",
     "RetryTask",
     "TaskException",
+    "SerializedError",
 )
 
 
@@ -245,3 +246,26 @@ class TaskException(Exception):
     @override
     def __str__(self) -> str:
         return str(self.metadata.get("error", ""))
+
+
+class SerializedError(TaskException):
+    """An exception as a serializer that rebuilds no classes carries it: as text.
+
+    :class:`~huey.serializer.JSONSerializer` writes an exception (what an ``.error()``
+    handler receives) as its type's name, message and ``repr``, and reads it back as
+    this, never as the class named by the stored bytes. ``str()`` gives the message,
+    as the original exception's would.
+
+    Attributes:
+        metadata: ``error`` (the original's ``repr``), ``type`` (its qualified class
+            name) and ``message`` (its ``str``).
+    """
+
+    @property
+    def type_name(self) -> str:
+        """The original exception's qualified class name, e.g. ``builtins.KeyError``."""
+        return str(self.metadata.get("type", ""))
+
+    @override
+    def __str__(self) -> str:
+        return str(self.metadata.get("message", ""))
