@@ -295,3 +295,20 @@ def test_an_error_handler_receives_the_exception_as_text() -> None:
     assert isinstance(received, SerializedError)
     assert received.metadata["type"] == "builtins.KeyError"
     assert received.metadata["error"] == "KeyError('gone')"
+
+
+def test_a_producer_reading_a_forged_result_gets_a_signature_error() -> None:
+    """Results are verified like messages: a forged one raises, nothing is decoded."""
+    huey = MemoryHuey("app", serializer=SignedSerializer(JSONSerializer(), "secret"))
+
+    @huey.task()
+    def job() -> int:
+        return 1
+
+    result = job()
+    huey.storage.put_data(result.id, JSONSerializer().serialize(666))
+    with pytest.raises(SignatureError):
+        result.get()
+    unsigned_item = JSONSerializer().serialize({"v": 1, "id": "x", "name": job.name})
+    huey.storage.enqueue(unsigned_item)
+    assert [task.id for task in huey.pending()] == [result.id]  # the forged item is skipped

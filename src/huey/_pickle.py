@@ -12,7 +12,10 @@ __all__ = ("Serializer",)
 
 
 class Serializer:
-    """Pickle serializer with optional compression.
+    """Pickle serializer with optional compression (the default).
+
+    Reading runs code chosen by whoever wrote the bytes: use it only when nobody else
+    can write to the storage (see :doc:`/security`).
 
     Args:
         compression: compress what is written.
