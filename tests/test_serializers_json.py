@@ -120,6 +120,8 @@ def test_lone_surrogates_need_the_standard_backend() -> None:
     assert JSONSerializer().deserialize(JSONSerializer().serialize(text)) == text
     with pytest.raises(TypeError, match="surrogates"):
         JSONSerializer(backend="orjson").serialize(text)
+    with pytest.raises(MessageDecodeError, match="surrogate"):
+        JSONSerializer(backend="orjson").deserialize(JSONSerializer().serialize(text))
 
 
 def test_nan_comes_back_as_nan(serializer: JSONSerializer) -> None:

@@ -4,7 +4,8 @@
   optional gzip or zlib compression, and ``_serialize`` / ``_deserialize`` to override
   for another format. It is the default.
 * :class:`JSONSerializer` carries JSON values plus a small registry of types, and
-  never runs code chosen by whoever wrote the bytes.
+  never runs code chosen by whoever wrote the bytes; :data:`JSONValue` is the type of
+  what it carries, for task signatures.
 * :class:`SignedSerializer` wraps any serializer and refuses, before decompressing or
   decoding anything, bytes not signed with the application's secret for this queue.
 
