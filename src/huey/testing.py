@@ -945,9 +945,15 @@ _SETTLE_CHECKS: tuple[tuple[str, _LeaseCheck], ...] = (
 )
 
 SETTLE_CHECKS: tuple[str, ...] = tuple(name for name, _ in _SETTLE_CHECKS)
-"""Checks :func:`check_storage` runs, after :data:`STORAGE_CHECKS`, for a storage with
-:class:`~huey.protocols.SupportsKeyedEnqueue` and :class:`~huey.protocols.SupportsSettle`
-(the Redis storages)."""
+"""Checks :func:`check_storage` runs, after :data:`STORAGE_CHECKS`, for a leasing storage
+with :class:`~huey.protocols.SupportsKeyedEnqueue` (``keyed_reserve``) and
+:class:`~huey.protocols.SupportsSettle` (``settle``): both for the Redis storages,
+``settle`` alone for SQLite, file and memory."""
+
+_SETTLE_CAPABILITIES: dict[str, type] = {
+    "keyed_reserve": SupportsKeyedEnqueue,
+    "settle": SupportsSettle,
+}
 
 _TRANSFER_CHECKS: tuple[tuple[str, _TransferCheck], ...] = (
     ("schedule_transfer", _check_schedule_transfer),
@@ -992,8 +998,9 @@ def check_storage(make_storage: Callable[[], Storage]) -> Sequence[str]:
     :class:`~huey.protocols.SupportsSemaphores`,
     :class:`~huey.protocols.SupportsLeases`,
     :class:`~huey.protocols.SupportsScheduleTransfer`) run when the storage implements it;
-    so do :data:`SETTLE_CHECKS` for a leasing storage with both
-    :class:`~huey.protocols.SupportsKeyedEnqueue` and :class:`~huey.protocols.SupportsSettle`.
+    so do :data:`SETTLE_CHECKS` for a leasing storage with
+    :class:`~huey.protocols.SupportsKeyedEnqueue` or :class:`~huey.protocols.SupportsSettle`
+    (each check for its capability).
     Storages implementing :class:`~huey.protocols.SupportsClose` are closed after each
     check. Times passed to lease methods are explicit (no sleeping), except in the
     expiring-keys and semaphore checks, which wait about 0.1 s each because
@@ -1036,7 +1043,11 @@ def check_storage(make_storage: Callable[[], Storage]) -> Sequence[str]:
     has_ttl = isinstance(probe, SupportsExpiringKeys)
     has_leases = isinstance(probe, SupportsLeases)
     has_transfer = isinstance(probe, SupportsScheduleTransfer)
-    has_settle = isinstance(probe, SupportsKeyedEnqueue) and isinstance(probe, SupportsSettle)
+    settle_checks = [
+        (name, check)
+        for name, check in _SETTLE_CHECKS
+        if isinstance(probe, _SETTLE_CAPABILITIES[name])
+    ]
     capability_checks = [(name, check) for name, has, check in _CAPABILITY_CHECKS if has(probe)]
     if isinstance(probe, SupportsClose):
         probe.close()
@@ -1077,14 +1088,14 @@ def check_storage(make_storage: Callable[[], Storage]) -> Sequence[str]:
                 check(storage, storage)
 
             run(name, transfer)
-    if has_leases and has_settle:
-        for name, settle_check in _SETTLE_CHECKS:
+    if has_leases:
+        for name, settle_check in settle_checks:
 
-            def settles(storage: Storage, check: _LeaseCheck = settle_check) -> None:
-                has_it = isinstance(storage, SupportsSettle) and isinstance(
-                    storage, SupportsKeyedEnqueue
-                )
-                _same_kind(has_it, storage, "SupportsSettle and SupportsKeyedEnqueue")
+            def settles(
+                storage: Storage, check: _LeaseCheck = settle_check, name: str = name
+            ) -> None:
+                capability = _SETTLE_CAPABILITIES[name]
+                _same_kind(isinstance(storage, capability), storage, capability.__name__)
                 assert isinstance(storage, SupportsLeases)
                 check(storage, storage)
 

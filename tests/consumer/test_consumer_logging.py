@@ -7,7 +7,7 @@ application's :class:`MockClock`, so the lines are exact and nothing sleeps.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -219,6 +219,12 @@ class _RefusingStorage(MemoryStorage):
     def ack(self, token: str, /) -> bool:
         return False
 
+    @override
+    def settle(
+        self, token: str, result: tuple[str, bytes] | None, discard: Sequence[str], /
+    ) -> bool:
+        return False
+
 
 class _BrokenAckStorage(MemoryStorage):
     """Acknowledging fails, as when the server went away during the task."""
@@ -227,17 +233,27 @@ class _BrokenAckStorage(MemoryStorage):
     def ack(self, token: str, /) -> bool:
         raise StorageError("connection reset", storage="broken")
 
+    @override
+    def settle(
+        self, token: str, result: tuple[str, bytes] | None, discard: Sequence[str], /
+    ) -> bool:
+        raise StorageError("connection reset", storage="broken")
+
 
 class _BrokenResultsStorage(MemoryStorage):
-    """Storing a result fails."""
+    """Storing a result fails (outside a settle: at-most-once delivery writes through)."""
 
     @override
     def put_data(self, key: str, value: bytes, /) -> None:
         raise StorageError("disk full", storage="broken")
 
 
-def _app_on(storage: MemoryStorage, clock: MockClock) -> tuple[Huey[Any], Result[int]]:
-    app = Huey("edge", clock=clock, storage=storage)
+def _app_on(
+    storage: MemoryStorage,
+    clock: MockClock,
+    delivery: Literal["at-least-once", "at-most-once"] = "at-least-once",
+) -> tuple[Huey[Any], Result[int]]:
+    app = Huey("edge", clock=clock, storage=storage, delivery=delivery)
 
     @app.task()
     def one() -> int:
@@ -276,7 +292,7 @@ def test_an_outcome_that_could_not_be_recorded_says_so(
     clock: MockClock, caplog: pytest.LogCaptureFixture
 ) -> None:
     """When storing the result fails, the finish line points at the logged error."""
-    app, _ = _app_on(_BrokenResultsStorage("edge"), clock)
+    app, _ = _app_on(_BrokenResultsStorage("edge"), clock, "at-most-once")
     finish = _run_one(app, caplog)[-1].getMessage()
     assert finish.endswith(": not recorded, storing its outcome failed (see the error above)")
 

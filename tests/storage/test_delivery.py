@@ -14,7 +14,7 @@ from huey import BlackHoleHuey, Huey, Task, _core
 from huey import _delivery as delivery
 from huey._delivery import DeliveryReport, LeaseHeartbeat, Received
 from huey.exceptions import ConfigurationError, StorageError
-from huey.protocols import Storage, SupportsLeases
+from huey.protocols import Storage, SupportsLeases, SupportsSettle
 from huey.signals import SIGNAL_DEAD_LETTER
 from huey.storage import MemoryStorage
 from huey.testing import MockClock
@@ -84,8 +84,13 @@ def test_unknown_task_is_dead_lettered_with_its_name(huey: Huey) -> None:
     assert "elsewhere.job" in huey.dead_letters()[0].reason
 
 
-def test_poison_message_is_dead_lettered_after_max_deliveries(huey: Huey, clock: MockClock) -> None:
-    """A message whose worker dies every time ends in the dead letters, not in a loop."""
+def test_poison_message_is_dead_lettered_after_max_deliveries(
+    huey: Huey, clock: MockClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A message whose worker dies every time ends in the dead letters, not in a loop.
+
+    Each such dead letter gets its own log line with its id and reason.
+    """
 
     @huey.task()
     def crash() -> None:
@@ -96,12 +101,18 @@ def test_poison_message_is_dead_lettered_after_max_deliveries(huey: Huey, clock:
         received = delivery.receive(huey)
         assert isinstance(received, Received)  # the worker "dies" here: no settle
         clock.advance(11.0)
-        assert delivery.requeue_expired(huey) == 1
+        with caplog.at_level(logging.ERROR, logger="huey.delivery"):
+            assert delivery.requeue_expired(huey) == 1
     assert delivery.process_next(huey).status == "empty"
     letters = huey.dead_letters()
     assert len(letters) == 1
     assert letters[0].deliveries == 3
     assert "max_deliveries=3" in letters[0].reason
+    buried = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    assert buried == [
+        f"message moved to the dead letters of q (dead letter {letters[0].id}): "
+        f"{letters[0].reason}"
+    ]
     assert huey.requeue_dead_letter(letters[0].id)
     assert delivery.process_next(huey).status == "completed"
     assert huey.dead_letters() == []
@@ -194,10 +205,35 @@ def test_stale_acknowledgement_is_refused_and_logged(
     assert storage.ack(stolen[0])  # the new owner still can
 
 
+def test_a_stale_run_never_overwrites_the_settled_result(huey: Huey, clock: MockClock) -> None:
+    """A worker frozen past its lease finishes last: its result is not stored."""
+    values = iter(["settled", "late"])
+
+    @huey.task()
+    def job() -> str:
+        return next(values)
+
+    result = job()
+    late = delivery.receive(huey)
+    assert isinstance(late, Received)
+    clock.advance(11.0)
+    assert delivery.requeue_expired(huey) == 1
+    current = delivery.receive(huey)
+    assert isinstance(current, Received)
+    # The second worker runs and settles first; then the frozen one wakes up.
+    assert delivery.run_received(huey, current).status == "completed"
+    assert delivery.run_received(huey, late).status == "stale"
+    assert result.get() == "settled"
+
+
 def test_failure_to_record_leaves_the_lease_to_expire(
     huey: Huey, clock: MockClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """If the outcome cannot be stored, the message is not acknowledged and comes back."""
+    """If the outcome cannot be stored, the message is not acknowledged and comes back.
+
+    The local storages settle atomically, so the failure of the settle propagates (the
+    worker's loop backs off) and nothing is written.
+    """
 
     @huey.task()
     def job() -> int:
@@ -205,13 +241,15 @@ def test_failure_to_record_leaves_the_lease_to_expire(
 
     result = job()
 
-    def broken(key: str, value: bytes, /) -> None:
+    def broken(*args: object) -> None:
         raise StorageError("disk on fire")
 
+    assert isinstance(huey.storage, SupportsSettle)
     with monkeypatch.context() as patch:
-        patch.setattr(huey.storage, "put_data", broken)
-        report = delivery.process_next(huey)
-    assert report.status == "failed"
+        patch.setattr(huey.storage, "settle", broken)
+        with pytest.raises(StorageError, match="disk on fire"):
+            delivery.process_next(huey)
+    assert result.get() is None
     clock.advance(11.0)
     assert delivery.requeue_expired(huey) == 1
     assert delivery.process_next(huey).status == "completed"

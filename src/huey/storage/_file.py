@@ -62,6 +62,7 @@ from ..constants import EmptyData, EmptyDataType
 from ..exceptions import ConfigurationError, StorageAccessError, StorageError, StorageFull
 from ..protocols import DeadLetter, Lease
 from ._checks import INT64_MAX, INT64_MIN, check_limit, check_priority
+from ._operations import log_expired_dead_letter
 
 __all__ = ("FileStorage",)
 
@@ -135,7 +136,7 @@ class FileStorage:
     :class:`~huey.protocols.SupportsCompareAndDelete`,
     :class:`~huey.protocols.SupportsPeekMany`, :class:`~huey.protocols.SupportsDeleteData`,
     :class:`~huey.protocols.SupportsFlushAll`, :class:`~huey.protocols.SupportsSemaphores`,
-    :class:`~huey.protocols.SupportsClose` and
+    :class:`~huey.protocols.SupportsClose`, :class:`~huey.protocols.SupportsSettle` and
     :class:`~huey.protocols.SupportsScheduleTransfer`. Safe between processes (an
     exclusive ``fcntl`` lock around every operation) and threads. Slower than
     :class:`~huey.storage.SqliteStorage`; use one directory per queue.
@@ -751,6 +752,34 @@ class FileStorage:
                 return False
             return True
 
+    def settle(
+        self, token: str, result: tuple[str, bytes] | None, discard: Sequence[str], /
+    ) -> bool:
+        """Store ``result``, delete ``discard`` and acknowledge, under the storage's lock.
+
+        Satisfies :class:`~huey.protocols.SupportsSettle`. With a stale token (the lease
+        expired and the message went to another worker) nothing is written, so a late
+        run never overwrites the result of the run that settled the message. A crash
+        after the result is written and before the acknowledgement redelivers the
+        message, which writes the result again.
+        """
+        found = self._inflight(token)
+        if found is None:
+            return False
+        with self._locked("settling a message"):
+            if not os.path.exists(found[0]):
+                return False
+            for key in discard:
+                with suppress(FileNotFoundError):
+                    os.unlink(self._key_path(key))
+            if result is not None:
+                self._store(result[0], result[1], 0.0)
+            try:
+                os.unlink(found[0])
+            except FileNotFoundError:
+                return False
+            return True
+
     def release(self, token: str, /) -> bool:
         """Return the leased item to its place in the queue; this delivery is not counted."""
         found = self._inflight(token)
@@ -769,10 +798,11 @@ class FileStorage:
         self._publish(name)
         return True
 
-    def _bury(self, path: str, order: str, deliveries: int, reason: str, now: float) -> bool:
+    def _bury(self, path: str, order: str, deliveries: int, reason: str, now: float) -> str | None:
+        """Move the in-flight file to the dead letters; the letter's id, or ``None``."""
         data = self._read_file(path)
         if data is None:
-            return False
+            return None
         header = {
             "reason": reason,
             "deliveries": deliveries,
@@ -782,9 +812,10 @@ class FileStorage:
         encoded = json.dumps(header).encode("utf-8") + b"\n"
         # Written before the in-flight file is removed: a crash in between leaves a
         # duplicate, never a loss.
-        self._write_file(os.path.join(self._dead_dir, _sequence()), encoded + data)
+        letter_id = _sequence()
+        self._write_file(os.path.join(self._dead_dir, letter_id), encoded + data)
         os.unlink(path)
-        return True
+        return letter_id
 
     def dead_letter(self, token: str, reason: str, now: float, /) -> bool:
         """Move the leased item to the dead letters; ``False`` if the token is stale."""
@@ -793,10 +824,14 @@ class FileStorage:
             return False
         path, order, deliveries = found
         with self._locked("dead-lettering a message"):
-            return self._bury(path, order, deliveries, reason, now)
+            return self._bury(path, order, deliveries, reason, now) is not None
 
     def requeue_expired(self, now: float, max_deliveries: int, /) -> int:
-        """Return leases expired at ``now`` to the queue, or dead-letter them."""
+        """Return leases expired at ``now`` to the queue, or dead-letter them.
+
+        An item that has reached ``max_deliveries`` goes to the dead letters (each one
+        logged with its reason). Returns how many items moved.
+        """
         now_ns = round(now * 1e9)
         moved = 0
         with self._locked("requeueing expired leases"):
@@ -815,7 +850,10 @@ class FileStorage:
                     done = self._back_to_queue(path, order, deliveries)
                 else:
                     reason = _core.too_many_deliveries_reason(deliveries, max_deliveries)
-                    done = self._bury(path, order, deliveries, reason, now)
+                    letter_id = self._bury(path, order, deliveries, reason, now)
+                    if letter_id is not None:
+                        log_expired_dead_letter(self.name, letter_id, reason)
+                    done = letter_id is not None
                 moved += done
         return moved
 

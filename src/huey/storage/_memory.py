@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from .. import _core
 from ..constants import EmptyData, EmptyDataType
 from ..protocols import Clock, DeadLetter, Lease
+from ._operations import log_expired_dead_letter
 
 __all__ = ("MemoryStorage",)
 
@@ -49,8 +50,8 @@ class MemoryStorage:
 
     Satisfies :class:`~huey.protocols.Storage` and every capability that makes sense in
     one process: leases, counters, expiring keys, compare-and-delete, ``peek_many``,
-    ``delete_data``, ``flush_all``, semaphores, schedule transfer and ``close`` (which
-    does nothing).
+    ``delete_data``, ``flush_all``, semaphores, schedule transfer, settle and ``close``
+    (which does nothing).
 
     Args:
         name: the queue's name (informational).
@@ -397,6 +398,23 @@ class MemoryStorage:
         with self._lock:
             return self._leases.pop(token, None) is not None
 
+    def settle(
+        self, token: str, result: tuple[str, bytes] | None, discard: Sequence[str], /
+    ) -> bool:
+        """Acknowledge, delete ``discard`` and store ``result`` at once; ``False`` if stale.
+
+        Satisfies :class:`~huey.protocols.SupportsSettle`: a late run whose lease went
+        to another worker writes nothing.
+        """
+        with self._lock:
+            if self._leases.pop(token, None) is None:
+                return False
+            for key in discard:
+                self.pop_data(key)
+            if result is not None:
+                self.put_data(*result)
+            return True
+
     def _return_to_queue(self, lease: _MemoryLease, deliveries: int) -> None:
         if deliveries:
             self._deliveries[lease.order] = deliveries
@@ -411,7 +429,7 @@ class MemoryStorage:
             self._return_to_queue(lease, lease.deliveries - 1)
             return True
 
-    def _bury(self, lease: _MemoryLease, reason: str, now: float) -> None:
+    def _bury(self, lease: _MemoryLease, reason: str, now: float) -> str:
         letter_id = str(next(self._dead_ids))
         letter = DeadLetter(
             id=letter_id,
@@ -421,6 +439,7 @@ class MemoryStorage:
             timestamp=now,
         )
         self._dead[letter_id] = (letter, -lease.priority)
+        return letter_id
 
     def dead_letter(self, token: str, reason: str, now: float, /) -> bool:
         """Move the leased item to the dead letters; ``False`` if the token is stale."""
@@ -432,7 +451,11 @@ class MemoryStorage:
             return True
 
     def requeue_expired(self, now: float, max_deliveries: int, /) -> int:
-        """Return leases expired at ``now`` to the queue, or dead-letter them."""
+        """Return leases expired at ``now`` to the queue, or dead-letter them.
+
+        An item that has reached ``max_deliveries`` goes to the dead letters (each one
+        logged with its reason). Returns how many items moved.
+        """
         with self._lock:
             expired = [token for token, lease in self._leases.items() if lease.deadline < now]
             for token in expired:
@@ -441,7 +464,7 @@ class MemoryStorage:
                     self._return_to_queue(lease, lease.deliveries)
                 else:
                     reason = _core.too_many_deliveries_reason(lease.deliveries, max_deliveries)
-                    self._bury(lease, reason, now)
+                    log_expired_dead_letter(self.name, self._bury(lease, reason, now), reason)
             return len(expired)
 
     def dead_letters(self, limit: int | None = None, /) -> Sequence[DeadLetter]:

@@ -8,6 +8,7 @@ gives up.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 
 from ..constants import EmptyData, EmptyDataType
@@ -23,7 +24,28 @@ from ..protocols import (
     SupportsPeekMany,
 )
 
-__all__ = ("delete_data", "delete_if_equal", "flush_all", "peek_many", "put_if_empty")
+__all__ = (
+    "delete_data",
+    "delete_if_equal",
+    "flush_all",
+    "log_expired_dead_letter",
+    "peek_many",
+    "put_if_empty",
+)
+
+delivery_logger = logging.getLogger("huey.delivery")
+
+
+def log_expired_dead_letter(queue: str, letter_id: str, reason: str) -> None:
+    """Log one message that ``requeue_expired`` moved to the dead letters, with its reason.
+
+    One line per message, at ERROR on the ``huey.delivery`` logger (where workers log
+    the dead letters they make), naming the dead letter's id for
+    ``huey.dead_letters()`` and ``huey.requeue_dead_letter()``.
+    """
+    delivery_logger.error(
+        "message moved to the dead letters of %s (dead letter %s): %s", queue, letter_id, reason
+    )
 
 
 def peek_many(storage: Storage, keys: Sequence[str]) -> list[bytes | EmptyDataType]:

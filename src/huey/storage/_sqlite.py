@@ -46,6 +46,7 @@ from ..exceptions import (
 )
 from ..protocols import DeadLetter, Lease
 from ._checks import check_limit, check_priority
+from ._operations import log_expired_dead_letter
 
 __all__ = ("SqliteStorage",)
 
@@ -62,6 +63,10 @@ _SQLITE_FULL: Final = 13
 _SQLITE_CANTOPEN: Final = 14
 _SQLITE_AUTH: Final = 23
 _SQLITE_NOTADB: Final = 26
+
+# Store a value without expiry, replacing any value (put_data, settle).
+_PUT_VALUE: Final = """INSERT INTO huey_kv (queue, key, value, expires) VALUES (?, ?, ?, NULL)
+    ON CONFLICT (queue, key) DO UPDATE SET value = excluded.value, expires = NULL"""
 
 # Keys per ``IN (...)`` list: under SQLite's smallest limit on bound parameters (999).
 _IN_BATCH: Final = 500
@@ -181,7 +186,7 @@ class SqliteStorage:
     :class:`~huey.protocols.SupportsCompareAndDelete`,
     :class:`~huey.protocols.SupportsPeekMany`, :class:`~huey.protocols.SupportsDeleteData`,
     :class:`~huey.protocols.SupportsFlushAll`, :class:`~huey.protocols.SupportsSemaphores`,
-    :class:`~huey.protocols.SupportsClose` and
+    :class:`~huey.protocols.SupportsClose`, :class:`~huey.protocols.SupportsSettle` and
     :class:`~huey.protocols.SupportsScheduleTransfer`. Several queues (huey names) may share
     one file. Safe to use from many threads and processes at once.
 
@@ -646,9 +651,7 @@ class SqliteStorage:
         """Store ``value`` under ``key`` (without expiry), replacing any value."""
         with self._write("storing a value") as db:
             db.execute(
-                """INSERT INTO huey_kv (queue, key, value, expires) VALUES (?, ?, ?, NULL)
-                   ON CONFLICT (queue, key)
-                   DO UPDATE SET value = excluded.value, expires = NULL""",
+                _PUT_VALUE,
                 (self.name, key, value),
             )
 
@@ -825,6 +828,35 @@ class SqliteStorage:
             )
             return cursor.rowcount == 1
 
+    def settle(
+        self, token: str, result: tuple[str, bytes] | None, discard: Sequence[str], /
+    ) -> bool:
+        """Acknowledge the lease, store ``result`` and delete ``discard``: one transaction.
+
+        Satisfies :class:`~huey.protocols.SupportsSettle`. With a stale token (the lease
+        expired and the message went to another worker) nothing is written, so a late
+        run never overwrites the result of the run that settled the message.
+        """
+        with self._write("settling a message") as db:
+            cursor = db.execute(
+                "DELETE FROM huey_task WHERE queue = ? AND token = ?", (self.name, token)
+            )
+            if cursor.rowcount != 1:
+                return False
+            for start in range(0, len(discard), _IN_BATCH):
+                chunk = list(discard[start : start + _IN_BATCH])
+                marks = ", ".join("?" * len(chunk))
+                db.execute(
+                    f"DELETE FROM huey_kv WHERE queue = ? AND key IN ({marks})",
+                    (self.name, *chunk),
+                )
+            if result is not None:
+                db.execute(
+                    _PUT_VALUE,
+                    (self.name, result[0], result[1]),
+                )
+            return True
+
     def release(self, token: str, /) -> bool:
         """Return the leased item to its place in the queue; this delivery is not counted."""
         with self._write("releasing a message") as db:
@@ -857,8 +889,8 @@ class SqliteStorage:
     def requeue_expired(self, now: float, max_deliveries: int, /) -> int:
         """Return leases expired at ``now`` to the queue, or dead-letter them.
 
-        An item whose next delivery would exceed ``max_deliveries`` goes to the dead
-        letters. Returns how many items moved.
+        An item that has reached ``max_deliveries`` goes to the dead letters (each one
+        logged with its reason). Returns how many items moved.
         """
         if not self._read(
             "checking expired leases",
@@ -867,6 +899,7 @@ class SqliteStorage:
             (self.name, now),
         ):
             return 0
+        buried: list[tuple[str, str]] = []
         with self._write("requeueing expired leases") as db:
             rows = db.execute(
                 """SELECT id, deliveries FROM huey_task
@@ -880,15 +913,20 @@ class SqliteStorage:
                         (row_id,),
                     )
                     continue
-                db.execute(
+                reason = _core.too_many_deliveries_reason(deliveries, max_deliveries)
+                letter = db.execute(
                     """INSERT INTO huey_dead_letter
                        (queue, data, priority, reason, deliveries, timestamp)
                        SELECT queue, data, priority, ?, deliveries, ?
-                       FROM huey_task WHERE id = ?""",
-                    (_core.too_many_deliveries_reason(deliveries, max_deliveries), now, row_id),
-                )
+                       FROM huey_task WHERE id = ? RETURNING id""",
+                    (reason, now, row_id),
+                ).fetchone()
                 db.execute("DELETE FROM huey_task WHERE id = ?", (row_id,))
-            return len(rows)
+                buried.append((str(letter[0]), reason))
+        # Logged once the transaction committed: a rolled-back move buried nothing.
+        for letter_id, reason in buried:
+            log_expired_dead_letter(self.name, letter_id, reason)
+        return len(rows)
 
     def dead_letters(self, limit: int | None = None, /) -> Sequence[DeadLetter]:
         """The dead letters, oldest first, at most ``limit`` of them."""
