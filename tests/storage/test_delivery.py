@@ -110,8 +110,7 @@ def test_poison_message_is_dead_lettered_after_max_deliveries(
     assert "max_deliveries=3" in letters[0].reason
     buried = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
     assert buried == [
-        f"message moved to the dead letters of q (dead letter {letters[0].id}): "
-        f"{letters[0].reason}"
+        f"message moved to the dead letters of q (dead letter {letters[0].id}): {letters[0].reason}"
     ]
     assert huey.requeue_dead_letter(letters[0].id)
     assert delivery.process_next(huey).status == "completed"

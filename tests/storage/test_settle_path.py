@@ -45,6 +45,7 @@ class SettlingStorage(MemoryStorage):
         value = super().peek_data(key)
         return None if value is EmptyData else value
 
+    @override
     def settle(
         self, token: str, result: tuple[str, bytes] | None, discard: Sequence[str], /
     ) -> bool:

@@ -18,7 +18,7 @@ from typing import Any
 
 from .. import _core
 from .._core import Defer, Drop, Failure, Success
-from .._delivery import DeliveryReport, Received, receive, requeue_expired, run_received
+from .._delivery import DeliveryReport, Received, receive, release, requeue_expired, run_received
 from .._engine import Engine, HasEngine
 from .._task import Task
 from ..protocols import (
@@ -37,6 +37,7 @@ from ..signals import (
     Signal,
 )
 from ._environment import Environment, PipeFlag
+from ._isolation import IsolationGate
 from ._options import ConsumerOptions
 
 __all__ = ("Scheduler", "Worker", "OutageLog", "describe_outcome")
@@ -193,6 +194,7 @@ class Worker:
         self.stop_requested: bool = False
         self.recycled: bool = False
         self.outage: OutageLog = OutageLog(name, options.initial_delay, options.max_delay)
+        self.isolation: IsolationGate = IsolationGate.for_engine(self.engine)
         storage = self.engine.ports.storage
         # Leases are extended three times per lease period while a task runs.
         self.heartbeat: float | None = (
@@ -247,16 +249,18 @@ class Worker:
 
         Messages that cannot be run (undecodable, unknown task, too many deliveries) are
         dead-lettered (or quarantined) and logged by the delivery flow; they count as
-        taken.
+        taken. A message redelivered after its lease expired runs alone in this
+        process (see :mod:`huey.consumer._isolation`).
 
         Raises:
             StorageError: the storage failed.
         """
-        received = receive(self.huey)
-        if isinstance(received, DeliveryReport):
-            return received.status != "empty"
-        self._execute(received)
-        return True
+        return self.isolation.take(
+            lambda: receive(self.huey),
+            lambda got: release(self.huey, got),
+            self._execute,
+            self.name,
+        )
 
     def _execute(self, received: Received) -> None:
         task = received.task
