@@ -118,18 +118,27 @@ APP_SOURCE = textwrap.dedent(
 
     FAULT = os.environ.get("RELIABILITY_FAULT")
     if FAULT:
-        # Fault hook: die inside the scheduler's atomic move of due tasks, once.
-        from huey.consumer import _worker
+        # Fault hook: the consumer dies once while moving due tasks to the queue: inside
+        # the move where the storage asks for a priority within its transaction (SQLite),
+        # else right after the move, before the scheduler goes on.
+        _move = storage.move_due
 
-        _original = _worker.Scheduler._priority_of
-
-        def _crash_once(self, data):
+        def _crash_once():
             if not os.path.exists(FAULT):
                 open(FAULT, "w").close()
                 os._exit(3)
-            return _original(self, data)
 
-        _worker.Scheduler._priority_of = _crash_once
+        def _move_with_crash(timestamp, priority_of):
+            def priority_then_crash(data):
+                _crash_once()
+                return priority_of(data)
+
+            moved = _move(timestamp, priority_then_crash)
+            if moved:
+                _crash_once()
+            return moved
+
+        storage.move_due = _move_with_crash
     '''
 )
 
