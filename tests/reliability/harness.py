@@ -314,6 +314,13 @@ class ConsumerProcess:
         )
         return self
 
+    def log_text(self) -> str:
+        """The text of the current run's log ("" before the consumer wrote to it)."""
+        try:
+            return self.logs[-1].read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+
     @property
     def pid(self) -> int:
         """The consumer's process id (also its process group)."""
