@@ -9,6 +9,7 @@ STAMP := $(VENV)/.installed
 export PATH := $(abspath $(BIN)):$(PATH)
 
 .PHONY: all test lint typecheck verifytypes unit demo docs bench fuzz clean
+.PHONY: all test lint typecheck verifytypes unit demo docs bench reliability clean
 
 all: test
 
@@ -50,5 +51,23 @@ fuzz: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/pytest benchmarks -q --benchmark-only
 
+# The reliability battery in deep mode (five seeds, larger runs; minutes, not seconds):
+# JSON lines in .reliability/results.jsonl, then the SIGKILL scenario against the
+# original huey 3.5.4 from PyPI, in a virtual environment of its own.
+RELIABILITY := .reliability
+reliability: $(STAMP)
+	mkdir -p $(RELIABILITY)
+	rm -f $(RELIABILITY)/results.jsonl
+	RELIABILITY_MODE=deep RELIABILITY_RESULTS=$(abspath $(RELIABILITY))/results.jsonl \
+		$(BIN)/pytest tests/reliability -q -s --timeout=900
+	test -x $(RELIABILITY)/huey354/bin/huey_consumer || \
+		($(PYTHON) -m venv $(RELIABILITY)/huey354 && \
+		 $(RELIABILITY)/huey354/bin/python -m pip install --quiet huey==3.5.4)
+	for seed in 1 2 3 4 5; do \
+		$(BIN)/python tests/reliability/original_huey.py --seed $$seed \
+			--python $(RELIABILITY)/huey354/bin/python \
+			--results $(RELIABILITY)/results.jsonl || exit 1; \
+	done
+
 clean:
-	rm -rf $(VENV) .venv-django6 docs/_build .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .venv-django6 docs/_build .pytest_cache .mypy_cache .ruff_cache .hypothesis $(RELIABILITY)
