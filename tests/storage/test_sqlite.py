@@ -20,6 +20,7 @@ from huey.exceptions import (
     StorageError,
     StorageFull,
 )
+from huey.protocols import SupportsDurabilityReport
 from huey.storage import SqliteStorage
 from huey.testing import MockClock
 
@@ -313,3 +314,26 @@ def test_schedule_table_of_an_older_huey_gains_a_priority_column(tmp_path: Path)
     assert list(storage.enqueued_items()) == [b"new", b"old"]
     with pytest.raises(ValueError, match="64 bits"):
         storage.add_to_schedule_with_priority(b"x", 1.0, 2**70)
+
+
+@pytest.mark.parametrize(
+    ("options", "warning"),
+    [
+        ({}, "fsync=False"),
+        ({"fsync": True, "journal_mode": "memory"}, "journal_mode=memory"),
+        ({"fsync": True}, None),
+    ],
+    ids=["default", "memory-journal", "fsync"],
+)
+def test_the_consumer_is_told_what_a_power_loss_can_lose(
+    tmp_path: Path, options: dict[str, Any], warning: str | None
+) -> None:
+    """Without fsync (or with a volatile journal) the storage says what can be lost."""
+    storage = SqliteStorage("durable", tmp_path / "durable.db", **options)
+    assert isinstance(storage, SupportsDurabilityReport)
+    text = storage.persistence_warning()
+    if warning is None:
+        assert text is None
+    else:
+        assert text is not None
+        assert warning in text

@@ -186,7 +186,8 @@ class SqliteStorage:
     :class:`~huey.protocols.SupportsCompareAndDelete`,
     :class:`~huey.protocols.SupportsPeekMany`, :class:`~huey.protocols.SupportsDeleteData`,
     :class:`~huey.protocols.SupportsFlushAll`, :class:`~huey.protocols.SupportsSemaphores`,
-    :class:`~huey.protocols.SupportsClose`, :class:`~huey.protocols.SupportsSettle` and
+    :class:`~huey.protocols.SupportsClose`, :class:`~huey.protocols.SupportsSettle`,
+    :class:`~huey.protocols.SupportsDurabilityReport` and
     :class:`~huey.protocols.SupportsScheduleTransfer`. Several queues (huey names) may share
     one file. Safe to use from many threads and processes at once.
 
@@ -479,6 +480,29 @@ class SqliteStorage:
             with suppress(sqlite3.Error):  # already unusable: nothing left to release
                 conn.close()
         self._local.conn = None
+
+    def persistence_warning(self) -> str | None:
+        """Why committed tasks may not survive a power loss, for the consumer to log.
+
+        Satisfies :class:`~huey.protocols.SupportsDurabilityReport`. Without ``fsync``
+        (the default) a commit survives the crash of any process, not a power loss or
+        an operating-system crash; with ``journal_mode`` ``"off"`` or ``"memory"`` not
+        even a process crash is safe.
+        """
+        where = f"SQLite database {self.filename!r}"
+        if self.journal_mode in ("off", "memory"):
+            return (
+                f"{where} uses journal_mode={self.journal_mode}: a crash in the middle of a "
+                "write can corrupt the file and lose acknowledged tasks. Use the default "
+                "journal_mode='wal'."
+            )
+        if not self.fsync:
+            return (
+                f"{where} is not synced to disk on commit (fsync=False): a power loss or an "
+                "operating-system crash can lose the last acknowledged enqueues and results "
+                "(a crashed process loses nothing). Pass fsync=True to keep them."
+            )
+        return None
 
     # --- queue --------------------------------------------------------------------
 
