@@ -68,6 +68,7 @@ reliability: $(STAMP)
 			--python $(RELIABILITY)/huey354/bin/python \
 			--results $(RELIABILITY)/results.jsonl || exit 1; \
 	done
+	$(BIN)/python tests/reliability/summary.py $(RELIABILITY)/results.jsonl
 
 clean:
 	rm -rf $(VENV) .venv-django6 docs/_build .pytest_cache .mypy_cache .ruff_cache .hypothesis $(RELIABILITY)
