@@ -90,6 +90,7 @@ def main() -> None:
     parser.add_argument("--kills", type=int, default=10)
     parser.add_argument("--results", help="append the JSON line to this file")
     options = parser.parse_args()
+    python = os.path.abspath(options.python)  # the consumers run in another directory
     rng = random.Random(options.seed)
     directory = Path(tempfile.mkdtemp(prefix="huey354-"))
     (directory / "relapp.py").write_text(_APP)
@@ -102,9 +103,9 @@ def main() -> None:
     }
     keys = [f"k{index}" for index in range(options.tasks)]
     payload = json.dumps([[key, rng.randint(0, 20)] for key in keys])
-    subprocess.run([options.python, "-c", _ENQUEUE], input=payload.encode(), env=env, check=True)
-    consumer = str(Path(options.python).with_name("huey_consumer"))
-    command = [options.python, consumer, "relapp.huey", "-w", "4", "-k", "thread", "-d", "0.01"]
+    subprocess.run([python, "-c", _ENQUEUE], input=payload.encode(), env=env, check=True)
+    consumer = str(Path(python).with_name("huey_consumer"))
+    command = [python, consumer, "relapp.huey", "-w", "4", "-k", "thread", "-d", "0.01"]
 
     def start() -> subprocess.Popen[bytes]:
         return subprocess.Popen(
