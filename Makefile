@@ -64,11 +64,11 @@ reliability: $(STAMP)
 		($(PYTHON) -m venv $(RELIABILITY)/huey354 && \
 		 $(RELIABILITY)/huey354/bin/python -m pip install --quiet huey==3.5.4)
 	for seed in 1 2 3 4 5; do \
-		$(BIN)/python tests/reliability/original_huey.py --seed $$seed \
+		$(BIN)/python -m tests.reliability.original_huey --seed $$seed \
 			--python $(RELIABILITY)/huey354/bin/python \
 			--results $(RELIABILITY)/results.jsonl || exit 1; \
 	done
-	$(BIN)/python tests/reliability/summary.py $(RELIABILITY)/results.jsonl
+	$(BIN)/python -m tests.reliability.summary $(RELIABILITY)/results.jsonl
 
 clean:
 	rm -rf $(VENV) .venv-django6 docs/_build .pytest_cache .mypy_cache .ruff_cache .hypothesis $(RELIABILITY)

@@ -39,6 +39,8 @@ from typing import Any, cast
 from huey import Huey, Result
 from huey.protocols import SupportsLeases
 
+from .ledger_app import LEDGER_TASKS
+
 __all__ = (
     "APP_SOURCE",
     "DEEP",
@@ -59,8 +61,9 @@ SEEDS: tuple[int, ...] = (1, 2, 3, 4, 5) if DEEP else (1,)
 
 _CONSUMER = Path(sys.executable).with_name("huey_consumer")
 
-APP_SOURCE = textwrap.dedent(
-    '''
+APP_SOURCE = (
+    textwrap.dedent(
+        '''
     """The application the reliability scenarios run (written by the harness)."""
 
     import os
@@ -88,23 +91,11 @@ APP_SOURCE = textwrap.dedent(
     )
 
 
-    def _note(kind, key):
-        line = f"{kind} {key} {os.getpgrp()} {os.getpid()} {time.time():.6f}\\n"
-        fd = os.open(LEDGER, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        try:
-            os.write(fd, line.encode())
-        finally:
-            os.close(fd)
-
-
-    @huey.task(name="work")
-    def work(key, ms):
-        _note("S", key)
-        time.sleep(ms / 1000)
-        _note("E", key)
-        return key
-
-
+    '''
+    )
+    + LEDGER_TASKS
+    + textwrap.dedent(
+        """
     @huey.task(name="poison")
     def poison(key, how):
         _note("S", key)
@@ -139,7 +130,8 @@ APP_SOURCE = textwrap.dedent(
             return moved
 
         storage.move_due = _move_with_crash
-    '''
+    """
+    )
 )
 
 

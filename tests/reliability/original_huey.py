@@ -4,13 +4,13 @@ Run by ``make reliability`` with the Python of a separate virtual environment ho
 the original huey from PyPI (``huey==3.5.4``), which this project's ``huey`` would
 shadow::
 
-    python tests/reliability/original_huey.py --python VENV/bin/python --seed 1
+    python -m tests.reliability.original_huey --python VENV/bin/python --seed 1
 
 It drives ``huey_consumer`` processes of the original on a SQLite file exactly as
 ``test_crash.py`` drives ours (two consumers, four thread workers each, random SIGKILLs
-with restarts, a ledger written by the task), waits until the queue is empty and the
-ledger stops growing, and prints one JSON line with ``lost`` and ``extra_exec``. It
-imports nothing from this repository, so it runs under either interpreter.
+with restarts, the same ledger task from ``ledger_app.py``), waits until the queue is empty and the
+ledger stops growing, and prints one JSON line with ``lost`` and ``extra_exec``. Only
+the consumers and the enqueueing run under the original's interpreter.
 """
 
 from __future__ import annotations
@@ -28,8 +28,11 @@ import time
 from collections import Counter
 from pathlib import Path
 
-_APP = textwrap.dedent(
-    """
+from .ledger_app import LEDGER_TASKS
+
+_APP = (
+    textwrap.dedent(
+        """
     import os
     import time
 
@@ -39,22 +42,9 @@ _APP = textwrap.dedent(
     huey = SqliteHuey("battery", filename=os.environ["RELIABILITY_STORAGE"])
 
 
-    def _note(kind, key):
-        line = f"{kind} {key} {os.getpgrp()} {os.getpid()} {time.time():.6f}\\n"
-        fd = os.open(LEDGER, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        try:
-            os.write(fd, line.encode())
-        finally:
-            os.close(fd)
-
-
-    @huey.task(name="work")
-    def work(key, ms):
-        _note("S", key)
-        time.sleep(ms / 1000)
-        _note("E", key)
-        return key
     """
+    )
+    + LEDGER_TASKS
 )
 
 _ENQUEUE = textwrap.dedent(

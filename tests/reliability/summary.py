@@ -1,6 +1,6 @@
 """Summarise ``make reliability``'s JSON lines as the table of ``docs/reliability.rst``.
 
-Usage: ``python tests/reliability/summary.py .reliability/results.jsonl``. One row per
+Usage: ``python -m tests.reliability.summary .reliability/results.jsonl``. One row per
 scenario: runs (seeds), and over those runs the total of ``lost``, ``extra_exec``,
 ``dup_effect``, ``stale_acks_rejected`` and ``dead_lettered``, the median of
 ``recovery_p50`` and the largest ``recovery_p99``.
