@@ -124,3 +124,14 @@ def test_a_second_suspect_gives_way_to_the_first() -> None:
     for thread in (x, y):
         thread.join(30)
     assert log == ["y released", "x released", "y ran"]
+
+
+def test_unpatched_greenlets_are_not_isolated() -> None:
+    """Without gevent's threading patch the gate lets a suspect run at once."""
+    gate = IsolationGate.for_engine(MemoryHuey("greenlets").engine, "greenlet")
+    log: list[str] = []
+    worker = _Worker("g", log)
+    assert gate.take(_receiver(_received(2)), worker.release, worker.execute, "g")
+    assert log == ["g ran"]
+    threads = IsolationGate.for_engine(MemoryHuey("threads").engine, "thread")
+    assert threads.enabled

@@ -25,13 +25,16 @@ delivery they did not run.
 
 With process workers each worker is alone in its process anyway; the gate of such a
 process never waits. Isolation is per process: consumers in other processes keep
-running, and isolate their own suspects.
+running, and isolate their own suspects. Greenlet workers are isolated only when gevent
+has patched ``threading`` (the gate's waits must yield to the other greenlets); without
+the patch they run one task at a time anyway.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import sys
 import threading
 import weakref
 from collections.abc import Callable, Generator
@@ -46,6 +49,12 @@ logger = logging.getLogger("huey.consumer")
 
 _gates: weakref.WeakKeyDictionary[Engine, IsolationGate] = weakref.WeakKeyDictionary()
 _gates_lock = threading.Lock()
+
+
+def _threading_is_patched() -> bool:
+    monkey = sys.modules.get("gevent.monkey")
+    is_patched = getattr(monkey, "is_module_patched", None)
+    return callable(is_patched) and bool(is_patched("threading"))
 
 
 def is_suspect(received: Received) -> bool:
@@ -64,19 +73,27 @@ class IsolationGate:
     process.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, enabled: bool = True) -> None:
+        self.enabled = enabled
         self.pid: int = os.getpid()
         self._changed = threading.Condition(threading.Lock())
         self._running = 0
         self._isolating = False
 
     @classmethod
-    def for_engine(cls, engine: Engine) -> IsolationGate:
-        """The gate shared by the workers of ``engine`` in this process."""
+    def for_engine(cls, engine: Engine, worker_type: str) -> IsolationGate:
+        """The gate shared by the workers of ``engine`` in this process.
+
+        Args:
+            engine: the application's engine.
+            worker_type: ``thread``, ``process`` or ``greenlet``; the gate of unpatched
+                greenlets lets every message through (its waits would block them all).
+        """
         with _gates_lock:
             gate = _gates.get(engine)
             if gate is None or gate.pid != os.getpid():
-                gate = _gates[engine] = cls()
+                enabled = worker_type != "greenlet" or _threading_is_patched()
+                gate = _gates[engine] = cls(enabled=enabled)
             return gate
 
     @property
@@ -137,7 +154,7 @@ class IsolationGate:
             received = receive()
             if isinstance(received, DeliveryReport):
                 return received.status != "empty"
-            if not is_suspect(received):
+            if not self.enabled or not is_suspect(received):
                 execute(received)
                 return True
             release(received)

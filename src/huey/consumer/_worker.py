@@ -194,7 +194,7 @@ class Worker:
         self.stop_requested: bool = False
         self.recycled: bool = False
         self.outage: OutageLog = OutageLog(name, options.initial_delay, options.max_delay)
-        self.isolation: IsolationGate = IsolationGate.for_engine(self.engine)
+        self.isolation: IsolationGate = IsolationGate.for_engine(self.engine, options.worker_type)
         storage = self.engine.ports.storage
         # Leases are extended three times per lease period while a task runs.
         self.heartbeat: float | None = (
