@@ -46,7 +46,11 @@ def test_bad_configuration_is_refused(
 
 
 def test_locked_database_beyond_timeout_raises_storage_busy(tmp_path: Path) -> None:
-    """A write blocked past ``timeout`` raises StorageBusy naming the file; nothing is written."""
+    """A write blocked past ``timeout`` raises StorageBusy naming the file; nothing is written.
+
+    So retrying the refused enqueue stores the message once: a SQLite enqueue is one
+    transaction, never applied without the call returning.
+    """
     path = tmp_path / "locked.db"
     storage = SqliteStorage("q", path, timeout=0.05)
     storage.enqueue(b"before")
@@ -61,8 +65,8 @@ def test_locked_database_beyond_timeout_raises_storage_busy(tmp_path: Path) -> N
     finally:
         other.execute("ROLLBACK")
         other.close()
-    storage.enqueue(b"after")
-    assert list(storage.enqueued_items()) == [b"before", b"after"]
+    storage.enqueue(b"blocked")  # the caller's retry: the refused call wrote nothing
+    assert list(storage.enqueued_items()) == [b"before", b"blocked"]
 
 
 def _locked_rollback_journal_file(path: Path, lock: str) -> sqlite3.Connection:
