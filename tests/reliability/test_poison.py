@@ -11,15 +11,16 @@ from pathlib import Path
 
 import pytest
 
+from .conftest import Target
 from .harness import App, keys, record, supervise
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.mark.parametrize("how", ["exit", "kill"])
-def test_only_the_poison_reaches_the_dead_letters(tmp_path: Path, how: str) -> None:
+def test_only_the_poison_reaches_the_dead_letters(tmp_path: Path, target: Target, how: str) -> None:
     """os._exit / SIGKILL to self: delivered max_deliveries times, then dead-lettered alone."""
-    app = App(tmp_path, str(tmp_path / "poison.db"), lease=1.0, max_deliveries=3)
+    app = App(tmp_path, target.location, lease=1.0, max_deliveries=3)
     innocent = keys("w", 16)
     for key in innocent[:8]:
         app.ids[key] = app.work(key, 400).id
@@ -39,7 +40,7 @@ def test_only_the_poison_reaches_the_dead_letters(tmp_path: Path, how: str) -> N
         app.stop_all()
     counters = app.counters(innocent)
     letters = app.huey.dead_letters()
-    record(f"poison-{how}-sqlite-thread", deaths=len(deaths), **counters.as_dict())
+    record(f"poison-{how}-{target.kind}-thread", deaths=len(deaths), **counters.as_dict())
     assert [letter.deliveries for letter in letters] == [3], "only the poison is dead-lettered"
     assert len(deaths) == 3, "the poison kills its consumer on each of its 3 deliveries"
     assert app.huey.engine.decode_task(letters[0].data).name == "poison"
