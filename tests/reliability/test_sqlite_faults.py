@@ -41,10 +41,12 @@ def test_a_foreign_exclusive_lock(tmp_path: Path) -> None:
     app = App(tmp_path, str(database), env={"RELIABILITY_BUSY": "0.2"})
     producer = SqliteStorage("battery", database, timeout=0.2)
     work = keys("l", 20)
+    # Tasks long enough that the lock is taken while the consumer still has work to
+    # settle: an idle consumer only reads, which WAL allows beside an exclusive lock.
     for key in work[:10]:
-        app.ids[key] = app.work(key, 0).id
+        app.ids[key] = app.work(key, 300).id
     consumer = app.consumer("-w", "2")
-    wait_until(lambda: "huey consumer" in consumer.log_text(), 30, "the consumer to start")
+    wait_until(lambda: len(app.ledger.starts()) > 0, 30, "the first task to start")
     foreign = sqlite3.connect(database, isolation_level=None)
     foreign.execute("BEGIN EXCLUSIVE")
     try:
