@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 # basedpyright finds the venv (and the editable install of src/) through PATH.
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: all test lint typecheck verifytypes unit demo docs bench fuzz reliability clean
+.PHONY: all test lint typecheck verifytypes unit demo docs bench bench-micro fuzz reliability clean
 
 all: test
 
@@ -47,7 +47,11 @@ docs: $(STAMP)
 fuzz: $(STAMP)
 	HUEY_FUZZ_EXAMPLES=5000 $(BIN)/pytest tests/test_security_fuzz.py -q
 
+# Side by side with the original huey 3.5.4 (several minutes; see benchmarks/harness.py).
 bench: $(STAMP)
+	$(BIN)/python benchmarks/harness.py
+
+bench-micro: $(STAMP)
 	$(BIN)/pytest benchmarks -q --benchmark-only
 
 # The reliability battery in deep mode (five seeds, larger runs; minutes, not seconds):
@@ -71,3 +75,4 @@ reliability: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .venv-django6 docs/_build .pytest_cache .mypy_cache .ruff_cache .hypothesis $(RELIABILITY)
+	rm -rf $(VENV) .bench docs/_build .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,243 @@
+"""``make bench``: the same workloads through the original huey 3.5.4 and this project.
+
+What it does, from a fresh clone:
+
+1. creates ``.bench/original-venv`` (once) and installs the original huey 3.5.4 and
+   redis-py into it from the package index: the original never enters ``.venv``;
+2. starts a private ``redis-server`` on a free port (no persistence; stopped at the end);
+3. runs every case of :data:`CASES` as ``benchmarks/workloads.py`` in a fresh process,
+   alternately with the original's interpreter and this project's (A B A B, ``rounds``
+   times), because the machine drifts: ratios taken within one run are what to trust;
+4. prints a table of medians and ratios (this project / the original) and writes every
+   measurement to ``.bench/results.json``.
+
+Environment variables: ``BENCH_ROUNDS`` (default 3), ``BENCH_QUICK=1`` (counts divided
+by 10, for iterating), ``BENCH_ONLY`` (comma-separated substrings of case names),
+``BENCH_OUT`` (the JSON path), ``BENCH_ORIGINAL_VENV`` (another venv of the original).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+WORKLOADS = Path(__file__).resolve().parent / "workloads.py"
+ORIGINAL_REQUIREMENTS = ("huey==3.5.4", "redis")
+
+
+@dataclass(frozen=True)
+class Case:
+    """One line of the table: a workload spec and the metrics it reports."""
+
+    name: str
+    spec: dict[str, Any]
+    metrics: tuple[str, ...]
+    both: bool = True  # run through both implementations (else: only once, no ratio)
+    runs: dict[str, list[dict[str, float]]] = field(
+        default_factory=dict[str, list[dict[str, float]]]
+    )
+
+
+def cases(quick: bool) -> list[Case]:
+    """Every case, with the issue's sizes (a tenth with ``quick``)."""
+    n = 2_000 if quick else 20_000
+    trips = 30 if quick else 200
+    rate = ("tasks_per_s", "cpu_us_per_task")
+    latency = ("p50_ms", "p99_ms")
+    out: list[Case] = []
+    for storage in ("redis", "sqlite"):
+        for results in (True, False):
+            spec = {"workload": "enqueue", "storage": storage, "results": results, "count": n}
+            out.append(Case(f"{storage} enqueue, results {'on' if results else 'off'}", spec, rate))
+        spec = {"workload": "map", "storage": storage, "count": n // 2}
+        out.append(Case(f"{storage} map() of {n // 2:,}", spec, rate))
+    for storage in ("redis", "sqlite"):
+        for workers, kind in ((1, "thread"), (4, "thread"), (8, "thread"), (2, "process")):
+            spec = {
+                "workload": "drain",
+                "storage": storage,
+                "count": n,
+                "workers": workers,
+                "worker_type": kind,
+            }
+            out.append(Case(f"{storage} drain, {workers} {kind}(s)", spec, rate))
+    for storage, notify in (("redis", False), ("redis", True), ("sqlite", False)):
+        # SQLite and plain Redis readers poll (about 100 ms and 50 ms a trip): fewer trips.
+        count = trips if notify else max(trips // 4, 10)
+        spec = {
+            "workload": "roundtrip",
+            "storage": storage,
+            "notify_result": notify,
+            "count": count,
+        }
+        label = f"{storage} round trip" + (", notify_result" if notify else "")
+        out.append(Case(label, spec, latency))
+    spec = {"workload": "scheduled", "storage": "redis", "count": trips}
+    out.append(Case("redis scheduled, late by", spec, latency))
+    floors = (
+        "lpush_per_s",
+        "lpush_cpu_us",
+        "brpop_per_s",
+        "brpop_cpu_us",
+        "pipelined_lpush_per_s",
+    )
+    out.append(Case("floor: redis-py", {"workload": "floor-redis", "count": n}, floors, False))
+    floor_sqlite = ("insert_per_s", "pop_per_s")
+    out.append(
+        Case("floor: sqlite3", {"workload": "floor-sqlite", "count": n}, floor_sqlite, False)
+    )
+    return out
+
+
+def original_python() -> Path:
+    """The interpreter of a venv holding the original huey (created on first use)."""
+    given = os.environ.get("BENCH_ORIGINAL_VENV")
+    venv = Path(given) if given else ROOT / ".bench" / "original-venv"
+    python = venv / "bin" / "python"
+    if not python.exists():
+        print(f"creating {venv} with {' '.join(ORIGINAL_REQUIREMENTS)}", flush=True)
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        pip = [str(python), "-m", "pip", "install", "--quiet", *ORIGINAL_REQUIREMENTS]
+        subprocess.run(pip, check=True)
+    return python
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class RedisServer:
+    """A private redis-server on a free port, without persistence."""
+
+    def __init__(self, scratch: str) -> None:
+        binary = shutil.which("redis-server")
+        if binary is None:
+            raise SystemExit("redis-server is not on PATH (apt-get install redis-server)")
+        self.port = free_port()
+        args = [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", ""]
+        args += ["--appendonly", "no", "--dir", scratch]
+        self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL)
+        self.version = subprocess.run(
+            [binary, "--version"], capture_output=True, text=True, check=True
+        ).stdout.split()[2]
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        self.stop()
+        raise SystemExit("redis-server did not start")
+
+    def stop(self) -> None:
+        """Stop the server."""
+        self.process.terminate()
+        self.process.wait(10)
+
+
+def run_one(python: Path, spec: dict[str, Any]) -> dict[str, float]:
+    """Run one workload in a fresh process; its measurements."""
+    done = subprocess.run(
+        [str(python), str(WORKLOADS), json.dumps(spec)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=1800,
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"{spec} failed with {python}:\n{done.stderr[-3000:]}")
+    measured: dict[str, float] = json.loads(done.stdout)
+    return measured
+
+
+def median(runs: list[dict[str, float]], metric: str) -> float:
+    """The median of ``metric`` over ``runs``."""
+    return statistics.median(run[metric] for run in runs)
+
+
+def table(selected: list[Case]) -> str:
+    """The results as a Markdown table (medians; ratio = this project / the original)."""
+    lines = [
+        "| workload | metric | original | this project | ratio |",
+        "|---|---|---|---|---|",
+    ]
+    for case in selected:
+        for metric in case.metrics:
+            mine = median(case.runs["project"], metric)
+            if not case.both:
+                lines.append(f"| {case.name} | {metric} | | {mine:,.1f} | |")
+                continue
+            theirs = median(case.runs["original"], metric)
+            ratio = mine / theirs if theirs else float("nan")
+            lines.append(f"| {case.name} | {metric} | {theirs:,.1f} | {mine:,.1f} | {ratio:.2f}x |")
+    return "\n".join(lines)
+
+
+def version_of(python: Path) -> str:
+    """The huey version the interpreter imports."""
+    code = "import huey; print(huey.__version__)"
+    return subprocess.run([str(python), "-c", code], capture_output=True, text=True).stdout.strip()
+
+
+def main() -> None:
+    """Run the selected cases, print the table, write the JSON."""
+    quick = os.environ.get("BENCH_QUICK") == "1"
+    rounds = int(os.environ.get("BENCH_ROUNDS", "3"))
+    only = [part for part in os.environ.get("BENCH_ONLY", "").split(",") if part]
+    selected = [case for case in cases(quick) if not only or any(o in case.name for o in only)]
+    pythons = {"original": original_python(), "project": Path(sys.executable)}
+    out = Path(os.environ.get("BENCH_OUT", ROOT / ".bench" / "results.json"))
+    with tempfile.TemporaryDirectory(prefix="huey-bench-redis-") as scratch:
+        server = RedisServer(scratch)
+        try:
+            for case in selected:
+                spec = {**case.spec, "redis_port": server.port}
+                impls = ("original", "project") if case.both else ("project",)
+                for round_ in range(rounds if case.both else 1):
+                    for impl in impls:
+                        measured = run_one(pythons[impl], spec)
+                        case.runs.setdefault(impl, []).append(measured)
+                        shown = ", ".join(f"{k}={v:,.1f}" for k, v in measured.items())
+                        print(f"  {case.name} [{impl} {round_ + 1}/{rounds}]: {shown}", flush=True)
+        finally:
+            server.stop()
+    machine = {
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "redis_server": server.version,
+        "original": version_of(pythons["original"]),
+        "project": version_of(pythons["project"]),
+        "rounds": rounds,
+        "quick": quick,
+    }
+    out.parent.mkdir(parents=True, exist_ok=True)
+    report = {
+        "machine": machine,
+        "cases": [{"name": c.name, "spec": c.spec, "runs": c.runs} for c in selected],
+    }
+    out.write_text(json.dumps(report, indent=2))
+    print()
+    print(", ".join(f"{key}: {value}" for key, value in machine.items()))
+    print(table(selected))
+    print(f"\nall measurements: {out}")
+
+
+if __name__ == "__main__":
+    main()
