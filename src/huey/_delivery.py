@@ -37,7 +37,9 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import uuid
+import weakref
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Literal, Self, TypeAlias
@@ -55,6 +57,7 @@ __all__ = (
     "DeliveryReport",
     "Received",
     "LeaseHeartbeat",
+    "LeaseKeeper",
     "UNDECODABLE_PREFIX",
     "uses_leases",
     "receive",
@@ -131,9 +134,38 @@ class Received:
     lease: Lease | None
 
 
+@dataclass(frozen=True, slots=True)
+class _Capabilities:
+    """What the storage in use can do, decided once per storage (not once per task).
+
+    ``isinstance`` against a runtime-checkable ``Protocol`` inspects every member of the
+    protocol (microseconds each); the hot path asks a plain attribute instead.
+    """
+
+    storage: object
+    delivery: str
+    leases: SupportsLeases | None
+    settler: SupportsSettle | None
+
+
+_capabilities: weakref.WeakKeyDictionary[Engine, _Capabilities] = weakref.WeakKeyDictionary()
+
+
+def _capabilities_of(engine: Engine) -> _Capabilities:
+    """The capabilities of ``engine``'s current storage (re-decided when it changes)."""
+    caps = _capabilities.get(engine)
+    storage = engine.ports.storage
+    if caps is None or caps.storage is not storage or caps.delivery != engine.settings.delivery:
+        leases = engine.leasing_storage()
+        settler = storage if leases is not None and isinstance(storage, SupportsSettle) else None
+        caps = _Capabilities(storage, engine.settings.delivery, leases, settler)
+        _capabilities[engine] = caps
+    return caps
+
+
 def uses_leases(app: HasEngine) -> bool:
     """Whether ``app`` delivers at-least-once (leases) rather than at-most-once."""
-    return app.engine.leasing_storage() is not None
+    return _capabilities_of(app.engine).leases is not None
 
 
 def _dead_letter(
@@ -173,7 +205,7 @@ def receive(app: HasEngine) -> Received | DeliveryReport:
         message).
     """
     engine = app.engine
-    storage = engine.leasing_storage()
+    storage = _capabilities_of(engine).leases
     if storage is None:
         data = engine.ports.storage.dequeue()
         if data is None:
@@ -208,7 +240,11 @@ def _was_interrupted(outcome: RunOutcome) -> bool:
 
 
 def run_received(
-    app: HasEngine, received: Received, *, heartbeat_interval: float | None = None
+    app: HasEngine,
+    received: Received,
+    *,
+    heartbeat_interval: float | None = None,
+    keeper: LeaseKeeper | None = None,
 ) -> DeliveryReport:
     """Run a received task, then settle its message.
 
@@ -216,7 +252,9 @@ def run_received(
         app: the application the message came from.
         received: what :func:`receive` returned.
         heartbeat_interval: extend the lease every this many seconds while the task
-            runs (``None``: no heartbeat; the task must finish within the lease).
+            runs, from a thread of its own (``None``: no such thread).
+        keeper: a long-lived :class:`LeaseKeeper` that extends the lease while the task
+            runs (what the consumer's workers use: no thread per task).
 
     Returns:
         The :class:`DeliveryReport` report.
@@ -227,7 +265,8 @@ def run_received(
     """
     engine = app.engine
     task, lease = received.task, received.lease
-    storage = engine.leasing_storage()
+    caps = _capabilities_of(engine)
+    storage = caps.leases
     write_through = WriteThrough(engine.ports)
     if lease is None or storage is None:
         try:
@@ -250,8 +289,10 @@ def run_received(
             engine.ports.clock,
             heartbeat_interval,
         ).start()
+    if keeper is not None:
+        keeper.hold(lease.token)
     # With a settling storage the writes wait for the one atomic settle at the end.
-    sink: ResultSink = Settlement() if isinstance(storage, SupportsSettle) else write_through
+    sink: ResultSink = Settlement() if caps.settler is not None else write_through
     # Flags read by reserve are only trusted in the shape huey asked for at enqueue.
     known = lease.watched if lease.watched is not None and len(lease.watched) == 2 else None
     try:
@@ -270,6 +311,8 @@ def run_received(
     finally:
         if heartbeat is not None:
             heartbeat.stop()
+        if keeper is not None:
+            keeper.drop(lease.token)
     if _was_interrupted(outcome):
         if isinstance(sink, Settlement):
             sink.write_to(write_through)
@@ -278,7 +321,7 @@ def run_received(
             "task %s (%s) interrupted; its message is back in the queue", task.name, task.id
         )
         return DeliveryReport(status="released", task=task, lease=lease, outcome=outcome)
-    if not _settle(storage, lease, sink, write_through):
+    if not _settle(storage, caps.settler, lease, sink, write_through):
         logger.warning(
             "task %s (%s) finished after its lease expired and the message was handed to "
             "another worker; this acknowledgement was refused (the task may run again)",
@@ -290,16 +333,20 @@ def run_received(
 
 
 def _settle(
-    storage: SupportsLeases, lease: Lease, sink: ResultSink, write_through: WriteThrough
+    storage: SupportsLeases,
+    settler: SupportsSettle | None,
+    lease: Lease,
+    sink: ResultSink,
+    write_through: WriteThrough,
 ) -> bool:
     """Record what is left of the outcome and acknowledge; whether the token was current."""
-    if not isinstance(sink, Settlement) or not isinstance(storage, SupportsSettle):
+    if settler is None or not isinstance(sink, Settlement):
         return storage.ack(lease.token)
     # A failed pipeline leaves one error per remaining stage: all but one go first.
     for key, data in sink.results[1:]:
         write_through.store_result(key, data)
     first = sink.results[0] if sink.results else None
-    return storage.settle(lease.token, first, sink.discarded)
+    return settler.settle(lease.token, first, sink.discarded)
 
 
 def _release_quietly(storage: SupportsLeases, received: Received) -> bool:
@@ -321,7 +368,7 @@ def release(app: HasEngine, received: Received) -> bool:
     For a task cut short outside the runner (an immediate shutdown). Never raises: a
     message that cannot be released comes back when its lease expires.
     """
-    storage = app.engine.leasing_storage()
+    storage = _capabilities_of(app.engine).leases
     return storage is not None and _release_quietly(storage, received)
 
 
@@ -351,7 +398,7 @@ def requeue_expired(app: HasEngine, now: float | None = None) -> int:
         now: the current time (UTC epoch seconds); default: the application's clock.
     """
     engine = app.engine
-    storage = engine.leasing_storage()
+    storage = _capabilities_of(engine).leases
     if storage is None:
         return 0
     settings = engine.settings
@@ -452,3 +499,103 @@ class LeaseHeartbeat:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+class LeaseKeeper:
+    """One long-lived thread that extends every lease a worker holds for long.
+
+    A worker gives :meth:`hold` the lease of the task it starts, and :meth:`drop` once
+    the task is settled: two dictionary operations, no thread per task. Every
+    ``interval`` seconds the thread extends the leases held for at least ``interval``
+    seconds, so a task shorter than that costs no extension at all. The thread starts
+    with the first :meth:`hold` (after a fork, in the process that runs the tasks) and
+    is a daemon: :meth:`stop` ends it early.
+
+    Args:
+        storage: the storage holding the leases.
+        lease_seconds: each extension pushes the deadline to ``now + lease_seconds``.
+        clock: gives ``now`` (UTC epoch seconds).
+        interval: real seconds between rounds; default a third of ``lease_seconds``.
+
+    Raises:
+        ValueError: ``interval`` is not positive.
+    """
+
+    def __init__(
+        self,
+        storage: SupportsLeases,
+        lease_seconds: float,
+        clock: Clock,
+        interval: float | None = None,
+    ) -> None:
+        self.interval: float = lease_seconds / 3 if interval is None else interval
+        if not self.interval > 0:
+            raise ValueError(f"heartbeat interval must be positive, got {interval!r}")
+        self.storage: SupportsLeases = storage
+        self.lease_seconds: float = lease_seconds
+        self.clock: Clock = clock
+        self.beats: int = 0
+        self.lost: set[str] = set()
+        self._held: dict[str, float] = {}  # token -> when it was taken (monotonic)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._start_lock = threading.Lock()
+
+    def hold(self, token: str) -> None:
+        """Keep the lease ``token`` alive until :meth:`drop`."""
+        self._held[token] = time.monotonic()
+        if self._thread is None:
+            self._start()
+
+    def drop(self, token: str) -> None:
+        """Stop extending the lease ``token``."""
+        self._held.pop(token, None)
+
+    def held(self) -> list[str]:
+        """The tokens being kept alive."""
+        return list(self._held)
+
+    def beat(self, now: float | None = None) -> int:
+        """Extend every lease held for at least ``interval`` seconds; how many were extended.
+
+        Args:
+            now: the monotonic time to measure holding times against (default: now).
+        """
+        moment = time.monotonic() if now is None else now
+        extended = 0
+        for token, since in list(self._held.items()):
+            if moment - since < self.interval or token not in self._held:
+                continue
+            try:
+                kept = self.storage.extend_lease(token, self.clock.time(), self.lease_seconds)
+            except Exception:
+                # A transient storage error: the next round may succeed before expiry.
+                logger.exception("extending lease %s failed", token)
+                continue
+            if kept:
+                extended += 1
+                self.beats += 1
+            else:
+                logger.warning("lease %s was lost: another worker may run its task", token)
+                self.lost.add(token)
+                self._held.pop(token, None)
+        return extended
+
+    def _start(self) -> None:
+        with self._start_lock:
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="huey-lease-keeper", daemon=True
+                )
+                self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.beat()
+
+    def stop(self) -> None:
+        """Stop the thread and wait for it."""
+        self._stop.set()
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            thread.join()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import pickle
 import threading
+import time
 from typing import Any
 
 import pytest
@@ -12,7 +13,7 @@ from typing_extensions import override
 
 from huey import BlackHoleHuey, Huey, Task, _core
 from huey import _delivery as delivery
-from huey._delivery import DeliveryReport, LeaseHeartbeat, Received
+from huey._delivery import DeliveryReport, LeaseHeartbeat, LeaseKeeper, Received
 from huey.exceptions import ConfigurationError, StorageError
 from huey.protocols import Storage, SupportsLeases, SupportsSettle
 from huey.signals import SIGNAL_DEAD_LETTER
@@ -400,3 +401,54 @@ def test_at_most_once_failure_to_record_is_reported(
     monkeypatch.setattr(huey.storage, "put_data", broken)
     assert delivery.process_next(huey).status == "failed"
     assert huey.pending_count() == 0
+
+
+def test_lease_keeper_extends_only_long_held_leases(huey: Huey, clock: MockClock) -> None:
+    """One keeper extends the leases held for an interval or more, and drops lost ones."""
+    storage = leases_of(huey)
+    huey.storage.enqueue(b"long")
+    huey.storage.enqueue(b"short")
+    now = clock.time()
+    long_lease = storage.reserve(now, 10.0)
+    short_lease = storage.reserve(now, 10.0)
+    assert long_lease is not None
+    assert short_lease is not None
+    keeper = LeaseKeeper(storage, 10.0, clock, interval=3.0)
+    keeper.hold(long_lease.token)
+    held_at = time.monotonic()
+    keeper.hold(short_lease.token)
+    keeper.drop(short_lease.token)
+    assert keeper.held() == [long_lease.token]
+    assert keeper.beat(held_at + 1.0) == 0  # held for less than an interval: left alone
+    clock.advance(8.0)
+    assert keeper.beat(held_at + 3.5) == 1  # pushed to now + 10
+    assert storage.requeue_expired(now + 12.0, 5) == 1  # only the short lease expired
+    assert storage.requeue_expired(now + 19.0, 5) == 1
+    assert keeper.beat(held_at + 7.0) == 0  # the long lease is gone: lost, no longer held
+    assert keeper.lost == {long_lease.token}
+    assert keeper.held() == []
+    keeper.stop()
+    with pytest.raises(ValueError, match="positive"):
+        LeaseKeeper(storage, 10.0, clock, interval=0)
+
+
+def test_run_received_holds_the_lease_in_the_keeper(huey: Huey) -> None:
+    """run_received hands the lease to the keeper while the task runs, then drops it."""
+    storage = leases_of(huey)
+    keeper = LeaseKeeper(storage, 30.0, huey.engine.ports.clock)
+    seen: list[list[str]] = []
+
+    @huey.task()
+    def job() -> int:
+        seen.append(keeper.held())
+        return 3
+
+    result = job()
+    received = delivery.receive(huey)
+    assert isinstance(received, Received)
+    assert delivery.run_received(huey, received, keeper=keeper).status == "completed"
+    keeper.stop()
+    assert received.lease is not None
+    assert seen == [[received.lease.token]]
+    assert keeper.held() == []
+    assert result.get() == 3

@@ -18,7 +18,15 @@ from typing import Any
 
 from .. import _core
 from .._core import Defer, Drop, Failure, Success
-from .._delivery import DeliveryReport, Received, receive, release, requeue_expired, run_received
+from .._delivery import (
+    DeliveryReport,
+    LeaseKeeper,
+    Received,
+    receive,
+    release,
+    requeue_expired,
+    run_received,
+)
 from .._engine import Engine, HasEngine
 from .._task import Task
 from ..protocols import (
@@ -54,6 +62,10 @@ _FAILURE_WORDS: dict[Signal | None, str] = {
     SIGNAL_CANCELED: "cancelled",
     None: "retrying as the task asked",  # RetryTask: always retried
 }
+
+
+_STOP_CHECK_INTERVAL = 0.01
+"""Seconds between two looks of a busy worker at the consumer's stop flag."""
 
 
 def _utc_text(epoch: float) -> str:
@@ -196,12 +208,15 @@ class Worker:
         self.outage: OutageLog = OutageLog(name, options.initial_delay, options.max_delay)
         self.isolation: IsolationGate = IsolationGate.for_engine(self.engine, options.worker_type)
         storage = self.engine.ports.storage
-        # Leases are extended three times per lease period while a task runs.
-        self.heartbeat: float | None = (
-            self.engine.settings.lease_timeout / 3
-            if self.engine.leasing_storage() is not None
-            else None
+        leases = self.engine.leasing_storage()
+        # One thread per worker extends the leases of tasks that run for long (a third of
+        # the lease and more), three times per lease period; none is started per task.
+        self.keeper: LeaseKeeper | None = (
+            None
+            if leases is None
+            else LeaseKeeper(leases, self.engine.settings.lease_timeout, self.engine.ports.clock)
         )
+        self._next_stop_check = 0.0
         self.blocking: bool = isinstance(storage, SupportsBlockingDequeue) and bool(
             storage.blocking
         )
@@ -215,14 +230,28 @@ class Worker:
         self.environment.prepare_worker(self.request_stop)
         self.engine.events.run_lifecycle("startup")
         try:
-            while not self.stop_requested and not self.stop_flag.is_set():
+            while not self.stop_requested and not self._stop_flag_raised():
                 if not self.loop():
                     break
         except KeyboardInterrupt:
             logger.debug("%s: interrupted", self.name)
         finally:
+            if self.keeper is not None:
+                self.keeper.stop()
             self.engine.events.run_lifecycle("shutdown")
             self.engine.runner.close_loop()  # the event loop of its async tasks, if any
+
+    def _stop_flag_raised(self) -> bool:
+        """Whether the consumer's stop flag is up, asked at most every 10 ms.
+
+        Asking polls a pipe (a system call that gives up the GIL, which the other
+        workers then wait to get back); between tasks a worker asks at most this often.
+        """
+        now = time.monotonic()
+        if now < self._next_stop_check:
+            return False
+        self._next_stop_check = now + _STOP_CHECK_INTERVAL
+        return self.stop_flag.is_set()
 
     def loop(self) -> bool:
         """One iteration; ``False`` when the worker should end (recycling)."""
@@ -273,7 +302,7 @@ class Worker:
         clock_started = clock.monotonic()
         try:
             with self.environment.timeout(task.timeout):
-                report = run_received(self.huey, received, heartbeat_interval=self.heartbeat)
+                report = run_received(self.huey, received, keeper=self.keeper)
         except BaseException as exc:
             # The storage failed while settling, or the worker is being torn down: the
             # loop (or the consumer) reports the cause; close the task's pair of lines.
