@@ -40,9 +40,10 @@ import threading
 import time
 import uuid
 import weakref
+from collections.abc import Sequence
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Literal, Self, TypeAlias
+from typing import Any, Literal, Protocol, Self, TypeAlias, runtime_checkable
 
 from . import _core
 from ._core import Failure
@@ -58,6 +59,8 @@ __all__ = (
     "Received",
     "LeaseHeartbeat",
     "LeaseKeeper",
+    "SupportsSettleAndReserve",
+    "release_lease",
     "UNDECODABLE_PREFIX",
     "uses_leases",
     "receive",
@@ -111,6 +114,9 @@ class DeliveryReport:
         reason: why a message was dead-lettered or quarantined.
         key: where a quarantined message was stored.
         outcome: what the run came to, when the task was run.
+        next_lease: the next message, leased in the same round trip as this one's
+            settle (``run_received(..., reserve_next=True)``); pass it to
+            :func:`receive`, or :func:`release_lease` it.
     """
 
     status: DeliveryStatus
@@ -119,6 +125,7 @@ class DeliveryReport:
     reason: str = ""
     key: str | None = None
     outcome: RunOutcome | None = None
+    next_lease: Lease | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -134,6 +141,28 @@ class Received:
     lease: Lease | None
 
 
+@runtime_checkable
+class SupportsSettleAndReserve(Protocol):
+    """A storage that settles one lease and reserves the next message in one round trip.
+
+    :class:`~huey.storage.RedisStorage` has it; a worker then makes one round trip per
+    task (see ``run_received(..., reserve_next=True)``).
+    """
+
+    def settle_and_reserve(
+        self,
+        token: str,
+        result: tuple[str, bytes] | None,
+        discard: Sequence[str],
+        now: float,
+        lease_seconds: float,
+        /,
+    ) -> tuple[bool, Lease | None]:
+        """``settle(token, result, discard)``, then ``reserve(now, lease_seconds)``
+        without blocking: whether the token was current, and the next lease."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class _Capabilities:
     """What the storage in use can do, decided once per storage (not once per task).
@@ -146,6 +175,7 @@ class _Capabilities:
     delivery: str
     leases: SupportsLeases | None
     settler: SupportsSettle | None
+    fused: SupportsSettleAndReserve | None
 
 
 _capabilities: weakref.WeakKeyDictionary[Engine, _Capabilities] = weakref.WeakKeyDictionary()
@@ -158,7 +188,12 @@ def _capabilities_of(engine: Engine) -> _Capabilities:
     if caps is None or caps.storage is not storage or caps.delivery != engine.settings.delivery:
         leases = engine.leasing_storage()
         settler = storage if leases is not None and isinstance(storage, SupportsSettle) else None
-        caps = _Capabilities(storage, engine.settings.delivery, leases, settler)
+        fused = (
+            storage
+            if settler is not None and isinstance(storage, SupportsSettleAndReserve)
+            else None
+        )
+        caps = _Capabilities(storage, engine.settings.delivery, leases, settler, fused)
         _capabilities[engine] = caps
     return caps
 
@@ -196,8 +231,13 @@ def _decode(engine: Engine, data: bytes) -> Task[Any] | str:
         return f"undecodable message ({len(data)} bytes): {exc}"
 
 
-def receive(app: HasEngine) -> Received | DeliveryReport:
+def receive(app: HasEngine, *, lease: Lease | None = None) -> Received | DeliveryReport:
     """Take the next message: reserve it (at-least-once) or pop it (at-most-once).
+
+    Args:
+        app: the application.
+        lease: a lease already taken (a report's ``next_lease``): decode it instead of
+            reserving.
 
     Returns:
         A :class:`Received` to pass to :func:`run_received`, or a :class:`DeliveryReport`
@@ -223,7 +263,8 @@ def receive(app: HasEngine) -> Received | DeliveryReport:
             return DeliveryReport(status="quarantined", reason=decoded, key=key)
         return Received(task=decoded, lease=None)
     settings = engine.settings
-    lease = storage.reserve(engine.ports.clock.time(), settings.lease_timeout)
+    if lease is None:
+        lease = storage.reserve(engine.ports.clock.time(), settings.lease_timeout)
     if lease is None:
         return DeliveryReport(status="empty")
     decoded = _decode(engine, lease.data)
@@ -245,6 +286,7 @@ def run_received(
     *,
     heartbeat_interval: float | None = None,
     keeper: LeaseKeeper | None = None,
+    reserve_next: bool = False,
 ) -> DeliveryReport:
     """Run a received task, then settle its message.
 
@@ -255,6 +297,8 @@ def run_received(
             runs, from a thread of its own (``None``: no such thread).
         keeper: a long-lived :class:`LeaseKeeper` that extends the lease while the task
             runs (what the consumer's workers use: no thread per task).
+        reserve_next: on a storage with :class:`SupportsSettleAndReserve`, lease the
+            next message in the settle's round trip (the report's ``next_lease``).
 
     Returns:
         The :class:`DeliveryReport` report.
@@ -321,15 +365,33 @@ def run_received(
             "task %s (%s) interrupted; its message is back in the queue", task.name, task.id
         )
         return DeliveryReport(status="released", task=task, lease=lease, outcome=outcome)
-    if not _settle(storage, caps.settler, lease, sink, write_through):
+    next_lease: Lease | None = None
+    if reserve_next and caps.fused is not None and isinstance(sink, Settlement):
+        for key, data in sink.results[1:]:
+            write_through.store_result(key, data)
+        first = sink.results[0] if sink.results else None
+        settled, next_lease = caps.fused.settle_and_reserve(
+            lease.token,
+            first,
+            sink.discarded,
+            engine.ports.clock.time(),
+            engine.settings.lease_timeout,
+        )
+    else:
+        settled = _settle(storage, caps.settler, lease, sink, write_through)
+    if not settled:
         logger.warning(
             "task %s (%s) finished after its lease expired and the message was handed to "
             "another worker; this acknowledgement was refused (the task may run again)",
             task.name,
             task.id,
         )
-        return DeliveryReport(status="stale", task=task, lease=lease, outcome=outcome)
-    return DeliveryReport(status="completed", task=task, lease=lease, outcome=outcome)
+        return DeliveryReport(
+            status="stale", task=task, lease=lease, outcome=outcome, next_lease=next_lease
+        )
+    return DeliveryReport(
+        status="completed", task=task, lease=lease, outcome=outcome, next_lease=next_lease
+    )
 
 
 def _settle(
@@ -370,6 +432,21 @@ def release(app: HasEngine, received: Received) -> bool:
     """
     storage = _capabilities_of(app.engine).leases
     return storage is not None and _release_quietly(storage, received)
+
+
+def release_lease(app: HasEngine, lease: Lease) -> bool:
+    """Give back a lease not run (an unused ``next_lease``); whether it was returned.
+
+    Never raises: a lease that cannot be released comes back when it expires.
+    """
+    storage = _capabilities_of(app.engine).leases
+    if storage is None:
+        return False
+    try:
+        return storage.release(lease.token)
+    except Exception:
+        logger.exception("releasing lease %s failed; it comes back when it expires", lease.token)
+        return False
 
 
 def process_next(app: HasEngine, *, heartbeat_interval: float | None = None) -> DeliveryReport:

@@ -274,3 +274,69 @@ def test_retried_blocking_reserve_returns_the_first_lease(
     assert storage.ack(lease.token) is True
     assert storage.leased_count() == 0
     assert storage.queue_size() == 1
+
+
+@pytest.mark.parametrize("cls", ALL)
+@pytest.mark.parametrize("keyed", [False, True])
+def test_retried_enqueue_stores_the_message_once(
+    cls: type[RedisStorage], keyed: bool, make_storage: StorageFactory
+) -> None:
+    """An enqueue whose reply was lost is re-sent; the message is queued once."""
+    storage, loss = _lossy(cls, make_storage)
+    loss.armed = 1
+    if keyed:
+        storage.enqueue_keyed(b"A", None, ("flag:a|b~c^d%e",))
+    else:
+        storage.enqueue(b"A")
+    assert loss.lost == 1
+    assert list(storage.enqueued_items()) == [b"A"]
+    storage.enqueue(b"A")  # the same message enqueued again on purpose is queued again
+    assert list(storage.enqueued_items()) == [b"A", b"A"]
+
+
+@pytest.mark.parametrize("cls", ALL)
+def test_retried_settle_reports_its_success(
+    cls: type[RedisStorage], make_storage: StorageFactory
+) -> None:
+    """A settle whose reply was lost is re-sent; the repeat reports the first run's success."""
+    storage, loss = _lossy(cls, make_storage)
+    storage.enqueue(b"A")
+    lease = storage.reserve(1000.0, 30.0)
+    assert lease is not None
+    loss.armed = 1
+    assert storage.settle(lease.token, ("result-a", b"42"), ()) is True
+    assert loss.lost == 1
+    assert storage.peek_data("result-a") == b"42"
+    assert storage.leased_count() == 0
+    assert storage.settle(lease.token, None, ()) is True  # still recognised as its own
+    assert storage.settle("never-leased", None, ()) is False
+
+
+@pytest.mark.parametrize("cls", ALL)
+def test_retried_settle_and_reserve_returns_the_same_lease(
+    cls: type[RedisStorage], make_storage: StorageFactory
+) -> None:
+    """The fused call settles A and leases B once, however often it is re-sent."""
+    storage, loss = _lossy(cls, make_storage)
+    for data in (b"A", b"B", b"C"):
+        storage.enqueue_keyed(data, None, (f"flag-{data.decode()}",))
+    storage.put_data("flag-B", b"revoked")
+    first = storage.reserve(1000.0, 30.0)
+    assert first is not None
+    loss.armed = 1
+    settled, lease = storage.settle_and_reserve(first.token, ("result-a", b"1"), (), 1001.0, 30.0)
+    assert loss.lost == 1
+    assert settled is True
+    assert lease is not None
+    assert (lease.data, lease.deliveries, lease.deadline) == (b"B", 1, 1031.0)
+    assert lease.watched == (b"revoked",)
+    assert list(storage.enqueued_items()) == [b"C"]
+    assert storage.leased_count() == 1
+    assert storage.peek_data("result-a") == b"1"
+    settled, last = storage.settle_and_reserve(lease.token, None, (), 1002.0, 30.0)
+    assert settled is True
+    assert last is not None
+    assert last.data == b"C"
+    settled, none = storage.settle_and_reserve(last.token, None, (), 1003.0, 30.0)
+    assert (settled, none) == (True, None)
+    assert storage.leased_count() == storage.queue_size() == 0

@@ -24,12 +24,14 @@ from .._delivery import (
     Received,
     receive,
     release,
+    release_lease,
     requeue_expired,
     run_received,
 )
 from .._engine import Engine, HasEngine
 from .._task import Task
 from ..protocols import (
+    Lease,
     SupportsBlockingDequeue,
     SupportsExpiringKeys,
     SupportsScheduleTransfer,
@@ -217,6 +219,8 @@ class Worker:
             else LeaseKeeper(leases, self.engine.settings.lease_timeout, self.engine.ports.clock)
         )
         self._next_stop_check = 0.0
+        # The next message, leased by the previous task's settle (one round trip a task).
+        self.next_lease: Lease | None = None
         self.blocking: bool = isinstance(storage, SupportsBlockingDequeue) and bool(
             storage.blocking
         )
@@ -236,6 +240,9 @@ class Worker:
         except KeyboardInterrupt:
             logger.debug("%s: interrupted", self.name)
         finally:
+            if self.next_lease is not None:
+                release_lease(self.huey, self.next_lease)
+                self.next_lease = None
             if self.keeper is not None:
                 self.keeper.stop()
             self.engine.events.run_lifecycle("shutdown")
@@ -284,12 +291,12 @@ class Worker:
         Raises:
             StorageError: the storage failed.
         """
-        return self.isolation.take(
-            lambda: receive(self.huey),
-            lambda got: release(self.huey, got),
-            self._execute,
-            self.name,
-        )
+        lease, self.next_lease = self.next_lease, None
+        received = receive(self.huey, lease=lease)
+        if isinstance(received, DeliveryReport):
+            return received.status != "empty"
+        self._execute(received)
+        return True
 
     def _execute(self, received: Received) -> None:
         task = received.task
@@ -302,7 +309,9 @@ class Worker:
         clock_started = clock.monotonic()
         try:
             with self.environment.timeout(task.timeout):
-                report = run_received(self.huey, received, keeper=self.keeper)
+                report = run_received(
+                    self.huey, received, keeper=self.keeper, reserve_next=self._wants_more()
+                )
         except BaseException as exc:
             # The storage failed while settling, or the worker is being torn down: the
             # loop (or the consumer) reports the cause; close the task's pair of lines.
@@ -316,6 +325,7 @@ class Worker:
             raise
         finally:
             self.in_flight = None
+        self.next_lease = report.next_lease
         self._log_finish(task, report, clock.monotonic() - clock_started)
         elapsed = time.monotonic() - started
         overran = task.timeout is not None and elapsed > task.timeout
@@ -333,6 +343,11 @@ class Worker:
                 elapsed,
                 task.timeout,
             )
+
+    def _wants_more(self) -> bool:
+        """Whether to lease the next message with this task's settle."""
+        last = self.options.max_tasks is not None and self.tasks_run + 1 >= self.options.max_tasks
+        return not (last or self.stop_requested or self._stop_flag_raised())
 
     def _log_finish(self, task: Task[Any], report: DeliveryReport, seconds: float) -> None:
         outcome = report.outcome
