@@ -44,7 +44,7 @@ def main(argv: list[str]) -> None:
     wall = time.perf_counter() - started
     print(f"{count} tasks in {wall:.2f}s under cProfile: {count / wall:,.0f} tasks/s")
     stats = pstats.Stats(profile)
-    stats.sort_stats("tottime").print_stats(15)
+    stats.sort_stats("tottime").print_stats(40)
     stats.sort_stats("cumulative").print_stats(25)
     huey.flush()
 

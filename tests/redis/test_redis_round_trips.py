@@ -11,6 +11,7 @@ from huey import _delivery as delivery
 from huey.constants import EmptyData
 from huey.protocols import SupportsKeyedEnqueue, SupportsSettle
 from huey.storage.redis import (
+    PriorityRedisStorage,
     RedisStorage,
 )
 from huey.testing import MockClock
@@ -161,3 +162,33 @@ def test_stale_settle_stores_nothing(cls: type[RedisStorage], make_storage: Stor
     assert delivery.run_received(huey, current).status == "completed"
     assert result.get() == 5
     assert storage.leased_count() == 0
+
+
+@pytest.mark.parametrize("cls", [RedisStorage, PriorityRedisStorage])
+def test_worker_path_costs_one_round_trip_per_task(
+    cls: type[RedisStorage], make_storage: StorageFactory
+) -> None:
+    """Settling a task leases the next one in the same script: one round trip a task."""
+    huey, storage = _counting_huey(cls, make_storage)
+    # Load both scripts first (a script's first call also costs NOSCRIPT and SCRIPT LOAD).
+    assert storage.reserve(0.0, 1.0) is None
+    assert storage.settle_and_reserve("none", None, (), 0.0, 1.0) == (False, None)
+
+    @huey.task()
+    def double(n: int) -> int:
+        return 2 * n
+
+    results = [double(n) for n in range(5)]
+    before = _sent()
+    received = delivery.receive(huey)
+    ran = 0
+    while isinstance(received, delivery.Received):
+        report = delivery.run_received(huey, received, reserve_next=True)
+        assert report.status == "completed"
+        ran += 1
+        if report.next_lease is None:
+            break
+        received = delivery.receive(huey, lease=report.next_lease)
+    assert ran == 5
+    assert _sent() - before == 1 + 5  # the first reserve, then one settle-and-reserve a task
+    assert [result.get() for result in results] == [0, 2, 4, 6, 8]

@@ -672,30 +672,42 @@ return 1
 # Settle the previous lease (as _H_SETTLE) and reserve the next message (as _RESERVE) in
 # one round trip: the worker's hot path. A re-sent call reports the first run's settle
 # (the recent marker) and gets the same lease back (the token already holds it).
-# KEYS: inflight, leases, results, ttl, done, queue, dead, recent
-# ARGV: token, has_result, key, value, notify_ttl_ms, new token, deadline, discarded keys...
+# Few arguments, since redis-py's encoding of each costs the worker CPU: the other key
+# names are made here from the queue's prefix (every one is in the queue's hash slot).
+# KEYS: queue
+# ARGV: prefix, window, token, new token, deadline, notify_ttl_ms, number of discarded
+#       keys n, discarded keys (n of them), then result key and value (if any)
 _H_SETTLE_RESERVE = """
 if redis.replicate_commands then redis.replicate_commands() end
+local prefix = ARGV[1]
+local inflight, leases = prefix .. 'inflight', prefix .. 'leases'
+local results, ttl = prefix .. 'results', prefix .. 'results:ttl'
+local recent = prefix .. 'recent:' .. ARGV[2]
+local token = ARGV[3]
 local settled = 1
-if redis.call('HDEL', KEYS[1], ARGV[1]) == 0 then
-  settled = redis.call('HEXISTS', KEYS[8], 's' .. ARGV[1])
+if redis.call('HDEL', inflight, token) == 0 then
+  settled = redis.call('HEXISTS', recent, 's' .. token)
 else
-  redis.call('ZREM', KEYS[2], ARGV[1])
-  seen(KEYS[8], 's' .. ARGV[1])
-  for i = 8, #ARGV do
-    redis.call('HDEL', KEYS[3], ARGV[i])
-    redis.call('ZREM', KEYS[4], ARGV[i])
+  redis.call('ZREM', leases, token)
+  seen(recent, 's' .. token)
+  local n = tonumber(ARGV[7])
+  for i = 8, 7 + n do
+    redis.call('HDEL', results, ARGV[i])
+    redis.call('ZREM', ttl, ARGV[i])
   end
-  if ARGV[2] == '1' then
-    redis.call('HSET', KEYS[3], ARGV[3], ARGV[4])
-    redis.call('ZREM', KEYS[4], ARGV[3])
-    if ARGV[5] ~= '0' then
-      redis.call('LPUSH', KEYS[5], '1')
-      redis.call('PEXPIRE', KEYS[5], ARGV[5])
+  local key = ARGV[8 + n]
+  if key then
+    redis.call('HSET', results, key, ARGV[9 + n])
+    redis.call('ZREM', ttl, key)
+    if ARGV[6] ~= '0' then
+      local done = prefix .. 'done:' .. key
+      redis.call('LPUSH', done, '1')
+      redis.call('PEXPIRE', done, ARGV[6])
     end
   end
 end
-local lease = reserve(KEYS[6], KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[7], ARGV[6], ARGV[7], '')
+local dead = prefix .. 'dead'
+local lease = reserve(KEYS[1], inflight, leases, results, ttl, dead, ARGV[4], ARGV[5], '')
 return {settled, lease}
 """
 
@@ -1306,7 +1318,11 @@ class RedisStorage:
 
     def _recent(self) -> str:
         """The key marking the calls of the current window (see ``_RECENT_WINDOW``)."""
-        return f"{self._prefix}recent:{int(time.time() // _RECENT_WINDOW)}"
+        return f"{self._prefix}recent:{self._window()}"
+
+    @staticmethod
+    def _window() -> int:
+        return int(time.time() // _RECENT_WINDOW)
 
     def enqueue_many(self, items: Sequence[tuple[bytes, int | None, Sequence[str]]], /) -> None:
         """Enqueue ``(data, priority, keys)`` items as :meth:`enqueue_keyed` would, in order.
@@ -1487,33 +1503,26 @@ class RedisStorage:
         Returns:
             Whether ``token`` was current (as :meth:`settle`) and the next lease, if any.
         """
-        key, value = result if result is not None else ("", b"")
         new_token = _TOKENS.next()
         deadline = now + lease_seconds
-        keys = (
-            self._inflight,
-            self._leases,
-            self._results,
-            self._results_ttl,
-            self._done_key(key),
-            self._queue,
-            self._dead,
-            self._recent(),
-        )
-        reply = _as_list(
-            self._run(
-                self._scripts["settle_reserve"],
-                keys,
-                token,
-                "1" if result is not None else "0",
-                key,
-                value,
-                self._notify_ms(),
-                new_token,
-                _number(deadline),
-                *discard,
-            )
-        )
+        args: list[_Arg] = [
+            self._prefix,
+            self._window(),
+            token,
+            new_token,
+            _number(deadline),
+            self._notify_ms(),
+            len(discard),
+            *discard,
+        ]
+        if result is not None:
+            args += result
+        # Only the result can be large: measure it rather than every argument.
+        size = len(result[1]) if result is not None else 0
+        if size > _MIN_BULK_LIMIT:
+            size = self._check_size(args)
+        with self._errors(size):
+            reply = _as_list(self._scripts["settle_reserve"](self._client, (self._queue,), *args))
         settled = _as_int(reply[0]) == 1
         reserved = _as_list(reply[1]) if len(reply) > 1 else []
         envelope = _as_bytes(reserved[0]) if reserved else None
