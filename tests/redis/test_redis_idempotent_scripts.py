@@ -333,10 +333,13 @@ def test_retried_settle_and_reserve_returns_the_same_lease(
     assert list(storage.enqueued_items()) == [b"C"]
     assert storage.leased_count() == 1
     assert storage.peek_data("result-a") == b"1"
+    loss.armed = 1  # the script is loaded now: the reply to the direct call is lost
     settled, last = storage.settle_and_reserve(lease.token, None, (), 1002.0, 30.0)
+    assert loss.lost == 2
     assert settled is True
     assert last is not None
     assert last.data == b"C"
+    assert storage.leased_count() == 1
     settled, none = storage.settle_and_reserve(last.token, None, (), 1003.0, 30.0)
     assert (settled, none) == (True, None)
     assert storage.leased_count() == storage.queue_size() == 0

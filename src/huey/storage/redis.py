@@ -66,6 +66,7 @@ import hashlib
 import itertools
 import math
 import os
+import threading
 import time
 from collections.abc import Callable, Generator, Mapping, Sequence
 from typing import Any, ClassVar, Final, Protocol, TypeVar, cast
@@ -121,6 +122,22 @@ class _Client(Protocol):
     def execute_command(self, *args: _Arg) -> object: ...
 
     def close(self) -> None: ...
+
+
+class _Connection(Protocol):
+    """The part of ``redis.Connection`` the worker's hot path calls directly."""
+
+    def send_command(self, *args: _Arg) -> None: ...
+
+    def read_response(self) -> object: ...
+
+    def disconnect(self) -> None: ...
+
+
+class _Pool(Protocol):
+    """The part of ``redis.ConnectionPool`` the worker's hot path takes a connection from."""
+
+    def get_connection(self, *command: str) -> _Connection: ...
 
 
 class _Pipelining(Protocol):
@@ -1061,6 +1078,7 @@ class RedisStorage:
         self._counters = prefix + "counters"
         self._scripts = _ZSET_SCRIPTS if self.priority else _LIST_SCRIPTS
         self._config_denied = False  # see _bulk_limit
+        self._local = threading.local()  # see _held_connection
 
     @staticmethod
     def _connect(
@@ -1156,6 +1174,46 @@ class RedisStorage:
         size = self._check_size(args)
         with self._errors(size):
             return script(self._client, keys, *args)
+
+    def _run_held(self, script: _Script, keys: Sequence[str], size: int, *args: _Arg) -> object:
+        """Run ``script`` on this thread's own connection, past redis-py's client layer.
+
+        For the worker's hot path: the pool, retry and event layers of ``redis.Redis``
+        cost about as much client CPU as the round trip itself. Anything unusual (the
+        script not loaded yet, a broken connection) goes the ordinary way, whose retries
+        may run the script a second time: only idempotent scripts may come here.
+        """
+        with self._errors(size):
+            connection = self._held_connection()
+            if connection is not None:
+                try:
+                    connection.send_command("EVALSHA", script.sha, len(keys), *keys, *args)
+                    return connection.read_response()
+                except NoScriptError:
+                    pass  # not run: the ordinary call below loads the script first
+                except (RedisConnectionError, RedisTimeoutError):
+                    connection.disconnect()  # reconnects on next use
+            return script(self._client, keys, *args)
+
+    def _held_connection(self) -> _Connection | None:
+        """A pool connection this thread keeps for :meth:`_run_held` (``None``: no pool).
+
+        Taken once per thread and process (a forked child takes its own) and kept, not
+        returned to the pool: worker threads live as long as the consumer.
+        """
+        held: tuple[int, _Connection] | None = getattr(self._local, "held", None)
+        pid = os.getpid()
+        if held is not None and held[0] == pid:
+            return held[1]
+        pool: _Pool | None = getattr(self._client, "connection_pool", None)
+        if pool is None:
+            return None
+        try:
+            connection = pool.get_connection()
+        except TypeError:  # redis-py before 5.3 wants a command name (and ignores it)
+            connection = pool.get_connection("EVALSHA")
+        self._local.held = (pid, connection)
+        return connection
 
     def _command(self, *args: _Arg) -> object:
         size = self._check_size(args)
@@ -1521,8 +1579,8 @@ class RedisStorage:
         size = len(result[1]) if result is not None else 0
         if size > _MIN_BULK_LIMIT:
             size = self._check_size(args)
-        with self._errors(size):
-            reply = _as_list(self._scripts["settle_reserve"](self._client, (self._queue,), *args))
+        script = self._scripts["settle_reserve"]
+        reply = _as_list(self._run_held(script, (self._queue,), size, *args))
         settled = _as_int(reply[0]) == 1
         reserved = _as_list(reply[1]) if len(reply) > 1 else []
         envelope = _as_bytes(reserved[0]) if reserved else None
