@@ -178,8 +178,7 @@ class TaskWrapper(Generic[P, R_co, H_co]):
             _build(self, item if isinstance(item, tuple) else (item,), {}, {})  # pyright: ignore[reportUnknownArgumentType]  # isinstance() leaves the item types unknown
             for item in it
         ]
-        for task in tasks:
-            self._engine.enqueuer.enqueue(task)
+        self._engine.enqueuer.enqueue_many(tasks)
         if not self._engine.settings.results:
             return None
         return ResultGroup([Result(self.huey, task) for task in tasks])

@@ -333,13 +333,21 @@ def test_retried_settle_and_reserve_returns_the_same_lease(
     assert list(storage.enqueued_items()) == [b"C"]
     assert storage.leased_count() == 1
     assert storage.peek_data("result-a") == b"1"
+    # The thread's own connection was dropped with the lost reply; an enqueue reconnects
+    # it (its handshake would otherwise hide the next script call from the loss).
+    storage.enqueue(b"D")
     loss.armed = 1  # the script is loaded now: the reply to the direct call is lost
-    settled, last = storage.settle_and_reserve(lease.token, None, (), 1002.0, 30.0)
+    settled, third = storage.settle_and_reserve(lease.token, None, (), 1002.0, 30.0)
     assert loss.lost == 2
     assert settled is True
-    assert last is not None
-    assert last.data == b"C"
+    assert third is not None
+    assert third.data == b"C"
+    assert list(storage.enqueued_items()) == [b"D"]
     assert storage.leased_count() == 1
-    settled, none = storage.settle_and_reserve(last.token, None, (), 1003.0, 30.0)
+    settled, last = storage.settle_and_reserve(third.token, None, (), 1003.0, 30.0)
+    assert settled is True
+    assert last is not None
+    assert last.data == b"D"
+    settled, none = storage.settle_and_reserve(last.token, None, (), 1004.0, 30.0)
     assert (settled, none) == (True, None)
     assert storage.leased_count() == storage.queue_size() == 0

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping
-from dataclasses import replace
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from .. import _core
 from .._localtime import epoch_of
 from .._task import Task, TaskOptions, TaskSettings
 from .._timeutil import delay_to_seconds
-from ..protocols import SupportsKeyedEnqueue, SupportsScheduleTransfer
+from ..protocols import Storage, SupportsKeyedEnqueue, SupportsScheduleTransfer
 from ..signals import SIGNAL_ENQUEUED, SIGNAL_SCHEDULED
 from ._codec import Codec
 from ._events import Events
@@ -20,11 +20,44 @@ from ._ports import Ports
 from ._revocations import Revocations
 from ._settings import check_backoff, check_count, check_priority, check_timeout
 
-__all__ = ("Enqueuer",)
+__all__ = ("Enqueuer", "SupportsEnqueueMany")
 
 R = TypeVar("R")
 
 _OPTION_NAMES = frozenset(TaskOptions.__annotations__)
+
+
+@runtime_checkable
+class SupportsEnqueueMany(Protocol):
+    """A storage that queues many messages in few round trips (Redis: a pipeline)."""
+
+    def enqueue_many(self, items: Sequence[tuple[bytes, int | None, Sequence[str]]], /) -> None:
+        """Queue ``(data, priority, keys)`` items in order, as ``enqueue_keyed`` would."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class _Capabilities:
+    """What the storage in use offers the enqueuer, decided once per storage.
+
+    ``isinstance`` against a runtime-checkable ``Protocol`` inspects each of its
+    members; an enqueue asks these attributes instead.
+    """
+
+    storage: Storage
+    keyed: SupportsKeyedEnqueue | None
+    transfer: SupportsScheduleTransfer | None
+    many: SupportsEnqueueMany | None
+
+    @classmethod
+    def of(cls, storage: Storage) -> _Capabilities:
+        keyed = storage if isinstance(storage, SupportsKeyedEnqueue) else None
+        return cls(
+            storage,
+            keyed,
+            storage if isinstance(storage, SupportsScheduleTransfer) else None,
+            storage if keyed is not None and isinstance(storage, SupportsEnqueueMany) else None,
+        )
 
 
 class Enqueuer:
@@ -37,7 +70,7 @@ class Enqueuer:
         run_now: runs a task synchronously (immediate mode).
     """
 
-    __slots__ = ("codec", "events", "ports", "run_now")
+    __slots__ = ("_capabilities", "codec", "events", "ports", "run_now")
 
     def __init__(
         self,
@@ -50,6 +83,14 @@ class Enqueuer:
         self.codec: Codec = codec
         self.events: Events = events
         self.run_now: Callable[[Task[Any]], object] = run_now
+        self._capabilities: _Capabilities | None = None
+
+    def _caps(self) -> _Capabilities:
+        """The capabilities of the storage in use (re-decided when it is swapped)."""
+        caps = self._capabilities
+        if caps is None or caps.storage is not self.ports.storage:
+            caps = self._capabilities = _Capabilities.of(self.ports.storage)
+        return caps
 
     def build(
         self,
@@ -159,23 +200,57 @@ class Enqueuer:
             self.events.emit(SIGNAL_ENQUEUED, task)
             self.run_now(self.codec.decode_task(data))
             return
-        storage = self.ports.storage
-        if isinstance(storage, SupportsKeyedEnqueue):
+        caps = self._caps()
+        if caps.keyed is not None:
             # reserve then hands the revocation flags over with the lease (no extra reads).
-            storage.enqueue_keyed(data, task.priority or None, Revocations.keys_of(task))
+            caps.keyed.enqueue_keyed(data, task.priority or None, Revocations.keys_of(task))
         else:
-            storage.enqueue(data, task.priority or None)
+            caps.storage.enqueue(data, task.priority or None)
         self.events.emit(SIGNAL_ENQUEUED, task)
+
+    def enqueue_many(self, tasks: Iterable[Task[Any]]) -> None:
+        """Queue ``tasks`` as :meth:`enqueue` would each, batched where the storage can.
+
+        On a storage with :class:`SupportsEnqueueMany` the due tasks go in pipelined
+        batches (one round trip per batch); the others are scheduled one by one.
+
+        Raises:
+            TaskSerializationError: an argument cannot be serialized (nothing queued).
+        """
+        many = self._caps().many
+        if many is None or self.ports.immediate:
+            for task in tasks:
+                self.enqueue(task)
+            return
+        now = self.ports.clock.time()
+        due: list[Task[Any]] = []
+        items: list[tuple[bytes, int | None, Sequence[str]]] = []
+        later: list[Task[Any]] = []
+        for task in tasks:
+            task = _core.resolve_expiry(task, now)
+            if not _core.is_due(task, now):
+                later.append(task)
+                continue
+            due.append(task)
+            items.append(
+                (self.codec.encode_task(task), task.priority or None, Revocations.keys_of(task))
+            )
+        if items:
+            many.enqueue_many(items)
+        for task in due:
+            self.events.emit(SIGNAL_ENQUEUED, task)
+        for task in later:
+            self.schedule(task)
 
     def schedule(self, task: Task[Any]) -> None:
         """Put ``task`` in the schedule, to be enqueued at its ``eta`` (default now)."""
         eta = task.eta if task.eta is not None else self.ports.clock.time()
         task = self.events.stamp(task)
         data = self.codec.encode_task(task)
-        storage = self.ports.storage
-        if isinstance(storage, SupportsScheduleTransfer):
+        caps = self._caps()
+        if caps.transfer is not None:
             # The priority travels with the item, so the atomic move keeps it.
-            storage.add_to_schedule_with_priority(data, eta, task.priority or 0)
+            caps.transfer.add_to_schedule_with_priority(data, eta, task.priority or 0)
         else:
-            storage.add_to_schedule(data, eta)
+            caps.storage.add_to_schedule(data, eta)
         self.events.emit(SIGNAL_SCHEDULED, task)

@@ -68,6 +68,7 @@ import math
 import os
 import threading
 import time
+import weakref
 from collections.abc import Callable, Generator, Mapping, Sequence
 from typing import Any, ClassVar, Final, Protocol, TypeVar, cast
 from urllib.parse import urlsplit, urlunsplit
@@ -135,9 +136,19 @@ class _Connection(Protocol):
 
 
 class _Pool(Protocol):
-    """The part of ``redis.ConnectionPool`` the worker's hot path takes a connection from."""
+    """The part of ``redis.ConnectionPool`` the hot paths take a connection from."""
 
     def get_connection(self, *command: str) -> _Connection: ...
+
+    def release(self, connection: _Connection) -> None: ...
+
+
+class _Held:
+    """The connection one thread of one process keeps (see ``_held_connection``)."""
+
+    def __init__(self, pid: int, connection: _Connection) -> None:
+        self.pid = pid
+        self.connection = connection
 
 
 class _Pipelining(Protocol):
@@ -1178,10 +1189,11 @@ class RedisStorage:
     def _run_held(self, script: _Script, keys: Sequence[str], size: int, *args: _Arg) -> object:
         """Run ``script`` on this thread's own connection, past redis-py's client layer.
 
-        For the worker's hot path: the pool, retry and event layers of ``redis.Redis``
-        cost about as much client CPU as the round trip itself. Anything unusual (the
-        script not loaded yet, a broken connection) goes the ordinary way, whose retries
-        may run the script a second time: only idempotent scripts may come here.
+        For the hot paths (enqueue, the worker's settle-and-reserve): the pool, retry and
+        event layers of ``redis.Redis`` cost about as much client CPU as the round trip.
+        Anything unusual (the script not loaded yet, a broken connection) goes the
+        ordinary way, whose retries may run the script a second time: only idempotent
+        scripts may come here.
         """
         with self._errors(size):
             connection = self._held_connection()
@@ -1198,13 +1210,13 @@ class RedisStorage:
     def _held_connection(self) -> _Connection | None:
         """A pool connection this thread keeps for :meth:`_run_held` (``None``: no pool).
 
-        Taken once per thread and process (a forked child takes its own) and kept, not
-        returned to the pool: worker threads live as long as the consumer.
+        Taken once per thread and process (a forked child takes its own), and given back
+        to the pool when the thread ends.
         """
-        held: tuple[int, _Connection] | None = getattr(self._local, "held", None)
+        held: _Held | None = getattr(self._local, "held", None)
         pid = os.getpid()
-        if held is not None and held[0] == pid:
-            return held[1]
+        if held is not None and held.pid == pid:
+            return held.connection
         pool: _Pool | None = getattr(self._client, "connection_pool", None)
         if pool is None:
             return None
@@ -1212,7 +1224,10 @@ class RedisStorage:
             connection = pool.get_connection()
         except TypeError:  # redis-py before 5.3 wants a command name (and ignores it)
             connection = pool.get_connection("EVALSHA")
-        self._local.held = (pid, connection)
+        held = _Held(pid, connection)
+        # The thread's locals are dropped when it ends: the connection then goes back.
+        weakref.finalize(held, pool.release, connection)
+        self._local.held = held
         return connection
 
     def _command(self, *args: _Arg) -> object:
@@ -1372,7 +1387,10 @@ class RedisStorage:
         # it lost with the same arguments, and the repeat then queues nothing.
         keys = (self._queue, self._wake, self._seq, self._recent())
         value = self._queue_priority(priority)
-        self._run(self._scripts["enqueue"], keys, data, value, suffix, _TOKENS.next())
+        size = len(data)
+        if size > _MIN_BULK_LIMIT:
+            size = self._check_size((data, suffix))
+        self._run_held(self._scripts["enqueue"], keys, size, data, value, suffix, _TOKENS.next())
 
     def _recent(self) -> str:
         """The key marking the calls of the current window (see ``_RECENT_WINDOW``)."""

@@ -1,0 +1,99 @@
+"""The hot paths' own connections: one per thread, given back when the thread ends."""
+
+from __future__ import annotations
+
+import gc
+import threading
+from typing import Any, cast
+
+import pytest
+import redis
+
+from huey import Huey
+from huey import _delivery as delivery
+from huey.storage.redis import PriorityRedisStorage, RedisStorage
+from huey.testing import MockClock
+
+from .conftest import StorageFactory
+
+pytestmark = pytest.mark.redis
+
+
+def test_each_thread_keeps_one_connection_and_gives_it_back(
+    make_storage: StorageFactory,
+) -> None:
+    """Enqueues of one thread share a connection; it returns to the pool with the thread."""
+    storage = make_storage(RedisStorage, blocking=False)
+    client: Any = storage._client  # pyright: ignore[reportPrivateUsage]  # the pool is what is checked
+    pool = cast("redis.ConnectionPool", client.connection_pool)
+    held: list[object] = []
+
+    def work() -> None:
+        storage.enqueue(b"A")
+        storage.enqueue(b"B")
+        held.append(storage._held_connection())  # pyright: ignore[reportPrivateUsage]  # the thread's connection
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    thread.join()
+    gc.collect()
+    assert list(storage.enqueued_items()) == [b"A", b"B"]
+    in_use = cast("set[object]", pool._in_use_connections)  # pyright: ignore[reportPrivateUsage]  # redis-py keeps no public count
+    available = cast("list[object]", pool._available_connections)  # pyright: ignore[reportPrivateUsage]  # likewise
+    assert held[0] not in in_use
+    assert held[0] in available
+
+
+class _PipelineCounter:
+    """Forwards to a redis client, counting its pipelines and its other commands."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.pipelines = 0
+        self.commands = 0
+        self.connection_pool: object = inner.connection_pool
+
+    def pipeline(self, transaction: bool = True) -> object:
+        """Count, then open the inner client's pipeline."""
+        self.pipelines += 1
+        pipe: object = self.inner.pipeline(transaction=transaction)
+        return pipe
+
+    def execute_command(self, *args: object) -> object:
+        """Count, then send."""
+        self.commands += 1
+        reply: object = self.inner.execute_command(*args)
+        return reply
+
+    def close(self) -> None:
+        """Close the inner client."""
+        self.inner.close()
+
+
+@pytest.mark.parametrize("cls", [RedisStorage, PriorityRedisStorage])
+def test_map_enqueues_in_pipelined_batches(
+    cls: type[RedisStorage], make_storage: StorageFactory
+) -> None:
+    """map() of 2,500 calls queues them all, in order, in three pipelined batches."""
+    storage = make_storage(cls, blocking=False)
+    counter = _PipelineCounter(storage._client)  # pyright: ignore[reportPrivateUsage]  # counting needs the client
+    storage._client = counter  # pyright: ignore[reportPrivateUsage]  # counting needs the client
+    huey = Huey("batches", storage=storage, clock=MockClock())
+
+    @huey.task()
+    def double(n: int) -> int:
+        return 2 * n
+
+    later = double.schedule((1,), delay=60)
+    counter.commands = 0
+    results = double.map(range(2500))
+    assert counter.pipelines == 3
+    assert counter.commands == 3  # a SCRIPT LOAD per batch
+    assert storage.queue_size() == 2500
+    assert storage.schedule_size() == 1
+    queued = [huey.engine.decode_task(data).args for data in storage.enqueued_items(3)]
+    assert queued == [(0,), (1,), (2,)]
+    for _ in range(3):
+        assert delivery.process_next(huey).status == "completed"
+    assert [result.get() for result in list(results)[:3]] == [0, 2, 4]
+    assert later.id not in {result.id for result in results}
