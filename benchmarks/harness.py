@@ -11,8 +11,9 @@ What it does, from a fresh clone:
 4. prints a table of medians and ratios (this project / the original) and writes every
    measurement to ``.bench/results.json``.
 
-Environment variables: ``BENCH_ROUNDS`` (default 3), ``BENCH_QUICK=1`` (counts divided
-by 10, for iterating), ``BENCH_ONLY`` (comma-separated substrings of case names),
+Environment variables: ``BENCH_ROUNDS`` (default 3), ``BENCH_SCALE`` (counts multiplied
+by it; default 1: the issue's 20,000 tasks), ``BENCH_QUICK=1`` (scale 0.1, for
+iterating), ``BENCH_ONLY`` (comma-separated substrings of case names),
 ``BENCH_OUT`` (the JSON path), ``BENCH_ORIGINAL_VENV`` (another venv of the original).
 """
 
@@ -50,10 +51,10 @@ class Case:
     )
 
 
-def cases(quick: bool) -> list[Case]:
-    """Every case, with the issue's sizes (a tenth with ``quick``)."""
-    n = 2_000 if quick else 20_000
-    trips = 30 if quick else 200
+def cases(scale: float) -> list[Case]:
+    """Every case, with the issue's sizes times ``scale``."""
+    n = max(100, int(20_000 * scale))
+    trips = max(20, int(200 * scale))
     rate = ("tasks_per_s", "cpu_us_per_task")
     latency = ("p50_ms", "p99_ms")
     out: list[Case] = []
@@ -198,9 +199,10 @@ def version_of(python: Path) -> str:
 def main() -> None:
     """Run the selected cases, print the table, write the JSON."""
     quick = os.environ.get("BENCH_QUICK") == "1"
+    scale = float(os.environ.get("BENCH_SCALE", "0.1" if quick else "1"))
     rounds = int(os.environ.get("BENCH_ROUNDS", "3"))
     only = [part for part in os.environ.get("BENCH_ONLY", "").split(",") if part]
-    selected = [case for case in cases(quick) if not only or any(o in case.name for o in only)]
+    selected = [case for case in cases(scale) if not only or any(o in case.name for o in only)]
     pythons = {"original": original_python(), "project": Path(sys.executable)}
     out = Path(os.environ.get("BENCH_OUT", ROOT / ".bench" / "results.json"))
     with tempfile.TemporaryDirectory(prefix="huey-bench-redis-") as scratch:
@@ -225,7 +227,7 @@ def main() -> None:
         "original": version_of(pythons["original"]),
         "project": version_of(pythons["project"]),
         "rounds": rounds,
-        "quick": quick,
+        "scale": scale,
     }
     out.parent.mkdir(parents=True, exist_ok=True)
     report = {

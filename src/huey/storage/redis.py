@@ -151,20 +151,6 @@ class _Held:
         self.connection = connection
 
 
-class _Pipelining(Protocol):
-    """``redis.Redis.pipeline``, for :meth:`_Script.pipelined`."""
-
-    def pipeline(self, transaction: bool = ...) -> _Pipeline: ...
-
-
-class _Pipeline(Protocol):
-    """The part of ``redis.client.Pipeline`` this module calls."""
-
-    def execute_command(self, *args: _Arg) -> object: ...
-
-    def execute(self) -> list[object]: ...
-
-
 # --- narrowing redis-py replies ------------------------------------------------------------
 
 
@@ -304,16 +290,6 @@ class _Script:
             client.execute_command("SCRIPT", "LOAD", self.source)
             return client.execute_command("EVALSHA", self.sha, len(keys), *keys, *args)
 
-    def pipelined(
-        self, client: _Client, keys: Sequence[str], calls: Sequence[Sequence[_Arg]]
-    ) -> list[object]:
-        """Run the script once per argument list of ``calls``, in one round trip."""
-        client.execute_command("SCRIPT", "LOAD", self.source)  # cheap: loaded already
-        pipe = cast("_Pipelining", client).pipeline(transaction=False)
-        for args in calls:
-            pipe.execute_command("EVALSHA", self.sha, len(keys), *keys, *args)
-        return pipe.execute()
-
 
 _ENVELOPE = """
 local function parse(e)
@@ -366,6 +342,18 @@ if seen(KEYS[4], 'e' .. ARGV[4]) then return 0 end
 local seq = next_seq(KEYS[3]) .. ARGV[3]
 qpush(KEYS[1], seq .. ':0:' .. ARGV[2] .. '|' .. ARGV[1], ARGV[2])
 wake(KEYS[2])
+"""
+
+# One call queues a batch: KEYS as _ENQUEUE; ARGV: call id, then (data, priority, keys
+# suffix) for each item.
+_ENQUEUE_MANY = """
+if seen(KEYS[4], 'e' .. ARGV[1]) then return 0 end
+for i = 2, #ARGV, 3 do
+  local seq = next_seq(KEYS[3]) .. ARGV[i + 2]
+  qpush(KEYS[1], seq .. ':0:' .. ARGV[i + 1] .. '|' .. ARGV[i], ARGV[i + 1])
+end
+wake(KEYS[2])
+return 1
 """
 
 # Returns {envelope, values of the item's keys...}. The keys named by the item cannot be
@@ -878,6 +866,7 @@ def _queue_scripts(priority: bool) -> dict[str, _Script]:
     kind = _ZSET if priority else _LIST
     bodies = {
         "enqueue": _ENQUEUE,
+        "enqueue_many": _ENQUEUE_MANY,
         "reserve": _RESERVE_FN + _RESERVE,
         "settle_reserve": _RESERVE_FN + _H_SETTLE_RESERVE,
         "release": _RELEASE,
@@ -927,7 +916,7 @@ _SEM_CLEAR_S: Final = _Script(_SEMAPHORE, _SEM_CLEAR)
 # window of this many seconds (huey:{N}:recent:<window>), which expires after 30 seconds:
 # long enough for redis-py's retries of a call whose reply was lost.
 _RECENT_WINDOW: Final = 10
-# enqueue_many pipelines this many calls per round trip.
+# enqueue_many queues this many items per script call (one round trip).
 _ENQUEUE_BATCH: Final = 1000
 
 # requeue_expired handles at most this many leases per call, so one call never blocks the
@@ -1403,21 +1392,20 @@ class RedisStorage:
     def enqueue_many(self, items: Sequence[tuple[bytes, int | None, Sequence[str]]], /) -> None:
         """Enqueue ``(data, priority, keys)`` items as :meth:`enqueue_keyed` would, in order.
 
-        The calls are pipelined, a batch of 1,000 per round trip; each one stays
-        idempotent on its own (a batch re-sent after a lost reply queues nothing twice).
+        One script call per batch of 1,000 items, atomic and idempotent as a whole (a
+        batch re-sent after a lost reply queues nothing twice).
         """
-        script = self._scripts["enqueue"]
-        checked = [
-            (data, self._queue_priority(priority), _keys_suffix(keys))
-            for data, priority, keys in items
-        ]
-        for start in range(0, len(checked), _ENQUEUE_BATCH):
-            batch = checked[start : start + _ENQUEUE_BATCH]
-            keys = (self._queue, self._wake, self._seq, self._recent())
-            calls = [(data, priority, suffix, _TOKENS.next()) for data, priority, suffix in batch]
-            size = max(self._check_size(call) for call in calls)
-            with self._errors(size):
-                script.pipelined(self._client, keys, calls)
+        script = self._scripts["enqueue_many"]
+        keys = (self._queue, self._wake, self._seq, self._recent())
+        for start in range(0, len(items), _ENQUEUE_BATCH):
+            args: list[_Arg] = [_TOKENS.next()]
+            size = 0
+            for data, priority, watched in items[start : start + _ENQUEUE_BATCH]:
+                args += (data, self._queue_priority(priority), _keys_suffix(watched))
+                size = max(size, len(data))
+            if size > _MIN_BULK_LIMIT:
+                size = self._check_size(args)
+            self._run_held(script, keys, size, *args)
 
     def enqueue_keyed(self, data: bytes, priority: int | None, keys: Sequence[str], /) -> None:
         """Like :meth:`enqueue`; :meth:`reserve` returns the values of ``keys`` with the lease.
