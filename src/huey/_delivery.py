@@ -7,8 +7,8 @@ With ``Huey(delivery="at-least-once")`` (the default) and a storage offering
 2. a message that cannot be decoded, or names a task this huey does not know, is moved
    to the dead-letter area with the reason (it is never dropped);
 3. the engine's runner runs the task and records its result, its retry or its next
-   pipeline stage in the storage, and returns the outcome; a :class:`LeaseHeartbeat`
-   can extend the lease meanwhile;
+   pipeline stage in the storage, and returns the outcome; a :class:`LeaseKeeper` (one
+   thread per worker) extends the lease meanwhile if the task runs for long;
 4. only then is the message acknowledged with the lease's token. If another worker got
    the message in between (the lease expired), the storage refuses the stale token and
    the refusal is logged;
@@ -21,7 +21,10 @@ On a storage with :class:`~huey.protocols.SupportsKeyedEnqueue` and
 reservation also returns the task's revocation flags (huey names them when it enqueues),
 and one atomic *settle* stores the result, removes the instance revocation flag and
 acknowledges, or, with a stale token, does none of it. The result then becomes readable
-when the message is acknowledged, after the post-execute hooks and signals ran.
+when the message is acknowledged, after the post-execute hooks and signals ran. With
+:class:`SupportsSettleAndReserve` as well (``RedisStorage``), the consumer's workers
+pass ``reserve_next=True``: the settle also leases the next message, so a busy worker
+makes one round trip per task.
 
 A worker that dies mid-task simply never acknowledges: once the lease expires,
 :func:`requeue_expired` (the consumer calls it periodically) returns the message to the

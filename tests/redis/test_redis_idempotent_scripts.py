@@ -41,6 +41,8 @@ class _Wire(Protocol):
 
     def send_command(self, *args: object, **kwargs: object) -> None: ...
 
+    def send_packed_command(self, command: object, check_health: bool = True) -> None: ...
+
     def read_response(self, *args: object, **kwargs: object) -> object: ...
 
 
@@ -74,6 +76,23 @@ class ReplyLoss:
                 if loss.on_send is not None:
                     loss.on_send(self.last_command)
                 cast("_Wire", super()).send_command(*args, **kwargs)
+
+            @override
+            def send_packed_command(self, command: object, check_health: bool = True) -> None:
+                # The storage's hot paths pack their script calls themselves.
+                packed = command
+                chunks = cast("list[object]", packed) if isinstance(packed, list) else []
+                if chunks:
+                    head = chunks[0]
+                    if (
+                        isinstance(head, bytes)
+                        and head.startswith(b"*")
+                        and b"$7\r\nEVALSHA\r\n" in head[:24]
+                    ):
+                        self.last_command = "EVALSHA"
+                        if loss.on_send is not None:
+                            loss.on_send(self.last_command)
+                cast("_Wire", super()).send_packed_command(command, check_health)
 
             @override
             def read_response(self, *args: object, **kwargs: object) -> object:
