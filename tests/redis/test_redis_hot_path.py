@@ -1,9 +1,10 @@
-"""The hot paths' own connections: one per thread, given back when the thread ends."""
+"""The hot paths: connections kept per thread, batched enqueues, the scheduler's waits."""
 
 from __future__ import annotations
 
 import gc
 import threading
+import time
 from typing import Any, cast
 
 import pytest
@@ -11,6 +12,9 @@ import redis
 
 from huey import Huey
 from huey import _delivery as delivery
+from huey.consumer import check_options
+from huey.consumer._environment import PipeFlag
+from huey.consumer._worker import Scheduler
 from huey.storage.redis import PriorityRedisStorage, RedisStorage
 from huey.testing import MockClock
 
@@ -88,3 +92,24 @@ def test_map_enqueues_in_batches(cls: type[RedisStorage], make_storage: StorageF
         assert delivery.process_next(huey).status == "completed"
     assert [result.get() for result in list(results)[:3]] == [0, 2, 4]
     assert later.id not in {result.id for result in results}
+
+
+def test_scheduler_moves_a_task_when_due_between_beats(make_storage: StorageFactory) -> None:
+    """Waiting for the next beat, the scheduler moves each task when it becomes due,
+    one scheduled during the wait included."""
+    storage = make_storage(RedisStorage, blocking=False)
+    huey = Huey("due", storage=storage)
+
+    @huey.task()
+    def ping() -> int:
+        return 1
+
+    ping.schedule(delay=0.05)
+    scheduler = Scheduler(huey, check_options(periodic=False), PipeFlag())
+    assert scheduler.waiting is storage
+    added = threading.Timer(0.1, lambda: ping.schedule(delay=0.05))
+    added.start()
+    scheduler.wait_for_due(time.monotonic() + 0.6)  # both are due well before this ends
+    added.join()
+    assert storage.schedule_size() == 0
+    assert storage.queue_size() == 2

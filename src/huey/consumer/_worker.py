@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from .. import _core
 from .._core import Defer, Drop, Failure, Success
@@ -50,7 +50,7 @@ from ._environment import Environment, PipeFlag
 from ._isolation import IsolationGate
 from ._options import ConsumerOptions
 
-__all__ = ("Scheduler", "Worker", "OutageLog", "describe_outcome")
+__all__ = ("Scheduler", "ScheduleWaiting", "Worker", "OutageLog", "describe_outcome")
 
 logger = logging.getLogger("huey.consumer")
 task_logger = logging.getLogger("huey.consumer.tasks")
@@ -68,6 +68,27 @@ _FAILURE_WORDS: dict[Signal | None, str] = {
 
 _STOP_CHECK_INTERVAL = 0.01
 """Seconds between two looks of a busy worker at the consumer's stop flag."""
+
+_WAIT_SLICE = 0.5
+"""Longest wait of the scheduler for the schedule, between two looks at the stop flag."""
+
+_PRECISE_WAIT = 0.05
+"""The scheduler sleeps (rather than waits on the storage) for the last this many seconds
+before an item is due."""
+
+
+@runtime_checkable
+class ScheduleWaiting(Protocol):
+    """A storage that says when its next scheduled item is due and wakes a waiter when
+    an item is added (:class:`~huey.storage.RedisStorage`)."""
+
+    def next_due(self) -> float | None:
+        """When the earliest scheduled item is due (UTC epoch seconds); ``None``: empty."""
+        ...
+
+    def wait_schedule(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for an addition to the schedule; whether one came."""
+        ...
 
 
 def _utc_text(epoch: float) -> str:
@@ -381,6 +402,13 @@ class Scheduler:
         self.last_minute: float | None = None
         self.outage: OutageLog = OutageLog("scheduler", options.initial_delay, options.max_delay)
         self.stop_requested: bool = False
+        storage = self.engine.ports.storage
+        self.waiting: ScheduleWaiting | None = (
+            storage
+            if isinstance(storage, ScheduleWaiting)
+            and isinstance(storage, SupportsScheduleTransfer)
+            else None
+        )
 
     def request_stop(self) -> None:
         """Stop after the current iteration."""
@@ -405,7 +433,38 @@ class Scheduler:
             if next_run < now:
                 # Late (a slow storage, a stall): skip the missed beats, keep the rhythm.
                 next_run = now + interval - (now - next_run) % interval
-            self.stop_flag.wait(next_run - now)
+            if self.waiting is None:
+                self.stop_flag.wait(next_run - now)
+            else:
+                self.wait_for_due(next_run)
+
+    def wait_for_due(self, until: float) -> None:
+        """Until monotonic time ``until``, move each scheduled task to the queue when due.
+
+        On a storage that tells when its next item is due and wakes a waiter when one is
+        added (:class:`ScheduleWaiting`, Redis), a task runs within milliseconds of its
+        time instead of at the next beat of ``scheduler_interval``.
+        """
+        assert self.waiting is not None
+        clock = self.engine.ports.clock
+        while not self.stop_requested and not self.stop_flag.is_set():
+            remaining = until - time.monotonic()
+            if remaining <= 0:
+                return
+            try:
+                due = self.waiting.next_due()
+                wait = remaining if due is None else min(remaining, due - clock.time())
+                if 0 < wait <= _PRECISE_WAIT:
+                    # Almost due: a blocking read of the storage may time out late.
+                    self.stop_flag.wait(wait)
+                elif wait > 0 and self.waiting.wait_schedule(min(wait, _WAIT_SLICE)):
+                    continue  # something was scheduled: look at the earliest again
+                if due is not None and due <= clock.time() and not self.move_due(clock.time()):
+                    self.stop_flag.wait(min(remaining, _WAIT_SLICE))  # nothing moved: no spin
+            except Exception as exc:
+                self.stop_flag.wait(min(remaining, self.outage.failed(exc)))
+                continue
+            self.outage.succeeded()
 
     def loop(self, now: float | None = None) -> None:
         """One iteration at wall-clock ``now`` (default: the huey's clock)."""

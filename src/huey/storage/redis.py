@@ -16,6 +16,8 @@ key                                   type     use
 ``huey:{N}:wake``                     LIST     at most one token; blocked reservers wait on it
 ``huey:{N}:schedule``                 ZSET     scheduled items, score = UTC epoch seconds
                                                (see below for the members)
+``huey:{N}:schedule:wake``            LIST     at most one token: a scheduler waiting for
+                                               the next due item wakes on it
 ``huey:{N}:inflight``                 HASH     lease token -> leased item
 ``huey:{N}:leases``                   ZSET     lease token, score = lease deadline
 ``huey:{N}:dead``, ``…:dead:reason``  HASH     dead letters and why they died
@@ -546,7 +548,14 @@ wake(KEYS[5])
 return 1
 """
 
-# KEYS: schedule, seq   ARGV: timestamp, data
+# Adding to the schedule leaves a token in KEYS[3] (at most one): a scheduler waiting for
+# the next due item (wait_schedule) wakes and looks again.
+_SCHEDULE_WAKE = """
+redis.call('LPUSH', KEYS[3], '1')
+redis.call('LTRIM', KEYS[3], 0, 0)
+"""
+
+# KEYS: schedule, seq, schedule:wake   ARGV: timestamp, data
 _SCHEDULE_ADD = """
 local seq = string.format('%016d', redis.call('INCR', KEYS[2]))
 redis.call('ZADD', KEYS[1], ARGV[1], seq .. ARGV[2])
@@ -560,7 +569,13 @@ if #due > 0 then redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1]) end
 return due
 """
 
-# KEYS: schedule, seq   ARGV: timestamp, data, priority
+# KEYS: schedule   Returns the earliest item's score (a string), or nil.
+_SCHEDULE_NEXT = """
+local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+return first[2]
+"""
+
+# KEYS: schedule, seq, schedule:wake   ARGV: timestamp, data, priority
 _SCHEDULE_ADD_PRIORITY = """
 local seq = string.format('%016d', redis.call('INCR', KEYS[2]))
 redis.call('ZADD', KEYS[1], ARGV[1], 'p' .. seq .. ':' .. ARGV[3] .. '|' .. ARGV[2])
@@ -913,9 +928,10 @@ _EXTEND_S: Final = _Script(_EXTEND)
 _ACK_S: Final = _Script(_ACK)
 _DEAD_LETTER_S: Final = _Script(_DEAD_LETTER)
 _DEAD_LETTERS_S: Final = _Script(_DEAD_LETTERS)
-_SCHEDULE_ADD_S: Final = _Script(_SCHEDULE_ADD)
+_SCHEDULE_ADD_S: Final = _Script(_SCHEDULE_ADD, _SCHEDULE_WAKE)
 _SCHEDULE_READ_S: Final = _Script(_SCHEDULE_READ)
-_SCHEDULE_ADD_PRIORITY_S: Final = _Script(_SCHEDULE_ADD_PRIORITY)
+_SCHEDULE_ADD_PRIORITY_S: Final = _Script(_SCHEDULE_ADD_PRIORITY, _SCHEDULE_WAKE)
+_SCHEDULE_NEXT_S: Final = _Script(_SCHEDULE_NEXT)
 _SCHEDULE_MOVE_LIST_S: Final = _Script(_ENVELOPE, _LIST, _SCHEDULE_MOVE)
 _SCHEDULE_MOVE_ZSET_S: Final = _Script(_ENVELOPE, _ZSET, _SCHEDULE_MOVE)
 _H_PEEK_S: Final = _Script(_TTL, _H_PEEK)
@@ -1099,6 +1115,7 @@ class RedisStorage:
         self._seq = prefix + "seq"
         self._wake = prefix + "wake"
         self._schedule = prefix + "schedule"
+        self._schedule_wake = prefix + "schedule:wake"
         self._inflight = prefix + "inflight"
         self._leases = prefix + "leases"
         self._dead = prefix + "dead"
@@ -1708,7 +1725,8 @@ class RedisStorage:
 
     def add_to_schedule(self, data: bytes, timestamp: float, /) -> None:
         """Store ``data`` to become due at ``timestamp`` (UTC epoch seconds)."""
-        self._run(_SCHEDULE_ADD_S, (self._schedule, self._seq), _number(timestamp), data)
+        keys = (self._schedule, self._seq, self._schedule_wake)
+        self._run(_SCHEDULE_ADD_S, keys, _number(timestamp), data)
 
     def add_to_schedule_with_priority(
         self, data: bytes, timestamp: float, priority: int, /
@@ -1722,7 +1740,7 @@ class RedisStorage:
         value = self._queue_priority(priority)
         self._run(
             _SCHEDULE_ADD_PRIORITY_S,
-            (self._schedule, self._seq),
+            (self._schedule, self._seq, self._schedule_wake),
             _number(timestamp),
             data,
             value,
@@ -1773,6 +1791,21 @@ class RedisStorage:
         stop = -1 if limit is None else limit - 1
         reply = _as_list(self._command("ZRANGE", self._schedule, 0, stop))
         return [_schedule_data(item) for item in map(_as_bytes, reply) if item is not None]
+
+    def next_due(self) -> float | None:
+        """When the earliest scheduled item is due (UTC epoch seconds); ``None``: empty."""
+        reply = _as_bytes(self._run(_SCHEDULE_NEXT_S, (self._schedule,)))
+        return None if reply is None else float(reply)
+
+    def wait_schedule(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for an item to be added to the schedule.
+
+        The consumer's scheduler waits here for the next due item, so a task scheduled
+        meanwhile (perhaps due sooner) wakes it at once. Returns whether one was added.
+        """
+        # BLPOP treats 0 as "for ever": never send less than 10 ms.
+        wait = max(min(timeout, self.read_timeout), 0.01)
+        return bool(_as_list(self._command("BLPOP", self._schedule_wake, wait)))
 
     def flush_schedule(self) -> None:
         """Remove every item from the schedule."""
