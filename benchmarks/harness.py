@@ -23,6 +23,7 @@ import json
 import os
 import platform
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -36,6 +37,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 WORKLOADS = Path(__file__).resolve().parent / "workloads.py"
 ORIGINAL_REQUIREMENTS = ("huey==3.5.4", "redis")
+RUN_TIMEOUT = 300
+"""Seconds one workload run may take; a run that takes longer is reported and skipped."""
 
 
 @dataclass(frozen=True)
@@ -152,24 +155,37 @@ class RedisServer:
         self.process.wait(10)
 
 
-def run_one(python: Path, spec: dict[str, Any]) -> dict[str, float]:
-    """Run one workload in a fresh process; its measurements."""
-    done = subprocess.run(
+def run_one(python: Path, spec: dict[str, Any]) -> dict[str, float] | None:
+    """Run one workload in a fresh process; its measurements (``None``: it failed).
+
+    The workload runs in a session of its own, so that a run that hangs is killed with
+    every process it started (process workers included).
+    """
+    process = subprocess.Popen(
         [str(python), str(WORKLOADS), json.dumps(spec)],
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        check=False,
-        timeout=1800,
+        start_new_session=True,
     )
-    if done.returncode != 0:
-        raise SystemExit(f"{spec} failed with {python}:\n{done.stderr[-3000:]}")
-    measured: dict[str, float] = json.loads(done.stdout)
+    try:
+        stdout, stderr = process.communicate(timeout=RUN_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.communicate()
+        print(f"  TIMEOUT after {RUN_TIMEOUT}s: {spec} with {python}", flush=True)
+        return None
+    if process.returncode != 0:
+        print(f"  FAILED: {spec} with {python}:\n{stderr[-2000:]}", flush=True)
+        return None
+    measured: dict[str, float] = json.loads(stdout)
     return measured
 
 
 def median(runs: list[dict[str, float]], metric: str) -> float:
-    """The median of ``metric`` over ``runs``."""
-    return statistics.median(run[metric] for run in runs)
+    """The median of ``metric`` over ``runs`` (NaN when every run failed)."""
+    values = [run[metric] for run in runs]
+    return statistics.median(values) if values else float("nan")
 
 
 def table(selected: list[Case]) -> str:
@@ -180,11 +196,11 @@ def table(selected: list[Case]) -> str:
     ]
     for case in selected:
         for metric in case.metrics:
-            mine = median(case.runs["project"], metric)
+            mine = median(case.runs.get("project", []), metric)
             if not case.both:
                 lines.append(f"| {case.name} | {metric} | | {mine:,.1f} | |")
                 continue
-            theirs = median(case.runs["original"], metric)
+            theirs = median(case.runs.get("original", []), metric)
             ratio = mine / theirs if theirs else float("nan")
             lines.append(f"| {case.name} | {metric} | {theirs:,.1f} | {mine:,.1f} | {ratio:.2f}x |")
     return "\n".join(lines)
@@ -214,7 +230,10 @@ def main() -> None:
                 for round_ in range(rounds if case.both else 1):
                     for impl in impls:
                         measured = run_one(pythons[impl], spec)
-                        case.runs.setdefault(impl, []).append(measured)
+                        runs = case.runs.setdefault(impl, [])
+                        if measured is None:
+                            continue
+                        runs.append(measured)
                         shown = ", ".join(f"{k}={v:,.1f}" for k, v in measured.items())
                         print(f"  {case.name} [{impl} {round_ + 1}/{rounds}]: {shown}", flush=True)
         finally:

@@ -118,7 +118,7 @@ def drain(spec: dict[str, Any]) -> dict[str, float]:
     cpu_self, cpu_children = _cpu_self(), _cpu_children()
     started = time.perf_counter()
     consumer.start()
-    deadline = started + float(spec.get("timeout", 600))
+    deadline = started + float(spec.get("timeout", 240))
     while app.result_count() < count:
         if time.perf_counter() > deadline:
             consumer.stop(graceful=False)
