@@ -496,6 +496,14 @@ def requeue_expired(app: HasEngine, now: float | None = None) -> int:
     return moved
 
 
+def _heartbeat_interval(lease_seconds: float, interval: float | None) -> float:
+    """Seconds between lease extensions: ``interval``, default a third of the lease."""
+    chosen = lease_seconds / 3 if interval is None else interval
+    if not chosen > 0:
+        raise ValueError(f"heartbeat interval must be positive, got {interval!r}")
+    return chosen
+
+
 class LeaseHeartbeat:
     """Extends a lease periodically from a background thread while its task runs.
 
@@ -522,9 +530,7 @@ class LeaseHeartbeat:
         clock: Clock,
         interval: float | None = None,
     ) -> None:
-        self.interval: float = lease_seconds / 3 if interval is None else interval
-        if not self.interval > 0:
-            raise ValueError(f"heartbeat interval must be positive, got {interval!r}")
+        self.interval: float = _heartbeat_interval(lease_seconds, interval)
         self.storage = storage
         self.token = token
         self.lease_seconds = lease_seconds
@@ -608,9 +614,7 @@ class LeaseKeeper:
         clock: Clock,
         interval: float | None = None,
     ) -> None:
-        self.interval: float = lease_seconds / 3 if interval is None else interval
-        if not self.interval > 0:
-            raise ValueError(f"heartbeat interval must be positive, got {interval!r}")
+        self.interval: float = _heartbeat_interval(lease_seconds, interval)
         self.storage: SupportsLeases = storage
         self.lease_seconds: float = lease_seconds
         self.clock: Clock = clock
