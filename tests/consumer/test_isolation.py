@@ -104,6 +104,38 @@ def test_a_suspect_is_released_then_run_alone_once_running_tasks_finish() -> Non
     assert not gate.isolating
 
 
+def test_a_suspect_waits_for_a_message_leased_ahead() -> None:
+    """A message leased by the previous settle holds its slot until it has run."""
+    gate = IsolationGate()
+    log: list[str] = []
+    gate.carry()  # worker "a" settled its last task and leased the next one with it
+    suspect = _Worker("b", log).take(gate, _receiver(_received(3), _received(3)))
+    while not gate.isolating:
+        suspect.join(0.01)
+    suspect.join(0.2)
+    assert log == ["b released"], "the suspect waits: a lease is held ahead in the process"
+    carried = _Worker("a", log)
+    assert gate.take(_receiver(_received(1)), carried.release, carried.execute, "a", carried=True)
+    suspect.join(30)
+    assert log == ["b released", "a ran", "b ran"]
+    assert not gate.isolating
+
+
+def test_a_message_leased_ahead_and_given_back_frees_its_slot() -> None:
+    """drop_carried: a worker stopping with a lease ahead does not hold a suspect up."""
+    gate = IsolationGate()
+    log: list[str] = []
+    gate.carry()
+    gate.drop_carried()
+    assert gate.take(
+        _receiver(_received(2), _received(2)),
+        _Worker("b", log).release,
+        _Worker("b", log).execute,
+        "b",
+    )
+    assert log == ["b released", "b ran"]
+
+
 def test_a_second_suspect_gives_way_to_the_first() -> None:
     """A worker that reserved a suspect while another was being isolated gives it back."""
     gate = IsolationGate()

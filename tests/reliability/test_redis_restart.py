@@ -98,3 +98,8 @@ def test_redis_restarts_lose_no_acknowledged_enqueue(
     assert all(isinstance(error, RedisConnectionFailed) for error in errors)
     assert counters.lost == 0
     assert counters.dead_lettered == 0
+    # A retried enqueue or settle (the reply lost in a crash) is recognised, never applied
+    # twice; a settle is refused as stale only when its lease really moved on, to a
+    # worker that ran the task again.
+    assert counters.dup_effect == 0
+    assert counters.stale_acks_rejected <= counters.extra_exec

@@ -101,12 +101,29 @@ class IsolationGate:
         """Whether a suspect holds (or waits for) the exclusive turn."""
         return self._isolating
 
-    @contextmanager
-    def _shared(self) -> Generator[None, None, None]:
+    def carry(self) -> None:
+        """Keep a shared slot for a message leased ahead (by the previous task's settle).
+
+        The slot is held from the settle that leased the message until :meth:`take`
+        runs it (``carried=True``) or :meth:`drop_carried` gives it up, so an isolated
+        suspect waits for that message too instead of running beside its lease.
+        """
         with self._changed:
-            while self._isolating:
-                self._changed.wait()
             self._running += 1
+
+    def drop_carried(self) -> None:
+        """Give up the slot of :meth:`carry` (the message leased ahead was released)."""
+        with self._changed:
+            self._running -= 1
+            self._changed.notify_all()
+
+    @contextmanager
+    def _shared(self, *, carried: bool = False) -> Generator[None, None, None]:
+        with self._changed:
+            if not carried:
+                while self._isolating:
+                    self._changed.wait()
+                self._running += 1
         try:
             yield
         finally:
@@ -138,6 +155,8 @@ class IsolationGate:
         release: Callable[[Received], bool],
         execute: Callable[[Received], None],
         who: str,
+        *,
+        carried: bool = False,
     ) -> bool:
         """Receive one message and run it, alone in the process if it is a suspect.
 
@@ -146,11 +165,13 @@ class IsolationGate:
             release: gives a received message back to the queue uncounted.
             execute: runs a received message and settles it.
             who: the worker's name, for the log.
+            carried: the worker holds the slot of :meth:`carry` (its first
+                ``receive`` returns the message leased ahead); it does not wait.
 
         Returns:
             ``False`` when the queue was empty.
         """
-        with self._shared():
+        with self._shared(carried=carried):
             received = receive()
             if isinstance(received, DeliveryReport):
                 return received.status != "empty"

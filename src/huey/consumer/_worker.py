@@ -262,8 +262,9 @@ class Worker:
             logger.debug("%s: interrupted", self.name)
         finally:
             if self.next_lease is not None:
-                release_lease(self.huey, self.next_lease)
-                self.next_lease = None
+                lease, self.next_lease = self.next_lease, None
+                self.isolation.drop_carried()
+                release_lease(self.huey, lease)
             if self.keeper is not None:
                 self.keeper.stop()
             self.engine.events.run_lifecycle("shutdown")
@@ -312,12 +313,18 @@ class Worker:
         Raises:
             StorageError: the storage failed.
         """
+        return self.isolation.take(
+            self._receive,
+            lambda got: release(self.huey, got),
+            self._execute,
+            self.name,
+            carried=self.next_lease is not None,
+        )
+
+    def _receive(self) -> Received | DeliveryReport:
+        """The message leased ahead by the previous settle, else the next one reserved."""
         lease, self.next_lease = self.next_lease, None
-        received = receive(self.huey, lease=lease)
-        if isinstance(received, DeliveryReport):
-            return received.status != "empty"
-        self._execute(received)
-        return True
+        return receive(self.huey, lease=lease)
 
     def _execute(self, received: Received) -> None:
         task = received.task
@@ -346,7 +353,9 @@ class Worker:
             raise
         finally:
             self.in_flight = None
-        self.next_lease = report.next_lease
+        if report.next_lease is not None:
+            self.isolation.carry()
+            self.next_lease = report.next_lease
         self._log_finish(task, report, clock.monotonic() - clock_started)
         elapsed = time.monotonic() - started
         overran = task.timeout is not None and elapsed > task.timeout
@@ -368,7 +377,11 @@ class Worker:
     def _wants_more(self) -> bool:
         """Whether to lease the next message with this task's settle."""
         last = self.options.max_tasks is not None and self.tasks_run + 1 >= self.options.max_tasks
-        return not (last or self.stop_requested or self._stop_flag_raised())
+        # While a suspect waits to run alone, lease nothing ahead: it would be one
+        # more message to finish before the suspect's turn.
+        return not (
+            last or self.stop_requested or self.isolation.isolating or self._stop_flag_raised()
+        )
 
     def _log_finish(self, task: Task[Any], report: DeliveryReport, seconds: float) -> None:
         outcome = report.outcome
