@@ -32,6 +32,7 @@ LAYERS: dict[str, int] = {
     "huey.contrib.*": 5, "huey.bin.*": 5, "huey.consumer_options": 5, "huey._lazy": 5,
     "huey._cli": 5, "huey._commandline": 5,
     "huey._api": 4, "huey._store_api": 4, "huey._hueys": 4, "huey._redis_huey": 4,
+    "huey._postgres_huey": 4,
     "huey.consumer.*": 3, "huey.contrib.prometheus": 3, "huey.contrib._runs": 3,
     "huey._wrapper": 2, "huey._result": 2, "huey._lock": 2, "huey._decorators": 2,
     "huey._delivery": 2, "huey._ratelimit": 2, "huey._group": 2,

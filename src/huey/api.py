@@ -38,6 +38,8 @@ from ._wrapper import PeriodicTaskWrapper as PeriodicTaskWrapper
 from ._wrapper import TaskWrapper as TaskWrapper
 
 if TYPE_CHECKING:
+    from ._postgres_huey import PostgresHuey as PostgresHuey
+    from ._postgres_huey import PostgresHueyOptions as PostgresHueyOptions
     from ._redis_huey import PriorityRedisExpireHuey as PriorityRedisExpireHuey
     from ._redis_huey import PriorityRedisHuey as PriorityRedisHuey
     from ._redis_huey import RedisExpireHuey as RedisExpireHuey

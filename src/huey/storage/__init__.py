@@ -16,18 +16,28 @@ from ._memory import MemoryStorage as MemoryStorage
 from ._sqlite import SqliteStorage as SqliteStorage
 
 if TYPE_CHECKING:
+    from .postgres import PostgresStorage as PostgresStorage
     from .redis import PriorityRedisExpireStorage as PriorityRedisExpireStorage
     from .redis import PriorityRedisStorage as PriorityRedisStorage
     from .redis import RedisExpireStorage as RedisExpireStorage
     from .redis import RedisStorage as RedisStorage
 
-# Loaded on first use so that ``import huey.storage`` does not need redis-py.
+# Loaded on first use so that ``import huey.storage`` does not need redis-py or psycopg.
 _LAZY = frozenset(
     {"RedisStorage", "PriorityRedisStorage", "RedisExpireStorage", "PriorityRedisExpireStorage"}
 )
 
 
 def __getattr__(name: str) -> object:
+    if name == "PostgresStorage":
+        try:
+            from . import postgres
+        except ImportError as exc:
+            raise ImportError(
+                f"huey.storage.{name} needs psycopg: pip install 'huey[postgres]'"
+            ) from exc
+        globals()[name] = postgres.PostgresStorage
+        return postgres.PostgresStorage
     if name not in _LAZY:
         raise AttributeError(f"module 'huey.storage' has no attribute {name!r}")
     try:

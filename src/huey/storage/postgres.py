@@ -347,10 +347,12 @@ class PostgresStorage:
             raise ConfigurationError(f"invalid PostgreSQL connection parameters: {exc}") from None
         self.name = name
         self.table_prefix = prefix
-        self.create_tables = bool(create_tables)
-        self.read_timeout = float(read_timeout)
-        self.lock_timeout = float(lock_timeout)
-        self.statement_timeout = None if statement_timeout is None else float(statement_timeout)
+        self.create_tables: bool = bool(create_tables)
+        self.read_timeout: float = float(read_timeout)
+        self.lock_timeout: float = float(lock_timeout)
+        self.statement_timeout: float | None = (
+            None if statement_timeout is None else float(statement_timeout)
+        )
         self.max_connections = max_connections
         # A single given connection cannot listen while it runs statements: poll instead.
         can_listen = not isinstance(connection, psycopg.Connection)
@@ -940,6 +942,7 @@ class PostgresStorage:
 
         With ``blocking``, waits up to ``read_timeout`` seconds for an item.
         """
+
         def attempt(waited: float) -> Lease | None:
             token = _new_token()
             deadline = now + waited + lease_seconds
