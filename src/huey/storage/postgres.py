@@ -21,8 +21,21 @@ Design notes (why it looks like this):
   notifies the result channel. One listening connection per process wakes the waiting
   workers and result readers; when it is down they fall back to re-checking every
   ``read_timeout`` seconds, and it reconnects on its own.
-* **Idempotent enqueue.** Each enqueue carries a key made by the client; a statement
-  resent after a lost connection (whose first try may have committed) inserts nothing.
+* **Resending after a lost connection.** After a server restart, every idle pooled
+  connection is dead; a statement failing on one is sent once more on a new connection
+  (and the pool drops its other dead ones). The statement may have run before the
+  connection died, so it is resent only where that is harmless: an enqueue carries a
+  key made once per call by the client, so a resent one inserts nothing; reads,
+  ``put_data``/``put_result``, ``extend_lease`` and the flushes change nothing more; a
+  repeated ``reserve`` leaves the first lease to expire (the item comes back, delivered
+  once more); a repeated ``ack``, ``settle``, ``release``, ``dead_letter``,
+  ``requeue_dead_letter`` or ``delete_if_equal`` finds its token (or letter, key) gone
+  and reports ``False`` although the first run succeeded. Never resent, so a lost
+  connection raises :class:`PostgresConnectionFailed`: ``incr``, ``put_if_empty*``,
+  ``pop_data``, ``read_schedule``, ``purge_dead_letters`` and the semaphores (they would
+  count twice, report their own write as someone else's, or lose the values they
+  removed), and the multi-statement transactions (``move_due``, ``requeue_expired``,
+  ``flush_all``), which a lost connection rolls back whole.
 * **Transactional enqueue.** Inside :meth:`PostgresStorage.transaction`, enqueueing
   and scheduling write through the application's own connection, so the task exists
   only if the application's transaction commits (and its notification is only sent
@@ -532,7 +545,10 @@ class PostgresStorage:
         try:
             yield
         except (psycopg.Error, PoolTimeout) as exc:
-            raise self._error(exc, what) from exc
+            error = self._error(exc, what)
+            if isinstance(error, PostgresConnectionFailed) and not isinstance(exc, PoolTimeout):
+                self._discard_broken()
+            raise error from exc
 
     @contextlib.contextmanager
     def _borrow(self) -> Generator[_Conn]:
@@ -554,12 +570,14 @@ class PostgresStorage:
         query: str,
         params: Sequence[object] | Mapping[str, object] = (),
         *,
-        retry: bool = False,
+        retry: bool = True,
     ) -> list[TupleRow]:
         """Run one statement (its own transaction); return its rows.
 
-        With ``retry``, a statement that lost its connection is sent once more on a new
-        one: only for statements whose repetition changes nothing.
+        A statement that lost its connection (most often a pooled connection the server
+        closed while idle, before the statement was even sent) is sent once more on a
+        new one, unless ``retry`` is false: for the statements whose repetition would
+        count or report twice (see the module docstring).
         """
         attempts = 2 if retry else 1
         for attempt in range(attempts):
@@ -572,6 +590,16 @@ class PostgresStorage:
                     raise
         raise AssertionError("unreachable")  # pragma: no cover
 
+    def _discard_broken(self) -> None:
+        """After a lost connection (a server restart), drop the pool's other dead ones.
+
+        Otherwise every idle connection of the pool would fail once in turn.
+        """
+        pool = self._pool
+        if pool is not None and self._pid == os.getpid():
+            with contextlib.suppress(psycopg.Error, PoolTimeout):
+                pool.check()
+
     @contextlib.contextmanager
     def _transaction(self, what: str) -> Generator[_Conn]:
         with self._errors(what), self._borrow() as conn, conn.transaction():
@@ -581,7 +609,7 @@ class PostgresStorage:
         """Run a write that may join the application's transaction (enqueue, schedule)."""
         joined = self._joined.get()
         if joined is None:
-            self._run(what, query, params, retry=True)
+            self._run(what, query, params)
             return
         self._source()  # the tables exist (checked on a connection of our own)
         with self._errors(what):
@@ -727,22 +755,19 @@ class PostgresStorage:
 
     def queue_size(self) -> int:
         """Number of items ready to be delivered (leased items are not counted)."""
-        rows = self._run("counting the queue", self._sql.queue_size, (self.name,), retry=True)
+        rows = self._run("counting the queue", self._sql.queue_size, (self.name,))
         return int(rows[0][0])
 
     def enqueued_items(self, limit: int | None = None, /) -> Sequence[bytes]:
         """Ready items in delivery order, at most ``limit`` of them."""
         rows = self._run(
-            "listing the queue",
-            self._sql.enqueued_items,
-            (self.name, check_limit(limit)),
-            retry=True,
+            "listing the queue", self._sql.enqueued_items, (self.name, check_limit(limit))
         )
         return [bytes(row[0]) for row in rows]
 
     def flush_queue(self) -> None:
         """Remove every item of the queue, leased ones included (their acks will fail)."""
-        self._run("flushing the queue", self._sql.flush("task"), (self.name,), retry=True)
+        self._run("flushing the queue", self._sql.flush("task"), (self.name,))
 
     # --- schedule -----------------------------------------------------------------
 
@@ -770,7 +795,10 @@ class PostgresStorage:
     def read_schedule(self, timestamp: float, /) -> Sequence[bytes]:
         """Atomically remove and return the items due at ``timestamp``, earliest first."""
         rows = self._run(
-            "reading the schedule", self._sql.read_schedule, (self.name, float(timestamp))
+            "reading the schedule",
+            self._sql.read_schedule,
+            (self.name, float(timestamp)),
+            retry=False,
         )
         rows.sort(key=lambda row: (row[0], row[1]))
         return [bytes(row[2]) for row in rows]
@@ -808,28 +836,25 @@ class PostgresStorage:
 
     def schedule_size(self) -> int:
         """Number of items in the schedule."""
-        rows = self._run("counting the schedule", self._sql.schedule_size, (self.name,), retry=True)
+        rows = self._run("counting the schedule", self._sql.schedule_size, (self.name,))
         return int(rows[0][0])
 
     def scheduled_items(self, limit: int | None = None, /) -> Sequence[bytes]:
         """Items in the schedule, earliest first, at most ``limit`` of them."""
         rows = self._run(
-            "listing the schedule",
-            self._sql.scheduled_items,
-            (self.name, check_limit(limit)),
-            retry=True,
+            "listing the schedule", self._sql.scheduled_items, (self.name, check_limit(limit))
         )
         return [bytes(row[0]) for row in rows]
 
     def flush_schedule(self) -> None:
         """Remove every item of the schedule."""
-        self._run("flushing the schedule", self._sql.flush("schedule"), (self.name,), retry=True)
+        self._run("flushing the schedule", self._sql.flush("schedule"), (self.name,))
 
     # --- key/value store ------------------------------------------------------------
 
     def put_data(self, key: str, value: bytes, /) -> None:
         """Store ``value`` under ``key`` (without expiry), replacing any value."""
-        self._run("storing a value", self._sql.put_data, (self.name, key, value), retry=True)
+        self._run("storing a value", self._sql.put_data, (self.name, key, value))
 
     def put_result(self, key: str, value: bytes, /) -> None:
         """Store the task result ``value`` under ``key`` and wake its readers."""
@@ -837,7 +862,6 @@ class PostgresStorage:
             "storing a result",
             self._sql.put_result,
             (self.name, key, value, self._result_channel, key),
-            retry=True,
         )
 
     def wait_result(self, key: str, timeout: float, /) -> bool:
@@ -853,12 +877,12 @@ class PostgresStorage:
 
     def peek_data(self, key: str, /) -> bytes | EmptyDataType:
         """The value under ``key``, or ``EmptyData``."""
-        rows = self._run("reading a value", self._sql.peek_data, (self.name, key), retry=True)
+        rows = self._run("reading a value", self._sql.peek_data, (self.name, key))
         return bytes(rows[0][0]) if rows else EmptyData
 
     def pop_data(self, key: str, /) -> bytes | EmptyDataType:
         """Remove and return the value under ``key``, or ``EmptyData``."""
-        rows = self._run("removing a value", self._sql.pop_data, (self.name, key))
+        rows = self._run("removing a value", self._sql.pop_data, (self.name, key), retry=False)
         if not rows or not rows[0][1]:
             return EmptyData
         return bytes(rows[0][0])
@@ -880,7 +904,10 @@ class PostgresStorage:
 
     def _put_if_empty(self, key: str, value: bytes, ttl: float | None) -> bool:
         rows = self._run(
-            "storing a value if absent", self._sql.put_if_empty, (self.name, key, value, ttl)
+            "storing a value if absent",
+            self._sql.put_if_empty,
+            (self.name, key, value, ttl),
+            retry=False,
         )
         return bool(rows)
 
@@ -893,7 +920,7 @@ class PostgresStorage:
 
     def peek_many(self, keys: Sequence[str], /) -> Sequence[bytes | EmptyDataType]:
         """The values under ``keys`` (``EmptyData`` for an empty one), in one statement."""
-        rows = self._run("reading values", self._sql.peek_many, (self.name, list(keys)), retry=True)
+        rows = self._run("reading values", self._sql.peek_many, (self.name, list(keys)))
         found = {str(row[0]): bytes(row[1]) for row in rows}
         return [found.get(key, EmptyData) for key in keys]
 
@@ -903,37 +930,39 @@ class PostgresStorage:
 
     def has_data_for_key(self, key: str, /) -> bool:
         """Whether ``key`` holds a value."""
-        rows = self._run("looking up a key", self._sql.has_key, (self.name, key), retry=True)
+        rows = self._run("looking up a key", self._sql.has_key, (self.name, key))
         return bool(rows)
 
     def result_store_size(self) -> int:
         """Number of keys holding a value."""
-        rows = self._run("counting values", self._sql.kv_size, (self.name,), retry=True)
+        rows = self._run("counting values", self._sql.kv_size, (self.name,))
         return int(rows[0][0])
 
     def result_items(self) -> Mapping[str, bytes]:
         """Every key and value of the key/value store."""
-        rows = self._run("listing values", self._sql.kv_items, (self.name,), retry=True)
+        rows = self._run("listing values", self._sql.kv_items, (self.name,))
         return {str(row[0]): bytes(row[1]) for row in rows}
 
     def flush_results(self) -> None:
         """Remove every key of the key/value store."""
-        self._run("flushing values", self._sql.flush("kv"), (self.name,), retry=True)
+        self._run("flushing values", self._sql.flush("kv"), (self.name,))
 
     # --- counters -------------------------------------------------------------------
 
     def incr(self, key: str, amount: int = 1, /) -> int:
         """Add ``amount`` to the counter ``key`` (created at 0); return the new value."""
-        rows = self._run("incrementing a counter", self._sql.incr, (self.name, key, amount))
+        rows = self._run(
+            "incrementing a counter", self._sql.incr, (self.name, key, amount), retry=False
+        )
         return int(rows[0][0])
 
     def delete_counter(self, key: str, /) -> None:
         """Remove the counter ``key``."""
-        self._run("deleting a counter", self._sql.delete_counter, (self.name, key), retry=True)
+        self._run("deleting a counter", self._sql.delete_counter, (self.name, key))
 
     def flush_counters(self) -> None:
         """Remove every counter."""
-        self._run("flushing counters", self._sql.flush("counter"), (self.name,), retry=True)
+        self._run("flushing counters", self._sql.flush("counter"), (self.name,))
 
     # --- leases ---------------------------------------------------------------------
 
@@ -971,10 +1000,7 @@ class PostgresStorage:
     def extend_lease(self, token: str, now: float, lease_seconds: float, /) -> bool:
         """Move the lease's deadline to ``now + lease_seconds``; ``False`` if stale."""
         rows = self._run(
-            "extending a lease",
-            self._sql.extend_lease,
-            (now + lease_seconds, self.name, token),
-            retry=True,
+            "extending a lease", self._sql.extend_lease, (now + lease_seconds, self.name, token)
         )
         return bool(rows)
 
@@ -1048,16 +1074,13 @@ class PostgresStorage:
 
     def leased_count(self) -> int:
         """Number of items leased right now (held by workers)."""
-        rows = self._run("counting leases", self._sql.leased_count, (self.name,), retry=True)
+        rows = self._run("counting leases", self._sql.leased_count, (self.name,))
         return int(rows[0][0])
 
     def dead_letters(self, limit: int | None = None, /) -> Sequence[DeadLetter]:
         """The dead letters, oldest first, at most ``limit`` of them."""
         rows = self._run(
-            "listing dead letters",
-            self._sql.dead_letters,
-            (self.name, check_limit(limit)),
-            retry=True,
+            "listing dead letters", self._sql.dead_letters, (self.name, check_limit(limit))
         )
         return [
             DeadLetter(
@@ -1085,7 +1108,9 @@ class PostgresStorage:
 
     def purge_dead_letters(self) -> int:
         """Delete every dead letter of this queue; return how many there were."""
-        rows = self._run("purging dead letters", self._sql.purge_dead_letters, (self.name,))
+        rows = self._run(
+            "purging dead letters", self._sql.purge_dead_letters, (self.name,), retry=False
+        )
         return int(rows[0][0])
 
     # --- semaphores -----------------------------------------------------------------
@@ -1129,20 +1154,25 @@ class PostgresStorage:
     def semaphore_release(self, name: str, holder: str, /) -> bool:
         """Free ``holder``'s slot; whether it held one (an expired slot is not held)."""
         rows = self._run(
-            "releasing a semaphore", self._sql.semaphore_release, (self.name, name, holder)
+            "releasing a semaphore",
+            self._sql.semaphore_release,
+            (self.name, name, holder),
+            retry=False,
         )
         return bool(rows and rows[0][0])
 
     def semaphore_holders(self, name: str, /) -> Sequence[str]:
         """The current holders of ``name``, earliest to expire first."""
         rows = self._run(
-            "listing semaphore holders", self._sql.semaphore_holders, (self.name, name), retry=True
+            "listing semaphore holders", self._sql.semaphore_holders, (self.name, name)
         )
         return [str(row[0]) for row in rows]
 
     def semaphore_clear(self, name: str, /) -> int:
         """Free every slot of ``name``; return how many were held."""
-        rows = self._run("clearing a semaphore", self._sql.semaphore_clear, (self.name, name))
+        rows = self._run(
+            "clearing a semaphore", self._sql.semaphore_clear, (self.name, name), retry=False
+        )
         return int(rows[0][0])
 
     # --- everything -----------------------------------------------------------------
