@@ -9,6 +9,7 @@ STAMP := $(VENV)/.installed
 export PATH := $(abspath $(BIN)):$(PATH)
 
 .PHONY: all test lint typecheck verifytypes unit demo docs bench bench-micro fuzz reliability clean
+.PHONY: all test lint typecheck verifytypes unit demo docs bench bench-postgres clean
 
 all: test
 
@@ -72,6 +73,9 @@ reliability: $(STAMP)
 			--results $(RELIABILITY)/results.jsonl || exit 1; \
 	done
 	$(BIN)/python -m tests.reliability.summary $(RELIABILITY)/results.jsonl
+# PostgreSQL, Redis and SQLite side by side, on private servers (see the script).
+bench-postgres: $(STAMP)
+	$(BIN)/python -m benchmarks.bench_postgres
 
 clean:
 	rm -rf $(VENV) .venv-django6 docs/_build .pytest_cache .mypy_cache .ruff_cache .hypothesis $(RELIABILITY)

@@ -69,11 +69,17 @@ def _run_as() -> str | None:
 
 
 class PgServer:
-    """A private PostgreSQL server the tests may stop, kill and restart."""
+    """A private PostgreSQL server the tests may stop, kill and restart.
+
+    Args:
+        settings: server settings (``name=value``) added to, or overriding, the
+            defaults; the defaults turn ``fsync`` off (the tests crash the server
+            process, never the machine, so nothing committed is lost).
+    """
 
     restartable = True
 
-    def __init__(self) -> None:
+    def __init__(self, *settings: str) -> None:
         assert _INITDB is not None
         assert _POSTGRES is not None
         self.user = _run_as()
@@ -84,6 +90,7 @@ class PgServer:
         self.data = self.directory / "data"
         self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
+        self.settings = settings
         if self.user is not None:
             entry = pwd.getpwnam(self.user)
             os.chown(self.directory, entry.pw_uid, entry.pw_gid)
@@ -110,7 +117,8 @@ class PgServer:
             [_POSTGRES or "postgres", "-D", str(self.data), "-p", str(self.port),
              "-c", "listen_addresses=127.0.0.1", "-c", f"unix_socket_directories={self.directory}",
              "-c", "fsync=off", "-c", "full_page_writes=off", "-c", "max_connections=200",
-             "-c", "shared_buffers=32MB"],
+             "-c", "shared_buffers=32MB",
+             *(arg for setting in self.settings for arg in ("-c", setting))],
             stdout=log, stderr=log, user=self.user, start_new_session=True,
         )  # fmt: skip
         log.close()
