@@ -31,7 +31,7 @@ import os
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from pathlib import Path
 from typing import Any
 
@@ -82,7 +82,7 @@ def measure(make: Factory, tasks: int, threads: int) -> dict[str, float]:
 
 
 @contextlib.contextmanager
-def postgres(*settings: str) -> Iterator[Factory | None]:
+def postgres(*settings: str) -> Generator[Factory | None]:
     """A PostgresHuey factory on ``HUEY_PG_DSN`` or a private server (None if neither)."""
     try:
         from huey import PostgresHuey
@@ -110,7 +110,7 @@ def postgres(*settings: str) -> Iterator[Factory | None]:
 
 
 @contextlib.contextmanager
-def redis(*extra: str) -> Iterator[Factory | None]:
+def redis(*extra: str) -> Generator[Factory | None]:
     """A RedisHuey factory on ``REDIS_URL`` or a private server (None if neither)."""
     try:
         from huey import RedisHuey
@@ -143,7 +143,7 @@ def redis(*extra: str) -> Iterator[Factory | None]:
 
 
 @contextlib.contextmanager
-def sqlite(fsync: bool) -> Iterator[Factory | None]:
+def sqlite(fsync: bool) -> Generator[Factory | None]:
     """A SqliteHuey factory on a file in a temporary directory."""
     with tempfile.TemporaryDirectory(prefix="huey-bench-sqlite-") as directory:
         yield lambda name: SqliteHuey(name, filename=Path(directory) / "bench.db", fsync=fsync)
