@@ -41,8 +41,19 @@ __all__ = ("PgServer", "StorageFactory", "free_port")
 PASSWORD = "s3cret-test-pw"
 """The superuser's password on the private server (scram-sha-256 over TCP)."""
 
-_INITDB = shutil.which("initdb")
-_POSTGRES = shutil.which("postgres")
+
+
+def _server_binary(name: str) -> str | None:
+    """``name`` on PATH, else in Debian's versioned directory (not on PATH there)."""
+    found = shutil.which(name)
+    if found is not None:
+        return found
+    candidates = sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"))
+    return str(candidates[-1]) if candidates else None
+
+
+_INITDB = _server_binary("initdb")
+_POSTGRES = _server_binary("postgres")
 _NO_SERVER = (
     "NO POSTGRESQL SERVER: the PostgreSQL tests did not run. Install PostgreSQL's server "
     "(initdb and postgres on PATH), set HUEY_PG_DSN, or run a server on 127.0.0.1:5432."
