@@ -42,7 +42,6 @@ PASSWORD = "s3cret-test-pw"
 """The superuser's password on the private server (scram-sha-256 over TCP)."""
 
 
-
 def _server_binary(name: str) -> str | None:
     """``name`` on PATH, else in Debian's versioned directory (not on PATH there)."""
     found = shutil.which(name)
