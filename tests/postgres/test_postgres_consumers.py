@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 
 import psycopg
@@ -131,14 +132,30 @@ def _wait_for(condition: object, what: str, consumers: Consumers, seconds: float
         time.sleep(0.05)
 
 
-def _producer(dsn: str, name: str) -> tuple[PostgresHuey, object]:
+@contextlib.contextmanager
+def _producer(dsn: str, name: str) -> Generator[tuple[PostgresStorage, Callable[[int], object]]]:
+    """The app's queue seen from the test: its storage and the task to enqueue."""
     huey = PostgresHuey(name, dsn=dsn, blocking=False)
 
     @huey.task(name="app.record", retries=5, retry_delay=0.2)
     def record(index: int) -> None:
         raise AssertionError("runs in the consumers only")
 
-    return huey, record
+    storage = huey.storage
+    assert isinstance(storage, PostgresStorage)
+    try:
+        yield storage, record
+    finally:
+        huey.flush()
+        storage.close()
+
+
+def _wait_acknowledged(storage: PostgresStorage, consumers: Consumers) -> None:
+    _wait_for(
+        lambda: (storage.queue_size(), storage.leased_count()) == (0, 0),
+        "every task to be acknowledged",
+        consumers,
+    )
 
 
 def test_two_consumer_processes_run_every_task_once(
@@ -150,29 +167,19 @@ def test_two_consumer_processes_run_every_task_once(
     its own pool."""
     name = f"two-consumers-{time.monotonic_ns()}"
     consumers = Consumers(tmp_path, pg_dsn, name)
-    huey, record = _producer(pg_dsn, name)
-    try:
-        consumers.start("thread", "process")
-        # One listener per process: the thread consumer and the two forked workers.
-        _wait_for(lambda: effects.listening() >= 3, "every consumer to listen", consumers)
-        assert callable(record)
-        for index in range(200):
-            record(index)
-        _wait_for(lambda: len(effects.counts()) == 200, "every task to run", consumers)
-        storage = huey.storage
-        assert isinstance(storage, PostgresStorage)
-        _wait_for(
-            lambda: (storage.queue_size(), storage.leased_count()) == (0, 0),
-            "every task to be acknowledged",
-            consumers,
-        )
-        assert effects.counts() == dict.fromkeys(range(200), 1)
-        assert len(effects.pids()) >= 2, "one process did all the work"
-    finally:
-        consumers.stop()
-        huey.flush()
-        if isinstance(huey.storage, PostgresStorage):
-            huey.storage.close()
+    with _producer(pg_dsn, name) as (storage, record):
+        try:
+            consumers.start("thread", "process")
+            # One listener per process: the thread consumer and the two forked workers.
+            _wait_for(lambda: effects.listening() >= 3, "every consumer to listen", consumers)
+            for index in range(200):
+                record(index)
+            _wait_for(lambda: len(effects.counts()) == 200, "every task to run", consumers)
+            _wait_acknowledged(storage, consumers)
+            assert effects.counts() == dict.fromkeys(range(200), 1)
+            assert len(effects.pids()) >= 2, "one process did all the work"
+        finally:
+            consumers.stop()
 
 
 def test_consumers_survive_a_server_crash_and_lose_nothing(
@@ -182,30 +189,19 @@ def test_consumers_survive_a_server_crash_and_lose_nothing(
     reconnect by themselves and every enqueued task runs (at least once)."""
     name = f"crash-{time.monotonic_ns()}"
     consumers = Consumers(tmp_path, pg_dsn, name)
-    huey, record = _producer(pg_dsn, name)
-    assert callable(record)
-    try:
-        for index in range(300):
-            record(index)
-        consumers.start("thread", "thread")
-        _wait_for(lambda: len(effects.counts()) >= 30, "the first tasks", consumers)
-        pg_server.restart(signal.SIGQUIT)
-        assert len(effects.counts()) < 300, "every task ran before the crash"
-        _wait_for(lambda: len(effects.counts()) == 300, "every task after the crash", consumers, 90)
-        storage = huey.storage
-        assert isinstance(storage, PostgresStorage)
-        _wait_for(
-            lambda: (storage.queue_size(), storage.leased_count()) == (0, 0),
-            "every task to be acknowledged",
-            consumers,
-            30,
-        )
-        assert set(effects.counts()) == set(range(300))
-    finally:
-        consumers.stop()
-        huey.flush()
-        if isinstance(huey.storage, PostgresStorage):
-            huey.storage.close()
+    with _producer(pg_dsn, name) as (storage, record):
+        try:
+            for index in range(300):
+                record(index)
+            consumers.start("thread", "thread")
+            _wait_for(lambda: len(effects.counts()) >= 30, "the first tasks", consumers)
+            pg_server.restart(signal.SIGQUIT)
+            assert len(effects.counts()) < 300, "every task ran before the crash"
+            _wait_for(lambda: len(effects.counts()) == 300, "every task after the crash", consumers)
+            _wait_acknowledged(storage, consumers)
+            assert set(effects.counts()) == set(range(300))
+        finally:
+            consumers.stop()
 
 
 def test_consumer_with_wrong_credentials_exits_with_one_line(pg_dsn: str, tmp_path: Path) -> None:
