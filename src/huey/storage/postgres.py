@@ -60,7 +60,7 @@ from typing import Any, Protocol, TypeVar
 import psycopg
 import psycopg.errors
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
-from psycopg.rows import TupleRow
+from psycopg.rows import TupleRow, tuple_row
 from psycopg_pool import ConnectionPool, PoolTimeout
 from typing_extensions import override
 
@@ -242,6 +242,16 @@ class _Listener:
 def _quoted(identifier: str) -> str:
     """``identifier`` as a quoted SQL identifier (channel names may hold any character)."""
     return '"' + identifier.replace('"', '""') + '"'
+
+
+def _rows(
+    conn: _Conn, query: str, params: Sequence[object] | Mapping[str, object] = ()
+) -> list[TupleRow]:
+    """Run ``query`` on ``conn``; its rows as tuples whatever the connection's row factory
+    (a connection given by the application may make dicts)."""
+    with conn.cursor(row_factory=tuple_row) as cursor:
+        cursor.execute(query.encode(), params)
+        return cursor.fetchall() if cursor.description is not None else []
 
 
 def _new_token() -> str:
@@ -477,12 +487,11 @@ class PostgresStorage:
     def _check_or_create(self, conn: _Conn) -> None:
         table = f"{self.table_prefix}_schema"
         with conn.transaction():
-            row = conn.execute(b"SELECT to_regclass(%s) IS NOT NULL", (table,)).fetchone()
-            exists = bool(row is not None and row[0])
+            rows = _rows(conn, "SELECT to_regclass(%s) IS NOT NULL", (table,))
             version = None
-            if exists:
-                found = conn.execute(f"SELECT version FROM {table}".encode()).fetchone()
-                version = None if found is None else int(found[0])
+            if rows and rows[0][0]:
+                found = _rows(conn, f"SELECT version FROM {table}")
+                version = int(found[0][0]) if found else None
         if version == SCHEMA_VERSION:
             return
         if version is not None and version > SCHEMA_VERSION:
@@ -581,8 +590,7 @@ class PostgresStorage:
         for attempt in range(attempts):
             try:
                 with self._errors(what), self._borrow() as conn:
-                    cursor = conn.execute(query.encode(), params)
-                    return cursor.fetchall() if cursor.description is not None else []
+                    return _rows(conn, query, params)
             except PostgresConnectionFailed:
                 if attempt + 1 == attempts:
                     raise
@@ -814,7 +822,7 @@ class PostgresStorage:
         if not self._run("checking the schedule", self._sql.has_due, (self.name, due)):
             return []
         with self._transaction("moving due items to the queue") as conn:
-            rows = conn.execute(self._sql.read_schedule.encode(), (self.name, due)).fetchall()
+            rows = _rows(conn, self._sql.read_schedule, (self.name, due))
             rows.sort(key=lambda row: (row[0], row[1]))
             moved = [
                 (
@@ -1058,7 +1066,7 @@ class PostgresStorage:
         if not self._run("checking expired leases", self._sql.has_expired, (self.name, now)):
             return 0
         with self._transaction("requeueing expired leases") as conn:
-            rows = conn.execute(self._sql.lock_expired.encode(), (self.name, now)).fetchall()
+            rows = _rows(conn, self._sql.lock_expired, (self.name, now))
             back = [row[0] for row in rows if _core.delivery_allowed(row[1] + 1, max_deliveries)]
             buried = [
                 (_core.too_many_deliveries_reason(row[1], max_deliveries), now, row[0])
@@ -1129,8 +1137,9 @@ class PostgresStorage:
         with self._transaction("acquiring a semaphore") as conn:
             conn.execute(self._sql.semaphore_lock.encode(), (self.name, name))
             conn.execute(self._sql.semaphore_expire.encode(), (self.name, name))
-            row = conn.execute(
-                self._sql.semaphore_acquire.encode(),
+            rows = _rows(
+                conn,
+                self._sql.semaphore_acquire,
                 {
                     "queue": self.name,
                     "name": name,
@@ -1138,8 +1147,8 @@ class PostgresStorage:
                     "limit": limit,
                     "timeout": float(timeout),
                 },
-            ).fetchone()
-        return bool(row is not None and row[0])
+            )
+        return bool(rows and rows[0][0])
 
     def semaphore_renew(self, name: str, holder: str, timeout: float, /) -> bool:
         """Restart ``holder``'s timeout; ``False`` if its slot is gone."""
