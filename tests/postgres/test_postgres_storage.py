@@ -10,6 +10,8 @@ from typing import Any
 
 import psycopg
 import pytest
+from psycopg.rows import TupleRow
+from psycopg_pool import ConnectionPool
 
 from huey import PostgresHuey
 from huey.exceptions import ConfigurationError
@@ -22,7 +24,7 @@ from huey.storage._postgres_schema import (
 )
 from huey.storage.postgres import PostgresStorage
 
-from .conftest import StorageFactory
+from .conftest import PgServer, StorageFactory
 
 pytestmark = pytest.mark.postgres
 
@@ -311,3 +313,33 @@ def test_a_given_connection_is_used_and_polls(pg_dsn: str) -> None:
         storage.flush_all()
         storage.close()
         assert not conn.closed, "the caller's connection stays open"
+
+
+def test_a_given_pool_is_used_and_can_listen(pg_dsn: str) -> None:
+    """connection= a psycopg_pool pool (the application's): used for everything,
+    listening included; closing the storage leaves the pool open."""
+    pool: ConnectionPool[psycopg.Connection[TupleRow]] = ConnectionPool(
+        pg_dsn, kwargs={"autocommit": True}, min_size=1, open=True
+    )
+    with pool:
+        storage = PostgresStorage(f"pool-{time.monotonic_ns()}", connection=pool, read_timeout=5)
+        assert storage.blocking is True
+        storage.enqueue(b"a")
+        assert storage.dequeue() == b"a"
+        thread, got = _in_thread(storage.dequeue)
+        time.sleep(0.2)
+        storage.enqueue(b"b")
+        thread.join(20)
+        assert got == [b"b"]
+        storage.flush_all()
+        storage.close()
+        assert not pool.closed
+
+
+def test_persistence_warning_names_the_risky_setting(pg_server: PgServer) -> None:
+    """The private server runs with fsync=off (for speed): the consumer would warn."""
+    storage = PostgresStorage("q", pg_server.dsn, blocking=False)
+    warning = storage.persistence_warning()
+    storage.close()
+    assert warning is not None
+    assert "fsync=off" in warning

@@ -152,7 +152,7 @@ class _Listener:
 
     def __init__(
         self,
-        connect: Callable[[], contextlib.AbstractContextManager[_Conn]],
+        connect: Callable[[], _Conn],
         queue_channel: str,
         result_channel: str,
     ):
@@ -408,19 +408,19 @@ class PostgresStorage:
 
     # --- connections and errors ---------------------------------------------------
 
-    @contextlib.contextmanager
-    def _connect(self) -> Generator[_Conn]:
-        """A connection apart from the pool's (schema check, listening), in autocommit.
+    def _connect(self) -> _Conn:
+        """A connection apart from the pool (schema check, listening), in autocommit.
 
-        From a given pool it is one of the pool's, held for as long as the block runs.
+        With a given pool it is made with the pool's parameters, so that listening never
+        holds one of the application's pooled connections for good.
         """
-        if isinstance(self._given, ConnectionPool):
-            with self._given.connection() as conn:
-                conn.autocommit = True
-                yield conn
-            return
-        with psycopg.Connection.connect(self._conninfo, autocommit=True) as conn:
-            yield conn
+        given = self._given
+        if isinstance(given, ConnectionPool):
+            conninfo = given.conninfo() if callable(given.conninfo) else given.conninfo
+            kwargs = given.kwargs() if callable(given.kwargs) else dict(given.kwargs or {})
+            kwargs["autocommit"] = True
+            return psycopg.Connection.connect(conninfo, **kwargs)
+        return psycopg.Connection.connect(self._conninfo, autocommit=True)
 
     def _configure(self, conn: _Conn) -> None:
         conn.execute(f"SET lock_timeout = {round(self.lock_timeout * 1000)}".encode())
