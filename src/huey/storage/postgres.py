@@ -285,9 +285,11 @@ class PostgresStorage:
             (``postgresql://user:password@host:5432/db``); the ``connection_params``
             add to it or override it.
         connection: a :class:`psycopg_pool.ConnectionPool` or a
-            :class:`psycopg.Connection` to use instead of opening a pool. A given
-            connection is shared by every thread (one statement at a time) and cannot
-            listen, so the storage then polls; neither can be used after ``fork()``.
+            :class:`psycopg.Connection` to use instead of opening a pool (with a pool,
+            the storage listens on one more connection made with the pool's
+            parameters). A given connection is shared by every thread (one statement
+            at a time) and cannot listen, so the storage then polls; neither can be
+            used after ``fork()``.
         blocking: an idle worker waits for a notification (``LISTEN``) instead of
             polling, so it takes a new task within milliseconds.
         read_timeout: seconds one blocking wait lasts before looking at the queue again.
