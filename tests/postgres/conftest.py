@@ -26,17 +26,17 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg.conninfo import make_conninfo
 
 from huey.storage.postgres import PostgresStorage
 
-__all__ = ("PgServer", "StorageFactory", "free_port")
+__all__ = ("PASSWORD", "PgServer", "StorageFactory", "dsn_with", "free_port")
 
 PASSWORD = "s3cret-test-pw"
 """The superuser's password on the private server (scram-sha-256 over TCP)."""
@@ -286,11 +286,3 @@ def make_storage(pg_dsn: str, request: pytest.FixtureRequest) -> Iterator[Storag
 def dsn_with(dsn: str, **changes: Any) -> str:
     """``dsn`` with some parameters changed."""
     return make_conninfo(dsn, **changes)
-
-
-def dsn_params(dsn: str) -> dict[str, Any]:
-    """The parameters of ``dsn``."""
-    return conninfo_to_dict(dsn)
-
-
-Connect = Callable[[], psycopg.Connection[Any]]
