@@ -1,11 +1,11 @@
 """Fixtures for the PostgreSQL tests: a private server when possible, else a database of our own.
 
-In order of preference, the tests use:
+The tests use, in this order:
 
-1. a private server that the fixtures make with ``initdb`` and start with ``postgres`` on a
+1. the server named by ``HUEY_PG_DSN``, when set (it overrides the others);
+2. a private server that the fixtures make with ``initdb`` and start with ``postgres`` on a
    free port in a temporary directory (as the ``postgres`` user when running as root,
    which ``initdb`` refuses), so tests may restart it and test passwords;
-2. the server named by ``HUEY_PG_DSN``;
 3. the local server on 127.0.0.1:5432 (trust authentication).
 
 On 2 and 3 the run creates a database of its own and drops it at the end; nothing else
@@ -24,6 +24,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -201,19 +202,33 @@ class PgEnvironment:
             conn.execute(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)'.encode())
 
 
+def _private_server() -> PgServer | None:
+    """A started private server, or ``None`` (with a warning) when it cannot be made."""
+    try:
+        server = PgServer()
+    except (RuntimeError, OSError, subprocess.CalledProcessError) as exc:
+        print(f"no private PostgreSQL server: {exc}", file=sys.stderr)
+        return None
+    try:
+        server.start()
+    except RuntimeError as exc:
+        server.remove()
+        print(f"no private PostgreSQL server: {exc}", file=sys.stderr)
+        return None
+    except BaseException:
+        server.remove()
+        raise
+    return server
+
+
 @pytest.fixture(scope="session")
 def pg_env() -> Iterator[PgEnvironment]:
     """The PostgreSQL of this run (see the module docstring), with a fresh database."""
     server: PgServer | None = None
     admin = os.environ.get("HUEY_PG_DSN")
     if admin is None and _INITDB is not None and _POSTGRES is not None:
-        server = PgServer()
-        try:
-            server.start()
-        except BaseException:
-            server.remove()
-            raise
-        admin = server.dsn
+        server = _private_server()
+        admin = None if server is None else server.dsn
     if admin is None:
         local = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
         admin = local if _reachable(local) else None
@@ -242,7 +257,10 @@ def pg_dsn(pg_env: PgEnvironment) -> str:
 def pg_server(pg_env: PgEnvironment) -> PgServer:
     """The private server, for tests that restart it or test passwords (else skipped)."""
     if pg_env.server is None:
-        pytest.skip("needs a private server (initdb and postgres on PATH) to restart it")
+        pytest.skip(
+            "needs a private server (initdb and postgres on PATH): it restarts the server "
+            "or relies on its settings (a password, fsync=off)"
+        )
     return pg_env.server
 
 
