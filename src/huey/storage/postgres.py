@@ -593,8 +593,10 @@ class PostgresStorage:
             try:
                 with self._errors(what), self._borrow() as conn:
                     return _rows(conn, query, params)
-            except PostgresConnectionFailed:
-                if attempt + 1 == attempts:
+            except PostgresConnectionFailed as exc:
+                # No connection within the pool's timeout: the server is down, and
+                # waiting as long again would only delay the caller's back-off.
+                if attempt + 1 == attempts or isinstance(exc.__cause__, PoolTimeout):
                     raise
         raise AssertionError("unreachable")  # pragma: no cover
 
