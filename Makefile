@@ -8,8 +8,7 @@ STAMP := $(VENV)/.installed
 # basedpyright finds the venv (and the editable install of src/) through PATH.
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: all test lint typecheck verifytypes unit demo docs bench bench-micro fuzz reliability clean
-.PHONY: all test lint typecheck verifytypes unit demo docs bench bench-postgres clean
+.PHONY: all test lint typecheck verifytypes unit demo docs bench bench-micro bench-postgres fuzz reliability clean
 
 all: test
 
