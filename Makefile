@@ -72,10 +72,10 @@ reliability: $(STAMP)
 			--results $(RELIABILITY)/results.jsonl || exit 1; \
 	done
 	$(BIN)/python -m tests.reliability.summary $(RELIABILITY)/results.jsonl
+
 # PostgreSQL, Redis and SQLite side by side, on private servers (see the script).
 bench-postgres: $(STAMP)
 	$(BIN)/python -m benchmarks.bench_postgres
 
 clean:
-	rm -rf $(VENV) .venv-django6 docs/_build .pytest_cache .mypy_cache .ruff_cache .hypothesis $(RELIABILITY)
-	rm -rf $(VENV) .bench docs/_build .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .venv-django6 .bench $(RELIABILITY) docs/_build .pytest_cache .mypy_cache .ruff_cache .hypothesis
