@@ -156,6 +156,76 @@ def test_tasks_run_in_run_huey_and_write_rows(project: DjangoProject, tmp_path: 
     assert (results["async"]["status"], results["async"]["value"]) == ("SUCCESSFUL", 42)
 
 
+_EXPIRING = """
+TASKS["expiring"] = {
+    "BACKEND": "huey.contrib.djhuey.tasks_backend.HueyBackend",
+    "OPTIONS": {"EXPIRES": 0.001},
+}
+"""
+
+
+def test_revoked_and_expired_django_tasks_fail_under_run_huey(tmp_path: Path) -> None:
+    """``HUEY.revoke_by_id(result.id)`` and ``EXPIRES``: never run, FAILED for any reader.
+
+    Both are enqueued before ``run_huey`` starts, so its workers see them revoked, and
+    past their 1 ms ``EXPIRES``, whatever the machine's speed.
+    """
+    project = migrated(make_sqlite_project(tmp_path, _EXPIRING))
+    ids = cast(
+        dict[str, str],
+        project.shell(
+            """
+            import json
+            from huey.contrib.djhuey import HUEY
+            from shop.tasks import total
+
+            revoked = total.enqueue(1, 2)
+            HUEY.revoke_by_id(revoked.id)
+            expired = total.using(backend="expiring").enqueue(3, 4)
+            print(json.dumps({"revoked": revoked.id, "expired": expired.id,
+                              "kept": total.enqueue(5, 6).id}))
+            """
+        ),
+    )
+    log = tmp_path / "consumer.log"
+    consumer = project.start_consumer(log=log)
+    try:
+        seen = cast(
+            dict[str, Any],
+            project.shell(
+                f"""
+                import json, time
+                from shop.models import Event
+                from shop.tasks import total
+                ids = {ids!r}
+                deadline = time.monotonic() + 60
+                while time.monotonic() < deadline:
+                    found = {{key: total.get_result(value) for key, value in ids.items()}}
+                    if all(result.is_finished for result in found.values()):
+                        break
+                    time.sleep(0.05)
+                print(json.dumps({{
+                    "results": {{
+                        key: [result.status.value, result.attempts,
+                              [error.exception_class.__name__ for error in result.errors]]
+                        for key, result in found.items()
+                    }},
+                    "events": sorted(Event.objects.values_list("name", flat=True)),
+                }}))
+                """
+            ),
+        )
+    finally:
+        status = _stop(consumer, log)
+    assert status == 0, log.read_text()
+    assert seen["results"] == {
+        "revoked": ["FAILED", 0, ["TaskRevokedError"]],
+        "expired": ["FAILED", 0, ["TaskExpiredError"]],
+        "kept": ["SUCCESSFUL", 1, []],
+    }
+    assert seen["events"] == ["total:5+6"]  # the revoked and expired calls never ran
+
+
 def test_enqueue_side_without_a_consumer(project: DjangoProject) -> None:
     """on_commit_task waits for the commit; run_after and priority reach huey's message."""
     seen = cast(
@@ -321,7 +391,12 @@ def test_a_task_the_worker_cannot_import_fails_its_record(tmp_path: Path) -> Non
                           stored.finished_at is not None, len(stored.worker_ids)]))
         """
     )
-    assert seen == ["FAILED", ["builtins.ImportError"], True, 1]
+    assert seen == [
+        "FAILED",
+        ["huey.contrib.djhuey.tasks_backend.TaskNotImportableError"],
+        True,
+        1,
+    ]
 
 
 def test_an_unreachable_storage_exits_2_like_huey_consumer(tmp_path: Path) -> None:

@@ -70,3 +70,37 @@ def rejected_wrong_arguments() -> None:
 def rejected_result_without_narrowing() -> None:
     handle = archive(7)
     handle.get()  # type: ignore[union-attr]  # pyright: ignore[reportOptionalMemberAccess]
+
+
+def check_tasks_backend_errors() -> None:
+    """The Tasks backend's errors: a dropped task's kind, an unloadable task's record."""
+    from datetime import timedelta
+
+    from huey.contrib.djhuey.tasks_backend import (
+        HueyBackend,
+        TaskDroppedError,
+        TaskNotImportableError,
+        TaskRecord,
+        TaskRevokedError,
+    )
+
+    backend = HueyBackend("typed", {"OPTIONS": {"EXPIRES": 5}})
+    assert_type(backend.expires, float | timedelta | None)
+    dropped: type[TaskDroppedError] = TaskRevokedError
+    record = TaskRecord(
+        id="x", module_path="a.b", backend="typed", queue_name="default", priority=0,
+        run_after=None, status="READY", args=[], kwargs={},
+    )  # fmt: skip
+    error: ImportError = TaskNotImportableError(record, ModuleNotFoundError("a"))
+    assert isinstance(error, TaskNotImportableError)
+    assert_type(error.record, TaskRecord)
+    assert (error.record.status, dropped.__name__) == ("READY", "TaskRevokedError")
+
+
+def rejected_incomplete_record() -> None:
+    from huey.contrib.djhuey.tasks_backend import TaskNotImportableError, TaskRecord
+
+    record = TaskRecord(  # type: ignore[call-arg]  # pyright: ignore[reportCallIssue]
+        id="x", module_path="a.b"
+    )
+    TaskNotImportableError(record)  # type: ignore[call-arg]  # pyright: ignore[reportCallIssue]

@@ -19,8 +19,15 @@ record's id (which is also the huey task id, so ``HUEY.revoke_by_id(result.id)``
 works). Priorities map to huey's (higher first), ``run_after`` to the message's ``eta``.
 A message delivered again after a worker died counts as another attempt.
 
+A task huey drops without running it (revoked, expired, or cancelled by a
+``pre_execute`` hook) gets the status ``FAILED``, which Django defines as "raised an
+exception during execution, or was unable to start", with one error: a
+:class:`TaskRevokedError`, :class:`TaskExpiredError` or :class:`TaskCanceledError`.
+
 Options (``OPTIONS``): ``ENQUEUE_ON_COMMIT`` (default ``False``): write the record and
 enqueue only when the current transaction commits, never on a rollback.
+``EXPIRES`` (default ``None``): seconds (or a ``timedelta``) a task may wait once it is
+due (at ``run_after``, else when enqueued); one still waiting then is dropped, not run.
 """
 
 from __future__ import annotations
@@ -33,7 +40,7 @@ import traceback
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Final, TypeVar, cast
 
 from django.core.exceptions import ImproperlyConfigured
@@ -42,8 +49,10 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 from typing_extensions import override
 
+from huey.api import Task as HueyTask
 from huey.api import TaskOptions
 from huey.contrib.djhuey import HUEY, close_db
+from huey.signals import SIGNAL_CANCELED, SIGNAL_EXPIRED, SIGNAL_REVOKED, Signal
 
 from ._tasks_api import (
     BaseTaskBackend,
@@ -59,7 +68,18 @@ from ._tasks_api import (
     task_started,
 )
 
-__all__ = ("RECORD_PREFIX", "TASK_NAME", "HueyBackend", "TaskRecord", "run_task")
+__all__ = (
+    "RECORD_PREFIX",
+    "TASK_NAME",
+    "HueyBackend",
+    "TaskCanceledError",
+    "TaskDroppedError",
+    "TaskExpiredError",
+    "TaskNotImportableError",
+    "TaskRecord",
+    "TaskRevokedError",
+    "run_task",
+)
 
 T = TypeVar("T")
 
@@ -69,7 +89,7 @@ RECORD_PREFIX: Final = "djt."
 TASK_NAME: Final = "djtasks.run"
 """The name of the one huey task that runs every Django task."""
 
-_OPTIONS: Final = frozenset({"ENQUEUE_ON_COMMIT"})
+_OPTIONS: Final = frozenset({"ENQUEUE_ON_COMMIT", "EXPIRES"})
 
 _logger = logging.getLogger(__name__)
 
@@ -115,6 +135,50 @@ class TaskRecord:
     return_value: object = None
 
 
+class TaskNotImportableError(ImportError):
+    """The task of a record cannot be loaded in this process.
+
+    Its module or name is gone (a deploy removed or renamed it), or the name is no
+    longer a Django task. ``get_result()`` raises it; a worker records it as the
+    failure of the run.
+
+    Attributes:
+        record: the stored record, with its status, errors and return value.
+    """
+
+    def __init__(self, record: TaskRecord, cause: Exception) -> None:
+        super().__init__(
+            f"Django task result {record.id} belongs to {record.module_path}, which cannot be"
+            f" loaded as a Django task here ({type(cause).__name__}: {cause}); run this"
+            " with the code that defines it (keep the task, or an alias, at that path), or"
+            " read the stored record from this error's `record` attribute"
+        )
+        self.record = record
+
+
+class TaskDroppedError(Exception):
+    """Why huey dropped a Django task without running it (the result's error class)."""
+
+
+class TaskRevokedError(TaskDroppedError):
+    """The task was revoked (``HUEY.revoke_by_id(result.id)``) before it ran."""
+
+
+class TaskExpiredError(TaskDroppedError):
+    """The task waited past its ``EXPIRES`` and was not run."""
+
+
+class TaskCanceledError(TaskDroppedError):
+    """A ``pre_execute`` hook cancelled the task (``CancelExecution``)."""
+
+
+_DROPPED: Final[dict[Signal, tuple[type[TaskDroppedError], str]]] = {
+    SIGNAL_REVOKED: (TaskRevokedError, "revoked before it ran"),
+    SIGNAL_EXPIRED: (TaskExpiredError, "expired: it waited past the backend's EXPIRES"),
+    SIGNAL_CANCELED: (TaskCanceledError, "cancelled by a pre_execute hook"),
+}
+
+
 def _json_shaped(value: object, what: str) -> Any:
     """``value`` as it comes back from JSON (tuples become lists), or TypeError."""
     try:
@@ -142,11 +206,20 @@ def _exception_path(exc: BaseException) -> str:
 
 
 def _task_of(record: TaskRecord) -> Task[Any, Any]:
-    found: object = import_string(record.module_path)
+    """The ``Task`` of ``record``, with the options it was enqueued with.
+
+    Raises:
+        TaskNotImportableError: its path does not import, or is not a Django task.
+    """
+    try:
+        found: object = import_string(record.module_path)
+    except Exception as exc:  # ImportError, or whatever importing its module raised
+        raise TaskNotImportableError(record, exc) from exc
     # Not narrowed with isinstance(): that leaves the task's type parameters unknown.
     is_task = isinstance(found, Task)
     if not is_task:
-        raise TypeError(f"{record.module_path} is not a Django task, got {found!r}")
+        cause = TypeError(f"not a Django task but {found!r}")
+        raise TaskNotImportableError(record, cause) from cause
     # Quoted: Django 6's Task and TaskResult are not subscriptable at run time.
     task = cast("Task[Any, Any]", found)
     return task.using(
@@ -200,7 +273,7 @@ def run_task(result_id: str) -> None:
     _save(record)
     try:
         task = _task_of(record)
-    except Exception as exc:  # e.g. a worker running code without this task
+    except TaskNotImportableError as exc:  # e.g. a worker running code without this task
         _logger.exception("cannot load Django task %s (%s)", record.module_path, record.id)
         _record_failure(record, exc)
         return
@@ -232,8 +305,32 @@ def _record_failure(record: TaskRecord, exc: BaseException) -> None:
     _save(record)
 
 
+_UNFINISHED: Final = frozenset({TaskResultStatus.READY.value, TaskResultStatus.RUNNING.value})
+
+
+def _record_drop(signal: Signal, message: HueyTask[Any]) -> None:
+    """Fail the record of a ``djtasks.run`` message huey dropped instead of running.
+
+    Without this the record would say ``READY`` forever. Django's ``task_finished`` is
+    sent as when a run fails (unless the task cannot be loaded here).
+    """
+    if message.name != TASK_NAME:
+        return
+    record = _load(message.id)
+    if record is None or record.status not in _UNFINISHED:
+        return
+    kind, reason = _DROPPED[signal]
+    _record_failure(record, kind(f"huey dropped Django task {record.module_path}: {reason}"))
+    try:
+        task = _task_of(record)
+    except TaskNotImportableError:
+        return
+    task_finished.send(sender=type(task.get_backend()), task_result=_result_of(record, task))  # pyright: ignore[reportUnknownMemberType] - as in run_task
+
+
 # Registered when the backend is first used (or run_huey sees it in settings.TASKS).
 _run_task = HUEY.task(name=TASK_NAME)(close_db(run_task))
+HUEY.signal(*_DROPPED)(_record_drop)
 
 
 class HueyBackend(BaseTaskBackend):
@@ -242,8 +339,12 @@ class HueyBackend(BaseTaskBackend):
     Supports ``run_after``, priorities (when huey's storage has them), async task
     functions and ``get_result()`` from any process.
 
+    Attributes:
+        enqueue_on_commit: ``OPTIONS["ENQUEUE_ON_COMMIT"]``.
+        expires: ``OPTIONS["EXPIRES"]``, the time a due task may wait (``None``: no limit).
+
     Raises:
-        ImproperlyConfigured: an unknown key in ``OPTIONS``.
+        ImproperlyConfigured: an unknown key in ``OPTIONS``, or a bad value.
     """
 
     supports_defer = True
@@ -266,6 +367,7 @@ class HueyBackend(BaseTaskBackend):
                 f" got {on_commit!r}"
             )
         self.enqueue_on_commit = on_commit
+        self.expires: float | timedelta | None = _expires_option(alias, options.get("EXPIRES"))
         # Whether huey's storage orders by priority (the Redis storages without it do not).
         self.supports_priority: bool = bool(getattr(HUEY.storage, "priority", False))
 
@@ -305,6 +407,8 @@ class HueyBackend(BaseTaskBackend):
                 options["eta"] = record.run_after
             if self.supports_priority:
                 options["priority"] = record.priority
+            if self.expires is not None:
+                options["expires"] = self.expires
             _run_task.with_options(**options)(record.id)
             task_enqueued.send(sender=type(self), task_result=_result_of(record, task))  # pyright: ignore[reportUnknownMemberType] - as in run_task
 
@@ -322,8 +426,32 @@ class HueyBackend(BaseTaskBackend):
         Raises:
             TaskResultDoesNotExist: no task was enqueued with this id (or it was
                 enqueued on commit and the transaction has not committed).
+            TaskNotImportableError: the record's task cannot be loaded in this process
+                (its ``record`` attribute still holds the stored status and errors).
         """
         record = _load(result_id)
         if record is None:
             raise TaskResultDoesNotExist(result_id)
         return _result_of(record, _task_of(record))
+
+
+def _expires_option(alias: str, value: object) -> float | timedelta | None:
+    """``OPTIONS["EXPIRES"]`` checked: ``None``, or positive seconds or ``timedelta``.
+
+    Raises:
+        ImproperlyConfigured: any other value.
+    """
+    if value is None:
+        return None
+    if isinstance(value, timedelta):
+        seconds = value.total_seconds()
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        seconds = float(value)
+    else:
+        seconds = -1.0
+    if not seconds > 0:  # also refuses NaN
+        raise ImproperlyConfigured(
+            f"TASKS[{alias!r}]['OPTIONS']['EXPIRES'] must be a number of seconds or a"
+            f" timedelta, greater than 0, or None; got {value!r}"
+        )
+    return value if isinstance(value, timedelta) else seconds
