@@ -8,6 +8,7 @@ PostgreSQL tests are skipped with the reason, and fail under ``CI=true``.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Generator
 from pathlib import Path
 
@@ -47,13 +48,15 @@ def migrated(project: DjangoProject) -> DjangoProject:
     return project
 
 
-def make_sqlite_project(tmp_path: Path, extra_settings: str = "") -> DjangoProject:
+def make_sqlite_project(
+    tmp_path: Path, extra_settings: str = "", python: str = sys.executable
+) -> DjangoProject:
     sqlite: dict[str, object] = {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": str(tmp_path / "shop.sqlite3"),
         "OPTIONS": {"timeout": 30},
     }
-    return make_project(tmp_path / "site", sqlite, extra_settings=extra_settings)
+    return make_project(tmp_path / "site", sqlite, extra_settings=extra_settings, python=python)
 
 
 @pytest.fixture
