@@ -14,7 +14,9 @@ import shutil
 import subprocess
 from pathlib import Path
 
-__all__ = ("ROOT", "VENV", "django6_python", "find_python312")
+import pytest
+
+__all__ = ("ROOT", "VENV", "django6_python", "django6_python_or_skip", "find_python312")
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV = ROOT / ".venv-django6"
@@ -79,4 +81,12 @@ def django6_python() -> str | None:
         capture_output=True,
     )
     _STAMP.write_text(wanted)
+    return python
+
+
+def django6_python_or_skip() -> str:
+    """:func:`django6_python`, or skip the test (with the reason) without a Python 3.12+."""
+    python = django6_python()
+    if python is None:
+        pytest.skip("no Python 3.12+ interpreter: the Django 6 (django.tasks) path is untested")
     return python

@@ -2,7 +2,8 @@
 
 ``shop`` is its app: two models (``Order`` and ``Event``, the rows tasks write), and a
 ``tasks.py`` with huey tasks (``db_task``, ``on_commit_task``) and tasks of Django's Tasks
-framework run by :class:`~huey.contrib.djhuey.tasks_backend.HueyBackend`. Everything is
+framework run by :class:`~huey.contrib.djhuey.tasks_backend.HueyBackend`, and
+``waiting.py``, whose ``finished_results()`` waits for Django Tasks results. Everything is
 run through ``manage.py`` in child processes, as in a deployment.
 """
 
@@ -123,6 +124,21 @@ def explode() -> None:
 """
 
 
+_WAITING = """\
+import time
+
+
+def finished_results(pending, timeout=60.0):
+    \"\"\"{key: (task, result id)} -> {key: result}, once all are finished (or at timeout).\"\"\"
+    deadline = time.monotonic() + timeout
+    while True:
+        found = {key: task.get_result(result_id) for key, (task, result_id) in pending.items()}
+        if all(result.is_finished for result in found.values()) or time.monotonic() > deadline:
+            return found
+        time.sleep(0.05)
+"""
+
+
 @dataclass(frozen=True)
 class DjangoProject:
     """A generated project: its folder and the environment its processes get."""
@@ -191,6 +207,7 @@ def make_project(
     (root / "shop" / "__init__.py").write_text("")
     (root / "shop" / "models.py").write_text(_MODELS)
     (root / "shop" / "tasks.py").write_text(_TASKS)
+    (root / "shop" / "waiting.py").write_text(_WAITING)
     env = {
         key: value
         for key, value in os.environ.items()

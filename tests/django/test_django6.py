@@ -11,25 +11,15 @@ from typing import Any, cast
 
 import pytest
 
-from .django6 import django6_python
-from .project import make_project
+from .conftest import make_sqlite_project, migrated
+from .django6 import django6_python_or_skip
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
 
 @pytest.mark.timeout(600)  # the first run makes the venv (pip install of Django 6)
 def test_django6_tasks_and_huey_tasks_run_under_run_huey(tmp_path: Path) -> None:
-    python = django6_python()
-    if python is None:
-        pytest.skip("no Python 3.12+ interpreter: the Django 6 (django.tasks) path is untested")
-    database: dict[str, object] = {
-        "ENGINE": "django.db.backends.sqlite3",
-        "NAME": str(tmp_path / "shop.sqlite3"),
-        "OPTIONS": {"timeout": 30},
-    }
-    project = make_project(tmp_path / "site", database, python=python)
-    project.manage("makemigrations", "shop")
-    project.manage("migrate")
+    project = migrated(make_sqlite_project(tmp_path, python=django6_python_or_skip()))
     log = tmp_path / "consumer.log"
     consumer = project.start_consumer(log=log)
     try:
@@ -37,20 +27,19 @@ def test_django6_tasks_and_huey_tasks_run_under_run_huey(tmp_path: Path) -> None
             dict[str, Any],
             project.shell(
                 """
-                import importlib.util, json, time
+                import importlib.util, json
                 import django
                 from shop.models import Order
                 from shop.tasks import explode, ship, total
+                from shop.waiting import finished_results
 
                 order = Order.objects.create(reference="B-1")
                 shipped = ship(order.pk).get(blocking=True, timeout=60)
-                ids = [total.enqueue(4, 5).id, explode.enqueue().id]
-                deadline = time.monotonic() + 60
-                while time.monotonic() < deadline:
-                    results = [total.get_result(ids[0]), explode.get_result(ids[1])]
-                    if all(result.is_finished for result in results):
-                        break
-                    time.sleep(0.05)
+                found = finished_results({
+                    "total": (total, total.enqueue(4, 5).id),
+                    "explode": (explode, explode.enqueue().id),
+                })
+                results = [found["total"], found["explode"]]
                 print(json.dumps({
                     "django": django.VERSION[0],
                     "module": type(total).__module__,

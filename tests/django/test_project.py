@@ -18,7 +18,7 @@ from typing import Any, cast
 import pytest
 
 from .conftest import make_sqlite_project, migrated
-from .django6 import django6_python
+from .django6 import django6_python_or_skip
 from .project import DjangoProject
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
@@ -90,19 +90,15 @@ def test_tasks_run_in_run_huey_and_write_rows(project: DjangoProject, tmp_path: 
             dict[str, Any],
             project.shell(
                 f"""
-                import json, time
+                import json
                 from shop.tasks import async_total, attempt_number, explode, total
-                ids = {{"total": {enqueued["total"]!r}, "explode": {enqueued["explode"]!r},
-                        "attempt": {enqueued["attempt"]!r}, "async": {enqueued["async"]!r}}}
-                tasks = {{"total": total, "explode": explode, "attempt": attempt_number,
-                          "async": async_total}}
-                found = {{}}
-                deadline = time.monotonic() + 60
-                while time.monotonic() < deadline:
-                    found = {{key: tasks[key].get_result(ids[key]) for key in ids}}
-                    if all(result.is_finished for result in found.values()):
-                        break
-                    time.sleep(0.05)
+                from shop.waiting import finished_results
+                found = finished_results({{
+                    "total": (total, {enqueued["total"]!r}),
+                    "explode": (explode, {enqueued["explode"]!r}),
+                    "attempt": (attempt_number, {enqueued["attempt"]!r}),
+                    "async": (async_total, {enqueued["async"]!r}),
+                }})
                 print(json.dumps({{
                     key: {{
                         "status": result.status.value,
@@ -175,9 +171,7 @@ def test_revoked_and_expired_django_tasks_fail_under_run_huey(tmp_path: Path, dj
     past their 1 ms ``EXPIRES``, whatever the machine's speed. On Django 5.2 with the
     backport, and on Django 6 when a Python 3.12 is installed.
     """
-    python = sys.executable if django == "5.2" else django6_python()
-    if python is None:
-        pytest.skip("no Python 3.12+ interpreter: the Django 6 (django.tasks) path is untested")
+    python = sys.executable if django == "5.2" else django6_python_or_skip()
     project = migrated(make_sqlite_project(tmp_path, _EXPIRING, python))
     ids = cast(
         dict[str, str],
@@ -202,16 +196,11 @@ def test_revoked_and_expired_django_tasks_fail_under_run_huey(tmp_path: Path, dj
             dict[str, Any],
             project.shell(
                 f"""
-                import json, time
+                import json
                 from shop.models import Event
                 from shop.tasks import total
-                ids = {ids!r}
-                deadline = time.monotonic() + 60
-                while time.monotonic() < deadline:
-                    found = {{key: total.get_result(value) for key, value in ids.items()}}
-                    if all(result.is_finished for result in found.values()):
-                        break
-                    time.sleep(0.05)
+                from shop.waiting import finished_results
+                found = finished_results({{key: (total, value) for key, value in {ids!r}.items()}})
                 print(json.dumps({{
                     "results": {{
                         key: [result.status.value, result.attempts,

@@ -328,7 +328,30 @@ def _record_drop(signal: Signal, message: HueyTask[Any]) -> None:
     task_finished.send(sender=type(task.get_backend()), task_result=_result_of(record, task))  # pyright: ignore[reportUnknownMemberType] - as in run_task
 
 
-# Registered when the backend is first used (or run_huey sees it in settings.TASKS).
+def _expires_option(alias: str, value: object) -> float | timedelta | None:
+    """``OPTIONS["EXPIRES"]`` checked: ``None``, or positive seconds or ``timedelta``.
+
+    Raises:
+        ImproperlyConfigured: any other value.
+    """
+    if value is None:
+        return None
+    if isinstance(value, timedelta):
+        seconds = value.total_seconds()
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        seconds = float(value)
+    else:
+        seconds = -1.0
+    if not seconds > 0:  # also refuses NaN
+        raise ImproperlyConfigured(
+            f"TASKS[{alias!r}]['OPTIONS']['EXPIRES'] must be a number of seconds or a"
+            f" timedelta, greater than 0, or None; got {value!r}"
+        )
+    return value if isinstance(value, timedelta) else seconds
+
+
+# The task and the drop receiver are registered when the backend is first used (or
+# run_huey sees it in settings.TASKS).
 _run_task = HUEY.task(name=TASK_NAME)(close_db(run_task))
 HUEY.signal(*_DROPPED)(_record_drop)
 
@@ -433,25 +456,3 @@ class HueyBackend(BaseTaskBackend):
         if record is None:
             raise TaskResultDoesNotExist(result_id)
         return _result_of(record, _task_of(record))
-
-
-def _expires_option(alias: str, value: object) -> float | timedelta | None:
-    """``OPTIONS["EXPIRES"]`` checked: ``None``, or positive seconds or ``timedelta``.
-
-    Raises:
-        ImproperlyConfigured: any other value.
-    """
-    if value is None:
-        return None
-    if isinstance(value, timedelta):
-        seconds = value.total_seconds()
-    elif isinstance(value, int | float) and not isinstance(value, bool):
-        seconds = float(value)
-    else:
-        seconds = -1.0
-    if not seconds > 0:  # also refuses NaN
-        raise ImproperlyConfigured(
-            f"TASKS[{alias!r}]['OPTIONS']['EXPIRES'] must be a number of seconds or a"
-            f" timedelta, greater than 0, or None; got {value!r}"
-        )
-    return value if isinstance(value, timedelta) else seconds
