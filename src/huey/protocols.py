@@ -34,6 +34,8 @@ __all__ = (
     "SupportsFlushAll",
     "SupportsSemaphores",
     "SupportsLeases",
+    "SupportsDeadLetterDeletion",
+    "SupportsLeaseCounts",
     "SupportsBlockingDequeue",
     "SupportsClose",
     "SupportsConnectionCheck",
@@ -44,6 +46,7 @@ __all__ = (
     "SupportsSettle",
     "Lease",
     "DeadLetter",
+    "LeaseCounts",
     "Serializer",
     "SerializerPurpose",
     "BindableSerializer",
@@ -366,6 +369,67 @@ class SupportsLeases(Protocol):
 
     def purge_dead_letters(self) -> int:
         """Delete every dead letter; return how many there were."""
+        ...
+
+
+@runtime_checkable
+class SupportsDeadLetterDeletion(Protocol):
+    """**Protocol:** delete one dead letter, by id.
+
+    An addition to :class:`SupportsLeases`, whose ``purge_dead_letters`` deletes them
+    all: ``huey purge ID...`` and :meth:`huey.Huey.delete_dead_letter` need it. A
+    leasing storage without it still works; deleting a single dead letter then raises
+    :class:`~huey.exceptions.ConfigurationError` naming this capability.
+
+    .. versionadded:: 3.6
+    """
+
+    def delete_dead_letter(self, letter_id: str, /) -> bool:
+        """Delete the dead letter ``letter_id``, atomically.
+
+        Args:
+            letter_id: a :attr:`DeadLetter.id`; an id the storage could never have made
+                is simply unknown (``False``), never an error.
+
+        Returns:
+            Whether the dead letter existed; of several concurrent calls (and
+            ``requeue_dead_letter`` calls) for one letter, exactly one gets ``True``.
+        """
+        ...
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LeaseCounts:
+    """How many queue items are leased, at a given time.
+
+    Attributes:
+        in_flight: leases whose deadline has not passed: a worker holds the item.
+        expired: leases whose deadline has passed, which ``requeue_expired`` at the
+            same time would return to the queue (or dead-letter); many of them mean
+            workers died or the lease timeout is shorter than the tasks.
+    """
+
+    in_flight: int
+    expired: int
+
+
+@runtime_checkable
+class SupportsLeaseCounts(Protocol):
+    """**Protocol:** count the leased items, in flight and expired, in one read.
+
+    An addition to :class:`SupportsLeases`, used by ``huey info`` and the Prometheus
+    gauges; without it they report the leases as unknown.
+
+    .. versionadded:: 3.6
+    """
+
+    def lease_counts(self, now: float, /) -> LeaseCounts:
+        """Count the leases as at ``now`` (UTC epoch seconds).
+
+        A lease whose deadline is before ``now`` is expired (as for
+        ``requeue_expired(now, ...)``); the others are in flight. Both numbers come
+        from one consistent read.
+        """
         ...
 
 

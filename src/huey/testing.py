@@ -27,14 +27,17 @@ from typing import TypeVar, cast
 from .constants import EmptyData
 from .protocols import (
     Lease,
+    LeaseCounts,
     Storage,
     SupportsClose,
     SupportsCompareAndDelete,
     SupportsCounters,
+    SupportsDeadLetterDeletion,
     SupportsDeleteData,
     SupportsExpiringKeys,
     SupportsFlushAll,
     SupportsKeyedEnqueue,
+    SupportsLeaseCounts,
     SupportsLeases,
     SupportsPeekMany,
     SupportsResultNotification,
@@ -738,6 +741,86 @@ def _check_concurrent_reserve(storage: SupportsLeases, base: Storage) -> None:
     _equal(set(delivered), items, "concurrent reserve() delivers every item")
 
 
+# --- SupportsDeadLetterDeletion and SupportsLeaseCounts (additions to leases) ----------
+
+
+def _bury_items(storage: SupportsLeases, base: Storage, items: Sequence[bytes]) -> list[str]:
+    """Make a dead letter of each item, in order; return their ids."""
+    for item in items:
+        base.enqueue(item)
+        lease = _given(storage.reserve(1000.0, 30.0), "reserve() of an item", "reserve()")
+        _equal(storage.dead_letter(lease.token, "poison", 1000.0), True, "dead_letter()")
+    return [letter.id for letter in storage.dead_letters()]
+
+
+def _check_delete_dead_letter(storage: SupportsLeases, base: Storage) -> None:
+    assert isinstance(storage, SupportsDeadLetterDeletion)
+    for unknown in ("no-such-letter", "", "-1", "99999999999999999999999"):
+        _equal(storage.delete_dead_letter(unknown), False, f"delete_dead_letter({unknown!r})")
+    first, second, third, fourth = _bury_items(storage, base, [b"d0", b"d1", b"d2", b"d3"])
+    _equal(storage.delete_dead_letter(second), True, "delete_dead_letter() of a dead letter")
+    datas = [letter.data for letter in storage.dead_letters()]
+    _equal(datas, [b"d0", b"d2", b"d3"], "delete_dead_letter() deletes that letter alone")
+    _equal(base.queue_size(), 0, "a deleted dead letter is not requeued")
+    _equal(storage.delete_dead_letter(second), False, "a dead letter is deleted once")
+    _equal(storage.requeue_dead_letter(second), False, "a deleted letter cannot be requeued")
+    _equal(storage.requeue_dead_letter(first), True, "requeue_dead_letter() of a dead letter")
+    _equal(storage.delete_dead_letter(first), False, "a requeued letter cannot be deleted")
+    _equal(base.dequeue(), b"d0", "the requeued letter is queued")
+
+    wins = _run_threads(6, lambda _: storage.delete_dead_letter(third))
+    _equal(wins.count(True), 1, "exactly one of concurrent delete_dead_letter() calls wins")
+
+    def delete_or_requeue(index: int) -> tuple[str, bool]:
+        if index % 2:
+            return "requeue", storage.requeue_dead_letter(fourth)
+        return "delete", storage.delete_dead_letter(fourth)
+
+    outcomes = _run_threads(6, delete_or_requeue)
+    winners = [kind for kind, won in outcomes if won]
+    rule = "exactly one of concurrent delete_dead_letter() and requeue_dead_letter() wins"
+    _equal(len(winners), 1, rule)
+    queued = 1 if winners == ["requeue"] else 0
+    _equal(base.queue_size(), queued, "only a winning requeue_dead_letter() queues the letter")
+    _equal(list(storage.dead_letters()), [], "every dead letter is gone")
+    base.flush_queue()
+
+
+def _counts(storage: SupportsLeases, now: float) -> LeaseCounts:
+    assert isinstance(storage, SupportsLeaseCounts)
+    return storage.lease_counts(now)
+
+
+def _check_lease_counts(storage: SupportsLeases, base: Storage) -> None:
+    none = LeaseCounts(in_flight=0, expired=0)
+    _equal(_counts(storage, 1000.0), none, "lease_counts() with no leases")
+    for item in (b"short", b"long", b"released", b"buried", b"waiting"):
+        base.enqueue(item)
+    short = _reserved(storage, 1000.0, b"short")  # deadline 1010
+    long = _given(storage.reserve(1000.0, 30.0), "reserve() of an item", "reserve()")
+    released = _given(storage.reserve(1000.0, 30.0), "reserve() of an item", "reserve()")
+    buried = _given(storage.reserve(1000.0, 30.0), "reserve() of an item", "reserve()")
+    rule = "lease_counts() counts leases, not queued items"
+    _equal(_counts(storage, 1005.0), LeaseCounts(in_flight=4, expired=0), rule)
+    rule = "a lease whose deadline is now is still in flight (as for requeue_expired)"
+    _equal(_counts(storage, 1010.0), LeaseCounts(in_flight=4, expired=0), rule)
+    rule = "a lease is expired once its deadline passed"
+    _equal(_counts(storage, 1020.0), LeaseCounts(in_flight=3, expired=1), rule)
+    _equal(_counts(storage, 1e12), LeaseCounts(in_flight=0, expired=4), rule)
+    storage.extend_lease(short.token, 1020.0, 30.0)
+    rule = "an extended lease is in flight until its new deadline"
+    _equal(_counts(storage, 1020.0), LeaseCounts(in_flight=4, expired=0), rule)
+    storage.ack(long.token)
+    storage.release(released.token)
+    storage.dead_letter(buried.token, "poison", 1020.0)
+    rule = "acknowledged, released and dead-lettered items are not leased"
+    _equal(_counts(storage, 1020.0), LeaseCounts(in_flight=1, expired=0), rule)
+    _equal(storage.requeue_expired(1e12, 5), 1, "requeue_expired() returns the expired lease")
+    _equal(_counts(storage, 1e12), none, "a requeued item is not leased")
+    _equal(base.queue_size(), 3, "lease_counts() changes nothing")
+    base.flush_queue()
+
+
 # --- SupportsScheduleTransfer ----------------------------------------------------------
 
 
@@ -939,6 +1022,11 @@ _LEASE_CHECKS: tuple[tuple[str, _LeaseCheck], ...] = (
     ("concurrent_reserve", _check_concurrent_reserve),
 )
 
+_LEASE_CAPABILITY_CHECKS: tuple[tuple[str, type, _LeaseCheck], ...] = (
+    ("delete_dead_letter", SupportsDeadLetterDeletion, _check_delete_dead_letter),
+    ("lease_counts", SupportsLeaseCounts, _check_lease_counts),
+)
+
 _SETTLE_CHECKS: tuple[tuple[str, _LeaseCheck], ...] = (
     ("keyed_reserve", _check_keyed_reserve),
     ("settle", _check_settle),
@@ -979,6 +1067,7 @@ STORAGE_CHECKS: tuple[str, ...] = (
     "expiring_keys",
     *(name for name, _, _ in _CAPABILITY_CHECKS),
     *(name for name, _ in _LEASE_CHECKS),
+    *(name for name, _, _ in _LEASE_CAPABILITY_CHECKS),
     *(name for name, _ in _TRANSFER_CHECKS),
 )
 """The names of every check :func:`check_storage` knows, in the order it runs them."""
@@ -996,7 +1085,9 @@ def check_storage(make_storage: Callable[[], Storage]) -> Sequence[str]:
     :class:`~huey.protocols.SupportsDeleteData`,
     :class:`~huey.protocols.SupportsFlushAll`,
     :class:`~huey.protocols.SupportsSemaphores`,
-    :class:`~huey.protocols.SupportsLeases`,
+    :class:`~huey.protocols.SupportsLeases`, and with leases
+    :class:`~huey.protocols.SupportsDeadLetterDeletion` and
+    :class:`~huey.protocols.SupportsLeaseCounts`,
     :class:`~huey.protocols.SupportsScheduleTransfer`) run when the storage implements it;
     so do :data:`SETTLE_CHECKS` for a leasing storage with
     :class:`~huey.protocols.SupportsKeyedEnqueue` or :class:`~huey.protocols.SupportsSettle`
@@ -1078,6 +1169,21 @@ def check_storage(make_storage: Callable[[], Storage]) -> Sequence[str]:
                 check(storage, storage)
 
             run(name, leases)
+        for name, capability, lease_capability_check in _LEASE_CAPABILITY_CHECKS:
+            if not isinstance(probe, capability):
+                continue
+
+            def addition(
+                storage: Storage,
+                check: _LeaseCheck = lease_capability_check,
+                capability: type = capability,
+            ) -> None:
+                has_it = isinstance(storage, SupportsLeases) and isinstance(storage, capability)
+                _same_kind(has_it, storage, capability.__name__)
+                assert isinstance(storage, SupportsLeases)
+                check(storage, storage)
+
+            run(name, addition)
     if has_transfer:
         for name, transfer_check in _TRANSFER_CHECKS:
 

@@ -1,10 +1,12 @@
-"""A storage offering only the base :class:`huey.protocols.Storage` protocol (test double)."""
+"""Storages offering only the base :class:`huey.protocols.Storage` protocol, or that and
+:class:`huey.protocols.SupportsLeases` (test doubles)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
 from huey.constants import EmptyDataType
+from huey.protocols import DeadLetter, Lease
 from huey.storage import MemoryStorage
 
 
@@ -87,3 +89,44 @@ class BaseOnlyStorage:
     def flush_results(self) -> None:
         """Remove every key."""
         self._inner.flush_results()
+
+
+class LeasesOnlyStorage(BaseOnlyStorage):
+    """The base protocol and leases (a third-party storage written before the optional
+    dead-letter deletion and lease counts): no other capability."""
+
+    def reserve(self, now: float, lease_seconds: float, /) -> Lease | None:
+        """Lease the next item."""
+        return self._inner.reserve(now, lease_seconds)
+
+    def extend_lease(self, token: str, now: float, lease_seconds: float, /) -> bool:
+        """Move a lease's deadline."""
+        return self._inner.extend_lease(token, now, lease_seconds)
+
+    def ack(self, token: str, /) -> bool:
+        """Delete a leased item."""
+        return self._inner.ack(token)
+
+    def release(self, token: str, /) -> bool:
+        """Give a leased item back."""
+        return self._inner.release(token)
+
+    def dead_letter(self, token: str, reason: str, now: float, /) -> bool:
+        """Bury a leased item."""
+        return self._inner.dead_letter(token, reason, now)
+
+    def requeue_expired(self, now: float, max_deliveries: int, /) -> int:
+        """Return expired leases."""
+        return self._inner.requeue_expired(now, max_deliveries)
+
+    def dead_letters(self, limit: int | None = None, /) -> Sequence[DeadLetter]:
+        """The dead letters."""
+        return self._inner.dead_letters(limit)
+
+    def requeue_dead_letter(self, letter_id: str, /) -> bool:
+        """Requeue a dead letter."""
+        return self._inner.requeue_dead_letter(letter_id)
+
+    def purge_dead_letters(self) -> int:
+        """Delete every dead letter."""
+        return self._inner.purge_dead_letters()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 import re
 import time
 from collections.abc import Mapping, Sequence
@@ -12,11 +13,17 @@ import pytest
 from typing_extensions import override
 
 from huey.constants import EmptyData, EmptyDataType
-from huey.protocols import Lease
+from huey.protocols import (
+    Lease,
+    LeaseCounts,
+    SupportsDeadLetterDeletion,
+    SupportsLeaseCounts,
+    SupportsLeases,
+)
 from huey.storage import FileStorage, MemoryStorage, SqliteStorage
 from huey.testing import STORAGE_CHECKS, MockClock, check_storage
 
-from .base_only import BaseOnlyStorage
+from .base_only import BaseOnlyStorage, LeasesOnlyStorage
 
 
 def test_memory_storage_conforms() -> None:
@@ -62,7 +69,19 @@ def test_base_only_storage_runs_base_checks_only() -> None:
     assert "queue_fifo" in ran
     capability_checks = {"counters", "expiring_keys", "lease_basics", "compare_and_delete"}
     capability_checks |= {"peek_many", "delete_data", "flush_all", "semaphores"}
+    capability_checks |= {"delete_dead_letter", "lease_counts"}
     assert not capability_checks & set(ran)
+
+
+def test_the_additions_to_leases_are_optional() -> None:
+    """A leasing storage without dead-letter deletion and lease counts passes the lease
+    checks; the checks of those two additions do not run."""
+    storage = LeasesOnlyStorage()
+    assert isinstance(storage, SupportsLeases)
+    assert not isinstance(storage, SupportsDeadLetterDeletion | SupportsLeaseCounts)
+    ran = set(check_storage(LeasesOnlyStorage))
+    assert {"lease_basics", "dead_letters", "dead_letter_listing"} <= ran
+    assert not {"delete_dead_letter", "lease_counts"} & ran
 
 
 class _LifoStorage(MemoryStorage):
@@ -208,6 +227,43 @@ class _ImmortalHolderStorage(MemoryStorage):
         return super().semaphore_acquire(name, holder, limit, 1e9)
 
 
+class _DeleteEveryLetterStorage(MemoryStorage):
+    """Broken on purpose: delete_dead_letter() deletes every dead letter."""
+
+    @override
+    def delete_dead_letter(self, letter_id: str, /) -> bool:
+        return self.purge_dead_letters() > 0
+
+
+class _RacyDeleteLetterStorage(MemoryStorage):
+    """Broken on purpose: looks the letter up, then deletes it, in two steps."""
+
+    @override
+    def delete_dead_letter(self, letter_id: str, /) -> bool:
+        if letter_id not in {letter.id for letter in self.dead_letters()}:
+            return False
+        time.sleep(0.001)  # widen the window between the read and the delete
+        super().delete_dead_letter(letter_id)
+        return True
+
+
+class _NeverExpiredStorage(MemoryStorage):
+    """Broken on purpose: lease_counts() counts every lease as in flight."""
+
+    @override
+    def lease_counts(self, now: float, /) -> LeaseCounts:
+        counts = super().lease_counts(now)
+        return LeaseCounts(in_flight=counts.in_flight + counts.expired, expired=0)
+
+
+class _ExpiredAtDeadlineStorage(MemoryStorage):
+    """Broken on purpose: a lease counts as expired at its deadline already."""
+
+    @override
+    def lease_counts(self, now: float, /) -> LeaseCounts:
+        return super().lease_counts(math.nextafter(now, math.inf))
+
+
 class _BareAssertStorage(MemoryStorage):
     """Broken on purpose: its own code fails an ``assert`` without a message."""
 
@@ -242,6 +298,10 @@ MAX_MESSAGE = 400
         (_FlushAllKeepsCountersStorage, "flush_all() removes the counters"),
         (_UnboundedSemaphoreStorage, "a full semaphore refuses"),
         (_ImmortalHolderStorage, "an expired holder is dropped"),
+        (_DeleteEveryLetterStorage, "delete_dead_letter() deletes that letter alone"),
+        (_RacyDeleteLetterStorage, "concurrent delete_dead_letter() calls wins"),
+        (_NeverExpiredStorage, "a lease is expired once its deadline passed"),
+        (_ExpiredAtDeadlineStorage, "a lease whose deadline is now is still in flight"),
     ],
 )
 def test_check_storage_reports_the_broken_rule(

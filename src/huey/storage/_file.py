@@ -60,7 +60,7 @@ from typing_extensions import override
 from .. import _core
 from ..constants import EmptyData, EmptyDataType
 from ..exceptions import ConfigurationError, StorageAccessError, StorageError, StorageFull
-from ..protocols import DeadLetter, Lease
+from ..protocols import DeadLetter, Lease, LeaseCounts
 from ._checks import INT64_MAX, INT64_MIN, check_limit, check_priority
 from ._operations import log_expired_dead_letter
 
@@ -131,7 +131,9 @@ class FileStorage:
     """Queue, schedule, results, counters, leases and dead letters in a directory.
 
     Satisfies :class:`~huey.protocols.Storage` and the capabilities
-    :class:`~huey.protocols.SupportsLeases`, :class:`~huey.protocols.SupportsCounters`,
+    :class:`~huey.protocols.SupportsLeases` (with
+    :class:`~huey.protocols.SupportsDeadLetterDeletion` and
+    :class:`~huey.protocols.SupportsLeaseCounts`), :class:`~huey.protocols.SupportsCounters`,
     :class:`~huey.protocols.SupportsExpiringKeys`,
     :class:`~huey.protocols.SupportsCompareAndDelete`,
     :class:`~huey.protocols.SupportsPeekMany`, :class:`~huey.protocols.SupportsDeleteData`,
@@ -915,6 +917,38 @@ class FileStorage:
         """Delete every dead letter; return how many there were."""
         with self._locked("purging dead letters"):
             return self._clear(self._dead_dir)
+
+    def delete_dead_letter(self, letter_id: str, /) -> bool:
+        """Delete one dead letter; whether it existed (``SupportsDeadLetterDeletion``)."""
+        if _match(_LETTER_ID, letter_id) is None:
+            return False
+        with self._locked("deleting a dead letter"):
+            try:
+                os.unlink(os.path.join(self._dead_dir, letter_id))
+            except FileNotFoundError:
+                return False
+            return True
+
+    def lease_counts(self, now: float, /) -> LeaseCounts:
+        """The leases in flight and expired at ``now`` (``SupportsLeaseCounts``).
+
+        Reads the deadline (modification time) of every file in ``inflight/``.
+        """
+        now_ns = round(now * 1e9)
+        in_flight = expired = 0
+        with self._locked("counting leases"):
+            for token in self._names(self._inflight_dir):
+                if _TOKEN.match(token) is None:
+                    continue
+                try:
+                    deadline_ns = os.stat(os.path.join(self._inflight_dir, token)).st_mtime_ns
+                except FileNotFoundError:
+                    continue
+                if deadline_ns < now_ns:
+                    expired += 1
+                else:
+                    in_flight += 1
+        return LeaseCounts(in_flight=in_flight, expired=expired)
 
     # --- semaphores -----------------------------------------------------------------
     # Holders expire by the wall clock of the process that looks (as TTL'd keys do).

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 from .. import _core
 from ..constants import EmptyData, EmptyDataType
-from ..protocols import Clock, DeadLetter, Lease
+from ..protocols import Clock, DeadLetter, Lease, LeaseCounts
 from ._operations import log_expired_dead_letter
 
 __all__ = ("MemoryStorage",)
@@ -49,9 +49,9 @@ class MemoryStorage:
     """Keeps everything in this process's memory. Supports priorities.
 
     Satisfies :class:`~huey.protocols.Storage` and every capability that makes sense in
-    one process: leases, counters, expiring keys, compare-and-delete, ``peek_many``,
-    ``delete_data``, ``flush_all``, semaphores, schedule transfer, settle and ``close``
-    (which does nothing).
+    one process: leases (with deleting one dead letter and counting leases), counters,
+    expiring keys, compare-and-delete, ``peek_many``, ``delete_data``, ``flush_all``,
+    semaphores, schedule transfer, settle and ``close`` (which does nothing).
 
     Args:
         name: the queue's name (informational).
@@ -488,3 +488,14 @@ class MemoryStorage:
             count = len(self._dead)
             self._dead.clear()
             return count
+
+    def delete_dead_letter(self, letter_id: str, /) -> bool:
+        """Delete one dead letter; whether it existed (``SupportsDeadLetterDeletion``)."""
+        with self._lock:
+            return self._dead.pop(letter_id, None) is not None
+
+    def lease_counts(self, now: float, /) -> LeaseCounts:
+        """The leases in flight and expired at ``now`` (``SupportsLeaseCounts``)."""
+        with self._lock:
+            expired = sum(1 for lease in self._leases.values() if lease.deadline < now)
+            return LeaseCounts(in_flight=len(self._leases) - expired, expired=expired)

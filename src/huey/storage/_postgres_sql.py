@@ -43,6 +43,10 @@ class Statements:
             SELECT data FROM {task} WHERE queue = %s AND token IS NULL
             ORDER BY priority DESC, id LIMIT %s"""
         self.leased_count = f"SELECT count(*) FROM {task} WHERE queue = %s AND token IS NOT NULL"
+        self.lease_counts = f"""
+            SELECT count(*) FILTER (WHERE deadline >= %(now)s),
+                count(*) FILTER (WHERE deadline < %(now)s)
+            FROM {task} WHERE queue = %(queue)s AND token IS NOT NULL"""
         # The watched keys' values, in the item's order (NULL for an empty key).
         self.reserve = f"""
             WITH picked AS (
@@ -111,6 +115,8 @@ class Statements:
                 INSERT INTO {task} (queue, data, priority)
                 SELECT queue, data, priority FROM gone RETURNING 1)
             SELECT pg_notify(%(channel)s, '') FROM added"""
+        self.delete_dead_letter = f"""
+            DELETE FROM {dead} WHERE queue = %s AND id = %s RETURNING 1"""
         self.purge_dead_letters = f"""
             WITH gone AS (DELETE FROM {dead} WHERE queue = %s RETURNING 1)
             SELECT count(*) FROM gone"""

@@ -44,7 +44,7 @@ from ..exceptions import (
     StorageError,
     StorageFull,
 )
-from ..protocols import DeadLetter, Lease
+from ..protocols import DeadLetter, Lease, LeaseCounts
 from ._checks import check_limit, check_priority
 from ._operations import log_expired_dead_letter
 
@@ -996,6 +996,31 @@ class SqliteStorage:
         with self._write("purging dead letters") as db:
             cursor = db.execute("DELETE FROM huey_dead_letter WHERE queue = ?", (self.name,))
             return cursor.rowcount
+
+    def delete_dead_letter(self, letter_id: str, /) -> bool:
+        """Delete one dead letter; whether it existed (``SupportsDeadLetterDeletion``)."""
+        try:
+            row_id = int(letter_id)
+        except (TypeError, ValueError):
+            return False
+        if not -(2**63) <= row_id < 2**63:
+            return False  # beyond SQLite's integers: no row has it
+        with self._write("deleting a dead letter") as db:
+            cursor = db.execute(
+                "DELETE FROM huey_dead_letter WHERE queue = ? AND id = ?", (self.name, row_id)
+            )
+            return cursor.rowcount == 1
+
+    def lease_counts(self, now: float, /) -> LeaseCounts:
+        """The leases in flight and expired at ``now`` (``SupportsLeaseCounts``)."""
+        ((in_flight, expired),) = self._read(
+            "counting leases",
+            """SELECT count(*) - count(CASE WHEN deadline < ? THEN 1 END),
+                      count(CASE WHEN deadline < ? THEN 1 END)
+               FROM huey_task WHERE queue = ? AND token IS NOT NULL""",
+            (now, now, self.name),
+        )
+        return LeaseCounts(in_flight=int(in_flight), expired=int(expired))
 
     # --- semaphores -----------------------------------------------------------------
     # Holders expire by the wall clock of the process that looks (as TTL'd keys do).

@@ -29,12 +29,12 @@ Design notes (why it looks like this):
   ``put_data``/``put_result``, ``extend_lease`` and the flushes change nothing more; a
   repeated ``reserve`` leaves the first lease to expire (the item comes back, delivered
   once more); a repeated ``ack``, ``settle``, ``release``, ``dead_letter``,
-  ``requeue_dead_letter`` or ``delete_if_equal`` finds its token (or letter, key) gone
-  and reports ``False`` although the first run succeeded. Never resent, so a lost
-  connection raises :class:`PostgresConnectionFailed`: ``incr``, ``put_if_empty*``,
-  ``pop_data``, ``read_schedule``, ``purge_dead_letters`` and the semaphores (they would
-  count twice, report their own write as someone else's, or lose the values they
-  removed), and the multi-statement transactions (``move_due``, ``requeue_expired``,
+  ``requeue_dead_letter``, ``delete_dead_letter`` or ``delete_if_equal`` finds its token
+  (or letter, key) gone and reports ``False`` although the first run succeeded. Never
+  resent, so a lost connection raises :class:`PostgresConnectionFailed`: ``incr``,
+  ``put_if_empty*``, ``pop_data``, ``read_schedule``, ``purge_dead_letters`` and the
+  semaphores (they would count twice, report their own write as someone else's, or lose
+  the values they removed), and the multi-statement transactions (``move_due``, ``requeue_expired``,
   ``flush_all``), which a lost connection rolls back whole.
 * **Transactional enqueue.** Inside :meth:`PostgresStorage.transaction`, enqueueing
   and scheduling write through the application's own connection, so the task exists
@@ -73,7 +73,7 @@ from ..exceptions import (
     StorageError,
     StorageFull,
 )
-from ..protocols import DeadLetter, Lease
+from ..protocols import DeadLetter, Lease, LeaseCounts
 from ._checks import check_limit, check_priority
 from ._postgres_schema import (
     SCHEMA_VERSION,
@@ -262,7 +262,9 @@ class PostgresStorage:
     """Queue, schedule, results, counters, leases and dead letters in PostgreSQL.
 
     Satisfies :class:`~huey.protocols.Storage` and the capabilities
-    :class:`~huey.protocols.SupportsLeases`, :class:`~huey.protocols.SupportsKeyedEnqueue`,
+    :class:`~huey.protocols.SupportsLeases`,
+    :class:`~huey.protocols.SupportsDeadLetterDeletion`,
+    :class:`~huey.protocols.SupportsLeaseCounts`, :class:`~huey.protocols.SupportsKeyedEnqueue`,
     :class:`~huey.protocols.SupportsSettle`,
     :class:`~huey.protocols.SupportsScheduleTransfer`,
     :class:`~huey.protocols.SupportsBlockingDequeue`,
@@ -1125,6 +1127,26 @@ class PostgresStorage:
             "purging dead letters", self._sql.purge_dead_letters, (self.name,), retry=False
         )
         return int(rows[0][0])
+
+    def delete_dead_letter(self, letter_id: str, /) -> bool:
+        """Delete one dead letter; whether it existed (``SupportsDeadLetterDeletion``)."""
+        try:
+            row_id = int(letter_id)
+        except (TypeError, ValueError):
+            return False
+        if not -(2**63) <= row_id < 2**63:
+            return False  # beyond bigint: no row has it
+        rows = self._run(
+            "deleting a dead letter", self._sql.delete_dead_letter, (self.name, row_id)
+        )
+        return bool(rows)
+
+    def lease_counts(self, now: float, /) -> LeaseCounts:
+        """The leases in flight and expired at ``now`` (``SupportsLeaseCounts``)."""
+        rows = self._run(
+            "counting leases", self._sql.lease_counts, {"queue": self.name, "now": now}
+        )
+        return LeaseCounts(in_flight=int(rows[0][0]), expired=int(rows[0][1]))
 
     # --- semaphores -----------------------------------------------------------------
     # Holders expire by the server's clock; each semaphore is changed under an advisory

@@ -104,7 +104,7 @@ from typing_extensions import override
 
 from ..constants import EmptyData, EmptyDataType
 from ..exceptions import ConfigurationError, MessageTooLarge, StorageError, StorageFull
-from ..protocols import DeadLetter, Lease
+from ..protocols import DeadLetter, Lease, LeaseCounts
 
 __all__ = (
     "RedisStorage",
@@ -1720,6 +1720,34 @@ class RedisStorage:
         count = _as_int(self._command("ZCARD", self._dead_index))
         self._command("DEL", self._dead, self._dead_reason, self._dead_index)
         return count
+
+    # KEYS: dead, dead_reason, dead_index   ARGV: id
+    _DELETE_DEAD: ClassVar[_Script] = _Script("""
+if redis.call('HDEL', KEYS[1], ARGV[1]) == 0 then return 0 end
+redis.call('HDEL', KEYS[2], ARGV[1])
+redis.call('ZREM', KEYS[3], ARGV[1])
+return 1
+""")
+
+    def delete_dead_letter(self, letter_id: str, /) -> bool:
+        """Delete one dead letter, in one script; whether it existed.
+
+        Satisfies :class:`~huey.protocols.SupportsDeadLetterDeletion`. Like
+        :meth:`requeue_dead_letter`, a call re-sent after a lost reply reports ``False``.
+        """
+        keys = (self._dead, self._dead_reason, self._dead_index)
+        return _as_int(self._run(self._DELETE_DEAD, keys, letter_id)) == 1
+
+    # KEYS: leases   ARGV: now.  Both counts from one read of the lease deadlines.
+    _LEASE_COUNTS: ClassVar[_Script] = _Script("""
+local expired = redis.call('ZCOUNT', KEYS[1], '-inf', '(' .. ARGV[1])
+return {redis.call('ZCARD', KEYS[1]) - expired, expired}
+""")
+
+    def lease_counts(self, now: float, /) -> LeaseCounts:
+        """The leases in flight and expired at ``now`` (``SupportsLeaseCounts``)."""
+        reply = _as_list(self._run(self._LEASE_COUNTS, (self._leases,), _number(now)))
+        return LeaseCounts(in_flight=_as_int(reply[0]), expired=_as_int(reply[1]))
 
     # --- schedule ------------------------------------------------------------------------
 
