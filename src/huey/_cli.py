@@ -21,7 +21,7 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Final, Protocol, TextIO, runtime_checkable
+from typing import Any, Final, TextIO
 
 from ._api import Huey
 from ._commandline import (
@@ -36,7 +36,7 @@ from ._engine import task_key
 from ._version import __version__
 from .contrib.prometheus import enqueue_time
 from .exceptions import ConfigurationError, HueyException, StorageError
-from .protocols import SupportsLeases
+from .protocols import SupportsDeadLetterDeletion, SupportsLeaseCounts, SupportsLeases
 
 __all__ = (
     "COMMANDS",
@@ -59,13 +59,6 @@ _CELL_WIDTH: Final = 60
 
 class OperationFailed(Exception):
     """The command ran but could not do what was asked (exit status 1)."""
-
-
-@runtime_checkable
-class _ReportsLeases(Protocol):
-    """A storage that counts its leased (in-flight) messages (the Redis storages)."""
-
-    def leased_count(self) -> int: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -271,12 +264,29 @@ def _cmd_requeue(ctx: _Context) -> int:
 
 def _cmd_purge(ctx: _Context) -> int:
     storage = _leases(ctx, "purge")
-    count = len(storage.dead_letters(None))
-    if not ctx.args.yes and not ctx.confirm(f"delete all {count} dead letter(s)?"):
+    if ctx.args.all:
+        count = len(storage.dead_letters(None))
+        if not ctx.args.yes and not ctx.confirm(f"delete all {count} dead letter(s)?"):
+            raise OperationFailed("not confirmed; nothing deleted")
+        purged = storage.purge_dead_letters()
+        ctx.emit({"purged": purged}, [f"deleted {purged} dead letter(s)"])
+        return 0
+    if not isinstance(storage, SupportsDeadLetterDeletion):
+        raise OperationFailed(
+            f"purge: {type(storage).__name__} cannot delete single dead letters (the "
+            "SupportsDeadLetterDeletion capability); requeue the ones to keep, then purge --all"
+        )
+    ids: list[str] = list(ctx.args.ids)
+    if not ctx.args.yes and not ctx.confirm(f"delete {len(ids)} dead letter(s)?"):
         raise OperationFailed("not confirmed; nothing deleted")
-    purged = storage.purge_dead_letters()
-    ctx.emit({"purged": purged}, [f"deleted {purged} dead letter(s)"])
-    return 0
+    deleted: list[str] = []
+    missing: list[str] = []
+    for letter_id in ids:
+        (deleted if storage.delete_dead_letter(letter_id) else missing).append(letter_id)
+    lines = [f"deleted {len(deleted)} dead letter(s)"]
+    lines += [f"no dead letter {letter_id!r}" for letter_id in missing]
+    ctx.emit({"purged": len(deleted), "deleted": deleted, "missing": missing}, lines)
+    return OPERATION_FAILED if missing else 0
 
 
 # --- revocation and flushing -------------------------------------------------------------
@@ -379,7 +389,7 @@ def _cmd_info(ctx: _Context) -> int:
     dead: int | None = None
     if isinstance(storage, SupportsLeases):
         dead = len(storage.dead_letters(None))
-    in_flight = storage.leased_count() if isinstance(storage, _ReportsLeases) else None
+    leases = storage.lease_counts(now) if isinstance(storage, SupportsLeaseCounts) else None
     tasks = sorted(huey.engine.registry)
     if uses_leases(huey):
         delivery = f"at-least-once (leases of {settings.lease_timeout:g}s)"
@@ -394,7 +404,8 @@ def _cmd_info(ctx: _Context) -> int:
         "scheduled": storage.schedule_size(),
         "results": storage.result_store_size(),
         "dead_letters": dead,
-        "in_flight": in_flight,
+        "in_flight": None if leases is None else leases.in_flight,
+        "expired_leases": None if leases is None else leases.expired,
         "tasks": tasks,
     }
     if oldest is not None:
@@ -404,6 +415,12 @@ def _cmd_info(ctx: _Context) -> int:
     else:
         waiting = "0"
     not_kept = f"n/a ({type(storage).__name__} has no leases)"
+    if leases is not None:
+        leased = f"{leases.in_flight} in flight, {leases.expired} expired"
+    elif isinstance(storage, SupportsLeases):
+        leased = f"n/a ({type(storage).__name__} does not count them)"
+    else:
+        leased = not_kept
     rows = [
         ("name", huey.name),
         ("storage", type(storage).__name__),
@@ -412,7 +429,7 @@ def _cmd_info(ctx: _Context) -> int:
         ("scheduled", str(document["scheduled"])),
         ("result keys", str(document["results"])),
         ("dead letters", not_kept if dead is None else str(dead)),
-        ("in flight", "n/a (not reported by the storage)" if in_flight is None else str(in_flight)),
+        ("leases", leased),
         ("tasks", ", ".join(tasks) or "(none)"),
     ]
     width = max(len(label) for label, _ in rows)
@@ -453,7 +470,7 @@ def _build_parser() -> tuple[argparse.ArgumentParser, dict[str, _Command]]:
         handlers[name] = handler
         return sub
 
-    command("info", _cmd_info, "sizes of the queue, schedule, results and dead letters")
+    command("info", _cmd_info, "sizes of the queue, schedule, results, dead letters and leases")
     listings: list[tuple[str, _Command, str]] = [
         ("pending", _cmd_pending, "the queued tasks, in the order they will run"),
         ("scheduled", _cmd_scheduled, "the scheduled tasks, earliest first"),
@@ -465,12 +482,14 @@ def _build_parser() -> tuple[argparse.ArgumentParser, dict[str, _Command]]:
         sub.add_argument(
             "--limit", type=whole_number(0), default=None, help="show at most this many"
         )
-    requeue = command("requeue", _cmd_requeue, "put dead letters back in the queue")
-    chosen = requeue.add_mutually_exclusive_group(required=True)
-    chosen.add_argument("ids", metavar="ID", nargs="*", default=[], help="dead letter ids")
-    chosen.add_argument("--all", action="store_true", help="every dead letter")
-    purge = command("purge", _cmd_purge, "delete every dead letter")
-    for sub in (requeue, purge):
+    for name, handler, help_text in (
+        ("requeue", _cmd_requeue, "put dead letters back in the queue"),
+        ("purge", _cmd_purge, "delete dead letters"),
+    ):
+        sub = command(name, handler, help_text)
+        chosen = sub.add_mutually_exclusive_group(required=True)
+        chosen.add_argument("ids", metavar="ID", nargs="*", default=[], help="dead letter ids")
+        chosen.add_argument("--all", action="store_true", help="every dead letter")
         sub.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
     for name, handler, help_text in (
         ("revoke", _cmd_revoke, "stop tasks from running, by task name or task id"),

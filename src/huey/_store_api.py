@@ -13,7 +13,14 @@ from typing import Any
 from ._engine import Engine, WriteThrough
 from ._task import Task
 from .constants import EmptyData, EmptyDataType
-from .protocols import DeadLetter, Storage
+from .exceptions import ConfigurationError
+from .protocols import (
+    DeadLetter,
+    LeaseCounts,
+    Storage,
+    SupportsDeadLetterDeletion,
+    SupportsLeaseCounts,
+)
 from .storage._operations import delete_data, flush_all, put_if_empty
 
 __all__ = ("StoreAPI",)
@@ -140,6 +147,46 @@ class StoreAPI:
             ConfigurationError: the storage has no leases (no dead-letter area).
         """
         return self.engine.leases("purge_dead_letters()").purge_dead_letters()
+
+    def delete_dead_letter(self, letter_id: str) -> bool:
+        """Delete one dead letter without running it.
+
+        Args:
+            letter_id: the :attr:`~huey.protocols.DeadLetter.id`.
+
+        Returns:
+            Whether the dead letter existed.
+
+        Raises:
+            ConfigurationError: the storage has no leases (no dead-letter area), or
+                cannot delete a single dead letter
+                (:class:`~huey.protocols.SupportsDeadLetterDeletion`).
+        """
+        storage = self.engine.leases("delete_dead_letter()")
+        if not isinstance(storage, SupportsDeadLetterDeletion):
+            raise ConfigurationError(
+                "delete_dead_letter() needs a storage that deletes single dead letters "
+                f"(SupportsDeadLetterDeletion); {type(storage).__name__} lacks it"
+            )
+        return storage.delete_dead_letter(letter_id)
+
+    def lease_counts(self) -> LeaseCounts:
+        """How many leased tasks are in flight, and how many leases expired, right now.
+
+        An expired lease belongs to a worker that died or overran the lease timeout; the
+        consumer returns it to the queue (or the dead letters) within a few seconds.
+
+        Raises:
+            ConfigurationError: the storage has no leases, or cannot count them
+                (:class:`~huey.protocols.SupportsLeaseCounts`).
+        """
+        storage = self.engine.leases("lease_counts()")
+        if not isinstance(storage, SupportsLeaseCounts):
+            raise ConfigurationError(
+                "lease_counts() needs a storage that counts its leases "
+                f"(SupportsLeaseCounts); {type(storage).__name__} lacks it"
+            )
+        return storage.lease_counts(self.engine.ports.clock.time())
 
     def flush(self) -> None:
         """Empty the storage: queue, schedule, result store, counters and dead letters."""

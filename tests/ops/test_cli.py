@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 import sys
+import time
 from typing import Any
 
 import pytest
@@ -17,7 +18,9 @@ from huey import Huey
 from huey.__main__ import main
 from huey._cli import COMMANDS, run_command
 from huey._delivery import process_next
+from huey.protocols import SupportsLeases
 from huey.storage import BlackHoleStorage
+from tests.storage.base_only import LeasesOnlyStorage
 
 from .harness import OpsApp
 
@@ -66,12 +69,30 @@ def test_info_counts_what_the_queue_holds(sqlite_app: OpsApp) -> None:
     assert info["delivery"].startswith("at-least-once")
     assert (info["queued"], info["scheduled"], info["results"]) == (1, 1, 1)
     assert info["dead_letters"] == 0
-    assert info["in_flight"] is None  # SQLite does not report its leases
+    assert (info["in_flight"], info["expired_leases"]) == (0, 0)
     assert info["tasks"] == ["opsapp.add", "opsapp.fail", "opsapp.wait_for_file"]
     assert 0 <= info["oldest_wait_seconds"] < 60  # the header written at enqueue
     status, text = run("info", "opsapp.huey")
     assert status == 0
     assert "queued        1 (oldest waiting" in text
+    assert "leases        0 in flight, 0 expired" in text
+
+
+def test_info_counts_leases_in_flight_and_expired(sqlite_app: OpsApp) -> None:
+    storage = sqlite_app.huey.storage
+    assert isinstance(storage, SupportsLeases)
+    for n in range(4):
+        sqlite_app.module.add(n, n)
+    now = time.time()
+    # A worker's lease, and two whose worker died long ago: their deadlines passed.
+    assert storage.reserve(now, 3600.0) is not None
+    assert storage.reserve(now - 7200.0, 30.0) is not None
+    assert storage.reserve(now - 7200.0, 30.0) is not None
+    info = as_json("info", "opsapp.huey")
+    assert (info["queued"], info["in_flight"], info["expired_leases"]) == (1, 1, 2)
+    status, text = run("info", "opsapp.huey")
+    assert status == 0
+    assert "leases        1 in flight, 2 expired" in text
 
 
 def test_pending_and_scheduled_list_the_messages(sqlite_app: OpsApp) -> None:
@@ -141,12 +162,70 @@ def test_dead_letters_requeue_by_id_and_purge(sqlite_app: OpsApp) -> None:
     assert status == 1
     assert "no dead letter 'no-such-id'" in text
 
-    status, _ = run("purge", "opsapp.huey", answer=False)
+    status, _ = run("purge", "opsapp.huey", "--all", answer=False)
     assert status == 1
     assert len(sqlite_app.huey.dead_letters()) == 1
-    status, text = run("purge", "opsapp.huey")
+    status, text = run("purge", "opsapp.huey", "--all")
     assert (status, text) == (0, "deleted 1 dead letter(s)\n")
     assert sqlite_app.huey.dead_letters() == []
+
+
+def test_purge_deletes_dead_letters_by_id(sqlite_app: OpsApp) -> None:
+    first = _dead_letter_one(sqlite_app, b"one")
+    second = _dead_letter_one(sqlite_app, b"two")
+    third = _dead_letter_one(sqlite_app, b"three")
+    asked: list[str] = []
+
+    def decline(question: str) -> bool:
+        asked.append(question)
+        return False
+
+    status = run_command(["purge", "opsapp.huey", first, second], confirm=decline)
+    assert (status, asked) == (1, ["delete 2 dead letter(s)?"])
+    assert len(sqlite_app.huey.dead_letters()) == 3
+
+    status, text = run("purge", "opsapp.huey", second)
+    assert (status, text) == (0, "deleted 1 dead letter(s)\n")
+    assert [dl.data for dl in sqlite_app.huey.dead_letters()] == [b"one", b"three"]
+    assert sqlite_app.huey.pending_count() == 0  # deleted, not requeued
+
+    status, text = run("purge", "opsapp.huey", first, "no-such-id", second, "--yes")
+    assert status == 1
+    assert text.splitlines() == [
+        "deleted 1 dead letter(s)",
+        "no dead letter 'no-such-id'",
+        f"no dead letter {second!r}",
+    ]
+    status, output = run("purge", "opsapp.huey", third, "nope", "--yes", "--json")
+    assert status == 1
+    assert json.loads(output) == {"purged": 1, "deleted": [third], "missing": ["nope"]}
+    assert sqlite_app.huey.dead_letters() == []
+
+
+def test_purge_needs_ids_or_all(sqlite_app: OpsApp, capsys: Any) -> None:
+    _dead_letter_one(sqlite_app)
+    assert run("purge", "opsapp.huey", "--yes")[0] == 2
+    assert "one of the arguments ID --all is required" in capsys.readouterr().err
+    assert run("purge", "opsapp.huey", "1", "--all", "--yes")[0] == 2
+    assert len(sqlite_app.huey.dead_letters()) == 1
+
+
+def test_a_storage_with_leases_only_cannot_delete_one_letter_or_count_leases(
+    sqlite_app: OpsApp, capsys: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    leasing = Huey("leasing", storage=LeasesOnlyStorage("leasing"))
+    monkeypatch.setattr(sys.modules["opsapp"], "leasing", leasing, raising=False)
+    leasing.storage.enqueue(b"garbage")
+    process_next(leasing)
+    (letter,) = leasing.dead_letters()
+    status, _ = run("purge", "opsapp.leasing", letter.id, "--yes")
+    assert status == 1
+    assert "LeasesOnlyStorage cannot delete single dead letters" in capsys.readouterr().err
+    assert run("purge", "opsapp.leasing", "--all", "--yes") == (0, "deleted 1 dead letter(s)\n")
+    info = as_json("info", "opsapp.leasing")
+    assert (info["dead_letters"], info["in_flight"], info["expired_leases"]) == (0, None, None)
+    status, text = run("info", "opsapp.leasing")
+    assert "leases        n/a (LeasesOnlyStorage does not count them)" in text
 
 
 def test_requeue_all_asks_first(sqlite_app: OpsApp) -> None:
@@ -202,12 +281,13 @@ def test_a_storage_without_dead_letters_gets_exit_status_1(
 ) -> None:
     plain = Huey("plain", storage=BlackHoleStorage())
     monkeypatch.setattr(sys.modules["opsapp"], "plain", plain, raising=False)
-    for command in (["dead-letters"], ["requeue", "--all", "--yes"], ["purge", "--yes"]):
+    for command in (["dead-letters"], ["requeue", "--all", "--yes"], ["purge", "--all", "--yes"]):
         status, _ = run(command[0], "opsapp.plain", *command[1:])
         assert status == 1
         assert "BlackHoleStorage has no dead letters" in capsys.readouterr().err
     info = as_json("info", "opsapp.plain")
-    assert info["dead_letters"] is None
+    assert (info["dead_letters"], info["in_flight"], info["expired_leases"]) == (None, None, None)
+    assert "leases        n/a (BlackHoleStorage has no leases)" in run("info", "opsapp.plain")[1]
 
 
 def test_bad_command_lines_exit_with_status_2(sqlite_app: OpsApp, capsys: Any) -> None:

@@ -65,10 +65,10 @@ def test_a_running_consumer_seen_through_metrics_commands_and_logs(
     (letter,) = json.loads(sqlite_app.command("dead-letters", "opsapp.huey", "--json").stdout)
     assert letter["task"] is None
 
-    declined = sqlite_app.command("purge", "opsapp.huey", stdin="n\n")
+    declined = sqlite_app.command("purge", "opsapp.huey", "--all", stdin="n\n")
     assert declined.returncode == 1
     assert "not confirmed" in declined.stderr
-    purged = sqlite_app.command("purge", "opsapp.huey", stdin="y\n")
+    purged = sqlite_app.command("purge", "opsapp.huey", letter["id"], stdin="y\n")
     assert (purged.returncode, purged.stdout) == (0, "deleted 1 dead letter(s)\n")
 
     assert sqlite_app.command("revoke", "opsapp.huey", "--task", "opsapp.add").returncode == 0

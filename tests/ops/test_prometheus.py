@@ -11,13 +11,15 @@ from collections.abc import Iterator
 import pytest
 from prometheus_client import CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
+from typing_extensions import override
 
-from huey import MemoryHuey
+from huey import Huey, MemoryHuey
 from huey._delivery import process_next
 from huey.consumer import Consumer
 from huey.contrib.prometheus import HueyMetrics, MetricsServer, instrument, serve
-from huey.exceptions import ConfigurationError
-from huey.protocols import SupportsScheduleTransfer
+from huey.exceptions import ConfigurationError, StorageError
+from huey.protocols import LeaseCounts, SupportsLeases, SupportsScheduleTransfer
+from huey.storage import MemoryStorage
 from huey.testing import MockClock
 
 
@@ -80,6 +82,45 @@ def test_counters_histograms_and_gauges(
     assert samples[("huey_queue_size", queue)] == 0
     assert samples[("huey_schedule_size", queue)] == 1
     assert samples[("huey_dead_letters", queue)] == 0
+    assert samples[("huey_leases_in_flight", queue)] == 0
+    assert samples[("huey_leases_expired", queue)] == 0
+
+
+def test_the_lease_gauges_count_in_flight_and_expired(
+    huey: MemoryHuey, clock: MockClock, served: tuple[HueyMetrics, MetricsServer]
+) -> None:
+    storage = huey.storage
+    assert isinstance(storage, SupportsLeases)
+    for item in (b"a", b"b", b"c"):
+        storage.enqueue(item)
+    storage.reserve(clock.time(), 10.0)
+    storage.reserve(clock.time(), 60.0)
+    clock.advance(30.0)  # the first lease expired
+    samples = scrape(served[1].port)
+    queue = (("queue", "test-huey"),)
+    assert samples[("huey_queue_size", queue)] == 1
+    assert samples[("huey_leases_in_flight", queue)] == 1
+    assert samples[("huey_leases_expired", queue)] == 1
+
+
+class _LeaseCountsFail(MemoryStorage):
+    @override
+    def lease_counts(self, now: float, /) -> LeaseCounts:
+        raise StorageError("the server is gone")
+
+
+def test_a_failed_lease_count_leaves_the_other_gauges(caplog: pytest.LogCaptureFixture) -> None:
+    huey = Huey("failing-leases", storage=_LeaseCountsFail())
+    metrics = instrument(huey)
+    server = serve(metrics, 0, "127.0.0.1")
+    try:
+        samples = scrape(server.port)
+    finally:
+        server.close()
+    names = {name for name, _ in samples}
+    assert {"huey_queue_size", "huey_dead_letters"} <= names
+    assert not {"huey_leases_in_flight", "huey_leases_expired"} & names
+    assert "cannot read the leases from the storage" in caplog.text
 
 
 def test_a_scheduled_task_waits_from_its_eta(

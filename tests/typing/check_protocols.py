@@ -15,11 +15,14 @@ from huey.constants import EmptyData, EmptyDataType
 from huey.protocols import (
     Clock,
     Consumer,
+    LeaseCounts,
     Serializer,
     Storage,
     SupportsClose,
     SupportsCounters,
+    SupportsDeadLetterDeletion,
     SupportsExpiringKeys,
+    SupportsLeaseCounts,
     SupportsLeases,
 )
 from huey.storage import MemoryStorage
@@ -206,6 +209,32 @@ def check_serializer_consumer_clock() -> None:
     consumer.stop(graceful=True)
     assert clock.time() == 1_000_000.0
     assert huey.serializer.deserialize(huey.serializer.serialize({"a": 1})) == {"a": 1}
+
+
+def check_lease_additions() -> None:
+    """Deleting one dead letter and counting leases: optional, typed capabilities."""
+    deleter: SupportsDeadLetterDeletion = MemoryStorage()
+    counter: SupportsLeaseCounts = MemoryStorage()
+    assert_type(deleter.delete_dead_letter("1"), bool)
+    counts = counter.lease_counts(1_000_000.0)
+    assert_type(counts, LeaseCounts)
+    assert_type(counts.in_flight, int)
+    assert_type(counts.expired, int)
+    huey = Huey("typing-lease-additions", storage=MemoryStorage())
+    assert_type(huey.delete_dead_letter("1"), bool)
+    assert_type(huey.lease_counts(), LeaseCounts)
+    assert huey.lease_counts() == LeaseCounts(in_flight=0, expired=0)
+    storage: Storage = DictStorage()
+    assert not isinstance(storage, SupportsDeadLetterDeletion | SupportsLeaseCounts)
+
+
+def rejected_lease_additions() -> None:
+    """A storage without the methods, a positional or changed count (never called)."""
+    _deleter: SupportsDeadLetterDeletion = DictStorage()  # type: ignore[assignment]  # pyright: ignore[reportAssignmentType]
+    _counter: SupportsLeaseCounts = DictStorage()  # type: ignore[assignment]  # pyright: ignore[reportAssignmentType]
+    counts = LeaseCounts(1, 0)  # type: ignore[call-arg]  # pyright: ignore[reportCallIssue]
+    counts.expired = 2  # type: ignore[misc]  # pyright: ignore[reportAttributeAccessIssue]
+    MemoryStorage().delete_dead_letter(1)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
 
 
 def rejected_protocols() -> None:

@@ -25,6 +25,8 @@ metrics, ``task`` (the task's name):
 ``huey_queue_size``                    gauge: messages waiting in the queue
 ``huey_schedule_size``                 gauge: messages waiting in the schedule
 ``huey_dead_letters``                  gauge: dead letters (storages with leases only)
+``huey_leases_in_flight``              gauge: messages leased by workers, lease not expired
+``huey_leases_expired``                gauge: leases expired, not yet returned to the queue
 =====================================  ========================================================
 
 The counters and histograms count what happens in the process that instrumented the
@@ -56,7 +58,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from .._task import Task
 from ..exceptions import ConfigurationError
-from ..protocols import Clock, SupportsLeases
+from ..protocols import Clock, SupportsLeaseCounts, SupportsLeases
 from ..signals import (
     SIGNAL_COMPLETE,
     SIGNAL_DEAD_LETTER,
@@ -326,8 +328,6 @@ class _StorageGauges:
         huey = self._huey()
         if huey is None:
             return
-        from prometheus_client.core import GaugeMetricFamily
-
         storage = huey.storage
         readings = [
             ("huey_queue_size", "messages waiting in the queue", storage.queue_size),
@@ -344,9 +344,25 @@ class _StorageGauges:
             except Exception:  # a scrape must not fail because the storage is unreachable
                 logger.warning("cannot read %s from the storage", name, exc_info=True)
                 continue
-            gauge = GaugeMetricFamily(name, text, labels=["queue"])
-            gauge.add_metric([huey.name], float(value))
-            yield gauge
+            yield _gauge(name, text, huey.name, value)
+        if isinstance(storage, SupportsLeaseCounts):
+            try:  # both gauges from one read
+                counts = storage.lease_counts(huey.engine.ports.clock.time())
+            except Exception:  # as above
+                logger.warning("cannot read the leases from the storage", exc_info=True)
+                return
+            in_flight = "messages leased by workers, lease not expired"
+            yield _gauge("huey_leases_in_flight", in_flight, huey.name, counts.in_flight)
+            expired = "leases expired, not yet returned to the queue"
+            yield _gauge("huey_leases_expired", expired, huey.name, counts.expired)
+
+
+def _gauge(name: str, text: str, queue: str, value: int) -> Metric:
+    from prometheus_client.core import GaugeMetricFamily
+
+    gauge = GaugeMetricFamily(name, text, labels=["queue"])
+    gauge.add_metric([queue], float(value))
+    return gauge
 
 
 _instrumented: weakref.WeakKeyDictionary[Huey[Any], HueyMetrics] = weakref.WeakKeyDictionary()
