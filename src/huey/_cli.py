@@ -244,6 +244,20 @@ def _chosen_letters(ctx: _Context, storage: SupportsLeases) -> list[str]:
     return list(ctx.args.ids)
 
 
+def _each_letter(
+    ctx: _Context, ids: Sequence[str], operation: Callable[[str], bool], done: str
+) -> int:
+    """Apply ``operation`` to each dead letter; report what was ``done`` and the missing."""
+    found: list[str] = []
+    missing: list[str] = []
+    for letter_id in ids:
+        (found if operation(letter_id) else missing).append(letter_id)
+    lines = [f"{done} {len(found)} dead letter(s)"]
+    lines += [f"no dead letter {letter_id!r}" for letter_id in missing]
+    ctx.emit({done: found, "missing": missing}, lines)
+    return OPERATION_FAILED if missing else 0
+
+
 def _cmd_requeue(ctx: _Context) -> int:
     storage = _leases(ctx, "requeue")
     ids = _chosen_letters(ctx, storage)
@@ -252,14 +266,7 @@ def _cmd_requeue(ctx: _Context) -> int:
         return 0
     if not ctx.args.yes and not ctx.confirm(f"requeue {len(ids)} dead letter(s)?"):
         raise OperationFailed("not confirmed; nothing requeued")
-    requeued: list[str] = []
-    missing: list[str] = []
-    for letter_id in ids:
-        (requeued if storage.requeue_dead_letter(letter_id) else missing).append(letter_id)
-    lines = [f"requeued {len(requeued)} dead letter(s)"]
-    lines += [f"no dead letter {letter_id!r}" for letter_id in missing]
-    ctx.emit({"requeued": requeued, "missing": missing}, lines)
-    return OPERATION_FAILED if missing else 0
+    return _each_letter(ctx, ids, storage.requeue_dead_letter, "requeued")
 
 
 def _cmd_purge(ctx: _Context) -> int:
@@ -279,14 +286,7 @@ def _cmd_purge(ctx: _Context) -> int:
     ids: list[str] = list(ctx.args.ids)
     if not ctx.args.yes and not ctx.confirm(f"delete {len(ids)} dead letter(s)?"):
         raise OperationFailed("not confirmed; nothing deleted")
-    deleted: list[str] = []
-    missing: list[str] = []
-    for letter_id in ids:
-        (deleted if storage.delete_dead_letter(letter_id) else missing).append(letter_id)
-    lines = [f"deleted {len(deleted)} dead letter(s)"]
-    lines += [f"no dead letter {letter_id!r}" for letter_id in missing]
-    ctx.emit({"purged": len(deleted), "deleted": deleted, "missing": missing}, lines)
-    return OPERATION_FAILED if missing else 0
+    return _each_letter(ctx, ids, storage.delete_dead_letter, "deleted")
 
 
 # --- revocation and flushing -------------------------------------------------------------

@@ -198,7 +198,7 @@ def test_purge_deletes_dead_letters_by_id(sqlite_app: OpsApp) -> None:
     ]
     status, output = run("purge", "opsapp.huey", third, "nope", "--yes", "--json")
     assert status == 1
-    assert json.loads(output) == {"purged": 1, "deleted": [third], "missing": ["nope"]}
+    assert json.loads(output) == {"deleted": [third], "missing": ["nope"]}
     assert sqlite_app.huey.dead_letters() == []
 
 

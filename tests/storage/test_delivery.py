@@ -15,12 +15,12 @@ from huey import BlackHoleHuey, Huey, Task, _core
 from huey import _delivery as delivery
 from huey._delivery import DeliveryReport, LeaseHeartbeat, LeaseKeeper, Received
 from huey.exceptions import ConfigurationError, StorageError
-from huey.protocols import Storage, SupportsLeases, SupportsSettle
+from huey.protocols import LeaseCounts, Storage, SupportsLeases, SupportsSettle
 from huey.signals import SIGNAL_DEAD_LETTER
 from huey.storage import MemoryStorage
 from huey.testing import MockClock
 
-from .base_only import BaseOnlyStorage
+from .base_only import BaseOnlyStorage, LeasesOnlyStorage
 
 
 @pytest.fixture
@@ -351,9 +351,50 @@ def test_base_storage_falls_back_to_at_most_once(clock: MockClock) -> None:
 def test_dead_letter_api_needs_leases() -> None:
     """The dead-letter methods name the missing capability."""
     huey = BlackHoleHuey("q")
-    for call in (huey.dead_letters, huey.purge_dead_letters, lambda: huey.requeue_dead_letter("1")):
+    for call in (
+        huey.dead_letters,
+        huey.purge_dead_letters,
+        huey.lease_counts,
+        lambda: huey.requeue_dead_letter("1"),
+        lambda: huey.delete_dead_letter("1"),
+    ):
         with pytest.raises(ConfigurationError, match="SupportsLeases"):
             call()
+
+
+def test_deleting_one_letter_and_counting_leases_name_their_capabilities() -> None:
+    """A leasing storage without the two optional additions: each method names its own."""
+    huey = Huey("q", storage=LeasesOnlyStorage("q"))
+    assert huey.dead_letters() == []
+    with pytest.raises(ConfigurationError, match="SupportsDeadLetterDeletion"):
+        huey.delete_dead_letter("1")
+    with pytest.raises(ConfigurationError, match="SupportsLeaseCounts"):
+        huey.lease_counts()
+
+
+def test_delete_dead_letter(huey: Huey) -> None:
+    """delete_dead_letter deletes that one letter, once, without requeueing it."""
+    for text in ("one", "two"):
+        huey.storage.enqueue(pickle.dumps(text))
+        delivery.process_next(huey)
+    first, second = huey.dead_letters()
+    assert huey.delete_dead_letter(first.id) is True
+    assert huey.delete_dead_letter(first.id) is False
+    assert huey.dead_letters() == [second]
+    assert huey.pending_count() == 0
+
+
+def test_lease_counts_read_the_huey_clock(huey: Huey, clock: MockClock) -> None:
+    """lease_counts() counts the leases in flight and expired at the clock's time."""
+    storage = leases_of(huey)
+    for item in (b"a", b"b", b"c"):
+        huey.storage.enqueue(item)
+    assert storage.reserve(clock.time(), 10.0) is not None
+    clock.advance(20.0)
+    assert storage.reserve(clock.time(), 10.0) is not None
+    assert huey.lease_counts() == LeaseCounts(in_flight=1, expired=1)
+    clock.advance(20.0)
+    assert huey.lease_counts() == LeaseCounts(in_flight=0, expired=2)
 
 
 def test_purge_dead_letters(huey: Huey) -> None:

@@ -45,7 +45,7 @@ from ..exceptions import (
     StorageFull,
 )
 from ..protocols import DeadLetter, Lease, LeaseCounts
-from ._checks import check_limit, check_priority
+from ._checks import check_limit, check_priority, row_id
 from ._operations import log_expired_dead_letter
 
 __all__ = ("SqliteStorage",)
@@ -999,15 +999,12 @@ class SqliteStorage:
 
     def delete_dead_letter(self, letter_id: str, /) -> bool:
         """Delete one dead letter; whether it existed (``SupportsDeadLetterDeletion``)."""
-        try:
-            row_id = int(letter_id)
-        except (TypeError, ValueError):
+        letter = row_id(letter_id)
+        if letter is None:
             return False
-        if not -(2**63) <= row_id < 2**63:
-            return False  # beyond SQLite's integers: no row has it
         with self._write("deleting a dead letter") as db:
             cursor = db.execute(
-                "DELETE FROM huey_dead_letter WHERE queue = ? AND id = ?", (self.name, row_id)
+                "DELETE FROM huey_dead_letter WHERE queue = ? AND id = ?", (self.name, letter)
             )
             return cursor.rowcount == 1
 

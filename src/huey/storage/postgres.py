@@ -74,7 +74,7 @@ from ..exceptions import (
     StorageFull,
 )
 from ..protocols import DeadLetter, Lease, LeaseCounts
-from ._checks import check_limit, check_priority
+from ._checks import check_limit, check_priority, row_id
 from ._postgres_schema import (
     SCHEMA_VERSION,
     TABLES,
@@ -1130,14 +1130,11 @@ class PostgresStorage:
 
     def delete_dead_letter(self, letter_id: str, /) -> bool:
         """Delete one dead letter; whether it existed (``SupportsDeadLetterDeletion``)."""
-        try:
-            row_id = int(letter_id)
-        except (TypeError, ValueError):
+        letter = row_id(letter_id)
+        if letter is None:
             return False
-        if not -(2**63) <= row_id < 2**63:
-            return False  # beyond bigint: no row has it
         rows = self._run(
-            "deleting a dead letter", self._sql.delete_dead_letter, (self.name, row_id)
+            "deleting a dead letter", self._sql.delete_dead_letter, (self.name, letter)
         )
         return bool(rows)
 
