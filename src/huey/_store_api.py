@@ -173,8 +173,8 @@ class StoreAPI:
     def lease_counts(self) -> LeaseCounts:
         """How many leased tasks are in flight, and how many leases expired, right now.
 
-        An expired lease belongs to a worker that died or overran the lease timeout; the
-        consumer returns it to the queue (or the dead letters) within a few seconds.
+        An expired lease belongs to a worker that died or hung; the consumer's scheduler
+        returns it to the queue (or the dead letters) at its next iteration.
 
         Raises:
             ConfigurationError: the storage has no leases, or cannot count them

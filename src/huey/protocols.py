@@ -405,8 +405,8 @@ class LeaseCounts:
     Attributes:
         in_flight: leases whose deadline has not passed: a worker holds the item.
         expired: leases whose deadline has passed, which ``requeue_expired`` at the
-            same time would return to the queue (or dead-letter); many of them mean
-            workers died or the lease timeout is shorter than the tasks.
+            same time would return to the queue (or dead-letter): their workers died
+            or hung.
     """
 
     in_flight: int
