@@ -34,6 +34,8 @@ from huey.testing import MockClock
         ({"cache_mb": -1}, "cache_mb"),
         ({"timeout": -1}, "timeout"),
         ({"pragmas": {"max_page_count; DROP": 1}}, "invalid pragma"),
+        ({"read_timeout": 0}, "read_timeout"),
+        ({"poll_interval": -1}, "poll_interval"),
     ],
 )
 def test_bad_configuration_is_refused(

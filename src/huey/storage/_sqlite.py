@@ -30,7 +30,7 @@ import threading
 import time
 from collections.abc import Callable, Generator, Mapping, Sequence
 from contextlib import contextmanager, suppress
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from typing_extensions import override
 
@@ -177,6 +177,127 @@ def _new_token() -> str:
     return os.urandom(16).hex()
 
 
+_T = TypeVar("_T")
+
+
+class _ChangeWatch:
+    """Wakes this process's threads that wait for a commit to the database file.
+
+    SQLite tells no one about a commit. Two sources stand in for a notification:
+
+    * a commit made through this storage in this process calls :meth:`changed`, which
+      wakes the waiters at once;
+    * while anyone waits, one thread of this process reads ``PRAGMA data_version`` on a
+      connection of its own every ``interval`` seconds. The value changes whenever
+      another connection (another thread or process) has committed, and reading it in
+      WAL mode takes no lock and writes nothing, so an idle consumer costs no writes
+      and holds up no writer. Nobody waiting: the thread sleeps on a condition.
+
+    A waiter takes :meth:`mark` *before* it looks at the file and passes it to
+    :meth:`wait`, so a commit that lands between its look and its wait still wakes it.
+    Wake-ups may be spurious (any commit to the file counts, other queues' too); the
+    waiter looks again.
+    """
+
+    def __init__(
+        self, open_connection: Callable[[], sqlite3.Connection], interval: float, filename: str
+    ) -> None:
+        self._open = open_connection
+        self._thread_name = f"huey-sqlite-watch {filename}"
+        self._interval = interval
+        self._reset()
+
+    def _reset(self) -> None:
+        self._pid = os.getpid()
+        lock = threading.Lock()
+        self._changed = threading.Condition(lock)  # waiters sleep on it
+        self._wanted = threading.Condition(lock)  # the polling thread sleeps on it
+        self._changes = 0
+        self._waiters = 0
+        self._stopped = False
+        self._thread: threading.Thread | None = None
+
+    def _current(self) -> None:
+        if self._pid != os.getpid():
+            # Threads do not survive fork(), and a lock may have been held at the fork.
+            self._reset()
+
+    def mark(self) -> int:
+        """The number of changes seen so far, to pass to :meth:`wait`."""
+        self._current()
+        return self._changes
+
+    def changed(self) -> None:
+        """A commit was made through this storage in this process: wake the waiters."""
+        self._current()
+        with self._changed:
+            self._changes += 1
+            if self._waiters:
+                self._changed.notify_all()
+
+    def wait(self, seen: int, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for a change after ``seen``; whether one came."""
+        self._current()
+        with self._changed:
+            if self._changes != seen:
+                return True
+            self._waiters += 1
+            self._stopped = False
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._poll, name=self._thread_name, daemon=True
+                )
+                self._thread.start()
+            elif self._waiters == 1:
+                self._wanted.notify()  # the polling thread sleeps while nobody waits
+            try:
+                return self._changed.wait_for(lambda: self._changes != seen, timeout)
+            finally:
+                self._waiters -= 1
+
+    def stop(self) -> None:
+        """End the polling thread (it closes its connection); a later wait restarts it."""
+        self._current()
+        with self._changed:
+            self._stopped = True
+            self._wanted.notify()
+
+    def _poll(self) -> None:
+        conn: sqlite3.Connection | None = None
+        version: object = None  # None: nothing read yet, so the first read counts as a change
+        try:
+            while True:
+                with self._changed:
+                    while not self._waiters and not self._stopped:
+                        self._wanted.wait()
+                    if self._stopped:
+                        return
+                try:
+                    if conn is None:
+                        conn = self._open()
+                    current: object = conn.execute("PRAGMA data_version").fetchone()[0]
+                except Exception:  # the waiters look at the file themselves and report it
+                    if conn is not None:
+                        with suppress(sqlite3.Error):
+                            conn.close()
+                    conn, current = None, None
+                if current is None or current != version:
+                    with self._changed:
+                        self._changes += 1
+                        self._changed.notify_all()
+                version = current
+                with self._changed:
+                    if not self._stopped:  # stop() ends the pause early
+                        self._wanted.wait(self._interval)
+        finally:
+            with self._changed:  # the next wait starts another one (after a crash too)
+                if self._thread is threading.current_thread():
+                    self._thread = None
+            if conn is not None:
+                with suppress(sqlite3.Error):
+                    conn.close()
+
+
 class SqliteStorage:
     """Queue, schedule, results, counters, leases and dead letters in one SQLite file.
 
@@ -187,9 +308,17 @@ class SqliteStorage:
     :class:`~huey.protocols.SupportsPeekMany`, :class:`~huey.protocols.SupportsDeleteData`,
     :class:`~huey.protocols.SupportsFlushAll`, :class:`~huey.protocols.SupportsSemaphores`,
     :class:`~huey.protocols.SupportsClose`, :class:`~huey.protocols.SupportsSettle`,
-    :class:`~huey.protocols.SupportsDurabilityReport` and
+    :class:`~huey.protocols.SupportsDurabilityReport`,
+    :class:`~huey.protocols.SupportsBlockingDequeue`,
+    :class:`~huey.protocols.SupportsResultNotification` and
     :class:`~huey.protocols.SupportsScheduleTransfer`. Several queues (huey names) may share
     one file. Safe to use from many threads and processes at once.
+
+    SQLite notifies no one of a commit, so an idle worker (``blocking``) and a blocked
+    ``Result.get`` (``notify_result``) wait on a watch instead of polling the tables: a
+    commit through this storage in the same process wakes them at once, one from another
+    process within about ``poll_interval`` seconds (one thread per process reads
+    ``PRAGMA data_version``, a lock-free read in WAL mode, while anyone waits).
 
     Args:
         name: the queue's name; rows of other queues in the same file are invisible.
@@ -206,6 +335,15 @@ class SqliteStorage:
         journal_mode: SQLite journal mode; ``"wal"`` lets readers run beside a writer.
         pragmas: extra ``PRAGMA name = value`` settings applied to every connection
             (for example ``{"max_page_count": 1000}`` to cap the file's size).
+        blocking: ``dequeue`` and ``reserve`` wait up to ``read_timeout`` seconds for an
+            item when the queue is empty, so the consumer's workers do not poll with
+            back-off and take a new task within milliseconds.
+        read_timeout: the longest one blocking ``dequeue`` or ``reserve`` waits (a
+            worker looks at the consumer's stop flag between two of them).
+        notify_result: a blocked ``Result.get(blocking=True)`` waits for the result's
+            commit instead of polling with back-off.
+        poll_interval: seconds between two looks at ``PRAGMA data_version`` while a
+            thread waits: how late a commit made by another process is noticed.
         connect_kwargs: passed to :func:`sqlite3.connect` (for example ``uri=True``).
 
     Raises:
@@ -214,7 +352,6 @@ class SqliteStorage:
         StorageError: the file cannot be opened (a subclass names the cause).
     """
 
-    blocking = False
     priority = True
 
     def __init__(
@@ -227,6 +364,11 @@ class SqliteStorage:
         strict_fifo: bool = False,
         journal_mode: str = "wal",
         pragmas: Mapping[str, int | str] | None = None,
+        *,
+        blocking: bool = True,
+        read_timeout: float = 0.1,
+        notify_result: bool = True,
+        poll_interval: float = 0.002,
         **connect_kwargs: object,
     ) -> None:
         if not name or not _is_str(name):
@@ -241,6 +383,11 @@ class SqliteStorage:
             raise ConfigurationError(f"cache_mb must be a non-negative int, got {cache_mb!r}")
         if not _is_number(timeout) or not timeout >= 0:
             raise ConfigurationError(f"timeout must be a number of seconds >= 0, got {timeout!r}")
+        for option, seconds in (("read_timeout", read_timeout), ("poll_interval", poll_interval)):
+            if not _is_number(seconds) or not seconds > 0:
+                raise ConfigurationError(
+                    f"{option} must be a positive number of seconds, got {seconds!r}"
+                )
         mode = str(journal_mode).lower()
         if mode not in _JOURNAL_MODES:
             raise ConfigurationError(
@@ -258,6 +405,11 @@ class SqliteStorage:
         self.strict_fifo: bool = bool(strict_fifo)
         self.journal_mode = mode
         self.pragmas: dict[str, int | str] = extra
+        self.blocking: bool = bool(blocking)
+        self.read_timeout: float = float(read_timeout)
+        self.notify_result: bool = bool(notify_result)
+        self.poll_interval: float = float(poll_interval)
+        self._watch = _ChangeWatch(self._open, self.poll_interval, path)
         self._connect_kwargs: dict[str, Any] = dict(connect_kwargs)
         self._local = _ThreadState()
         self._lock = threading.Lock()
@@ -442,6 +594,7 @@ class SqliteStorage:
             if isinstance(exc, sqlite3.Error):
                 raise self._error(exc, what) from exc
             raise
+        self._watch.changed()
 
     def _read(self, what: str, sql: str, params: Sequence[object] = ()) -> list[Any]:
         try:
@@ -480,6 +633,29 @@ class SqliteStorage:
             with suppress(sqlite3.Error):  # already unusable: nothing left to release
                 conn.close()
         self._local.conn = None
+        self._watch.stop()
+
+    def _wait_for(self, attempt: Callable[[float], _T | None]) -> _T | None:
+        """``attempt(waited)`` until it finds something or ``read_timeout`` passes.
+
+        Without ``blocking`` it is one attempt. Otherwise, between attempts, the thread
+        sleeps until a commit to the file (see :class:`_ChangeWatch`); ``waited`` is the
+        seconds spent so far, by which a lease's deadline moves.
+        """
+        if not self.blocking:
+            return attempt(0.0)
+        started = time.monotonic()
+        waited = 0.0
+        while True:
+            seen = self._watch.mark()
+            found = attempt(waited)
+            if found is not None:
+                return found
+            waited = time.monotonic() - started
+            if waited >= self.read_timeout:
+                return None
+            self._watch.wait(seen, self.read_timeout - waited)
+            waited = time.monotonic() - started
 
     def persistence_warning(self) -> str | None:
         """Why committed tasks may not survive a power loss, for the consumer to log.
@@ -526,7 +702,13 @@ class SqliteStorage:
         )
 
     def dequeue(self) -> bytes | None:
-        """Remove and return the next ready item (at-most-once), or ``None``."""
+        """Remove and return the next ready item (at-most-once), or ``None``.
+
+        With ``blocking``, waits up to ``read_timeout`` seconds for one.
+        """
+        return self._wait_for(self._pop_next)
+
+    def _pop_next(self, _waited: float) -> bytes | None:
         if not self._has_ready():
             return None
         with self._write("dequeueing") as db:
@@ -679,6 +861,29 @@ class SqliteStorage:
                 (self.name, key, value),
             )
 
+    def put_result(self, key: str, value: bytes, /) -> None:
+        """Store a task result (as :meth:`put_data`); its commit wakes its readers."""
+        self.put_data(key, value)
+
+    def wait_result(self, key: str, timeout: float, /) -> bool:
+        """Wait up to ``timeout`` seconds for a value under ``key``; whether one came.
+
+        With ``notify_result`` the thread sleeps until a commit to the file (see
+        ``poll_interval``); without it, it sleeps ``min(timeout, read_timeout)`` once.
+        """
+        if not self.notify_result:
+            time.sleep(max(0.0, min(timeout, self.read_timeout)))
+            return self.has_data_for_key(key)
+        deadline = time.monotonic() + timeout
+        while True:
+            seen = self._watch.mark()
+            if self.has_data_for_key(key):
+                return True
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            self._watch.wait(seen, remaining)
+
     def peek_data(self, key: str, /) -> bytes | EmptyDataType:
         """The value under ``key``, or ``EmptyData``."""
         rows = self._read(
@@ -817,11 +1022,17 @@ class SqliteStorage:
     # --- leases ---------------------------------------------------------------------
 
     def reserve(self, now: float, lease_seconds: float, /) -> Lease | None:
-        """Lease the next ready item until ``now + lease_seconds``."""
+        """Lease the next ready item until ``now + lease_seconds``.
+
+        With ``blocking``, waits up to ``read_timeout`` seconds for one (the deadline
+        then moves by the seconds waited).
+        """
+        return self._wait_for(lambda waited: self._lease_next(now + waited + lease_seconds))
+
+    def _lease_next(self, deadline: float) -> Lease | None:
         if not self._has_ready():
             return None
         token = _new_token()
-        deadline = now + lease_seconds
         with self._write("reserving a message") as db:
             row = db.execute(
                 """UPDATE huey_task SET token = ?, deadline = ?, deliveries = deliveries + 1
