@@ -7,11 +7,13 @@ can explain; the waits that find nothing must end.
 
 from __future__ import annotations
 
+import multiprocessing
 import sqlite3
 import threading
 import time
 from collections.abc import Callable
 from contextlib import closing
+from multiprocessing.synchronize import Event
 from pathlib import Path
 
 import pytest
@@ -134,6 +136,45 @@ def test_blocked_result_get_returns_the_result_stored_by_a_consumer(path: Path) 
         assert add(1, 2).get(blocking=True, timeout=LONG) == 3
     finally:
         consumer.stop(graceful=True)
+
+
+def _reserve_in_child(
+    storage: SqliteStorage, ready: Event, out: multiprocessing.Queue[tuple[bytes | None, float]]
+) -> None:
+    ready.set()
+    started = time.monotonic()
+    lease = storage.reserve(1000.0, 30.0)
+    out.put((None if lease is None else lease.data, time.monotonic() - started))
+
+
+def test_a_forked_child_is_woken_by_another_process(path: Path) -> None:
+    """After fork() the child watches the file itself (the parent's watch thread is gone).
+
+    The parent waits first, so its watch thread runs when it forks; the child then
+    waits for an item that a connection outside it commits.
+    """
+    storage = SqliteStorage("q", path, read_timeout=0.01)
+    assert storage.dequeue() is None  # the parent's watch thread now runs
+    storage.read_timeout = LONG
+    context = multiprocessing.get_context("fork")
+    out: multiprocessing.Queue[tuple[bytes | None, float]] = context.Queue()
+    ready = context.Event()
+    child = context.Process(target=_reserve_in_child, args=(storage, ready, out), daemon=True)
+    child.start()
+    try:
+        assert ready.wait(LONG)
+        time.sleep(0.05)  # lets the child start waiting (if not, it finds the item at once)
+        with closing(sqlite3.connect(path, isolation_level=None)) as other:
+            other.execute("INSERT INTO huey_task (queue, data) VALUES ('q', x'6d7367')")
+        data, seconds = out.get(timeout=2 * LONG)
+        assert data == b"msg"
+        assert seconds < LONG, "woken by the commit, not by the end of read_timeout"
+    finally:
+        child.join(LONG)
+        if child.is_alive():
+            child.kill()
+    assert child.exitcode == 0
+    storage.close()
 
 
 def test_waits_that_find_nothing_end(path: Path) -> None:
