@@ -16,6 +16,10 @@ Design notes (why it looks like this):
 * **Leases live on the task row** (``token``, ``deadline``, ``deliveries``), so
   reserving is one ``UPDATE ... RETURNING`` on the best ready row and acknowledging is
   one ``DELETE`` by token: a message is never only in a worker's memory.
+* **Waiting without polling the tables**: an idle worker and a blocked result reader
+  sleep until a commit, signalled directly by this process's own writes and, for
+  other processes', noticed by one thread reading ``PRAGMA data_version`` every few
+  milliseconds while anyone waits (see ``_ChangeWatch``).
 * Every ``sqlite3`` error is translated to a typed
   :class:`~huey.exceptions.StorageError` naming the file and the cause; a failed
   transaction is rolled back, so nothing is half-written.
@@ -635,15 +639,13 @@ class SqliteStorage:
         self._local.conn = None
         self._watch.stop()
 
-    def _wait_for(self, attempt: Callable[[float], _T | None]) -> _T | None:
-        """``attempt(waited)`` until it finds something or ``read_timeout`` passes.
+    def _wait_for(self, attempt: Callable[[float], _T | None], timeout: float) -> _T | None:
+        """``attempt(waited)`` until it finds something or ``timeout`` seconds pass.
 
-        Without ``blocking`` it is one attempt. Otherwise, between attempts, the thread
-        sleeps until a commit to the file (see :class:`_ChangeWatch`); ``waited`` is the
-        seconds spent so far, by which a lease's deadline moves.
+        Between attempts the thread sleeps until a commit to the file (see
+        :class:`_ChangeWatch`); ``waited`` is the seconds spent so far, by which a
+        lease's deadline moves.
         """
-        if not self.blocking:
-            return attempt(0.0)
         started = time.monotonic()
         waited = 0.0
         while True:
@@ -652,9 +654,9 @@ class SqliteStorage:
             if found is not None:
                 return found
             waited = time.monotonic() - started
-            if waited >= self.read_timeout:
+            if waited >= timeout:
                 return None
-            self._watch.wait(seen, self.read_timeout - waited)
+            self._watch.wait(seen, timeout - waited)
             waited = time.monotonic() - started
 
     def persistence_warning(self) -> str | None:
@@ -706,7 +708,9 @@ class SqliteStorage:
 
         With ``blocking``, waits up to ``read_timeout`` seconds for one.
         """
-        return self._wait_for(self._pop_next)
+        if not self.blocking:
+            return self._pop_next(0.0)
+        return self._wait_for(self._pop_next, self.read_timeout)
 
     def _pop_next(self, _waited: float) -> bytes | None:
         if not self._has_ready():
@@ -874,15 +878,8 @@ class SqliteStorage:
         if not self.notify_result:
             time.sleep(max(0.0, min(timeout, self.read_timeout)))
             return self.has_data_for_key(key)
-        deadline = time.monotonic() + timeout
-        while True:
-            seen = self._watch.mark()
-            if self.has_data_for_key(key):
-                return True
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return False
-            self._watch.wait(seen, remaining)
+        stored = self._wait_for(lambda _waited: self.has_data_for_key(key) or None, timeout)
+        return stored is not None
 
     def peek_data(self, key: str, /) -> bytes | EmptyDataType:
         """The value under ``key``, or ``EmptyData``."""
@@ -1027,7 +1024,11 @@ class SqliteStorage:
         With ``blocking``, waits up to ``read_timeout`` seconds for one (the deadline
         then moves by the seconds waited).
         """
-        return self._wait_for(lambda waited: self._lease_next(now + waited + lease_seconds))
+        if not self.blocking:
+            return self._lease_next(now + lease_seconds)
+        return self._wait_for(
+            lambda waited: self._lease_next(now + waited + lease_seconds), self.read_timeout
+        )
 
     def _lease_next(self, deadline: float) -> Lease | None:
         if not self._has_ready():
