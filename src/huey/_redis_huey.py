@@ -58,6 +58,8 @@ class RedisHueyOptions(HueyOptions, total=False):
             at once instead of it polling (default ``False``).
         notify_result_ttl: seconds a wake-up waits for its reader (default 60).
         username: an ACL user.
+        cluster: connect to a Redis Cluster through ``url`` or ``host``/``port`` of any
+            of its nodes (default ``False``); see :ref:`redis-cluster`.
 
     The others (``ssl``, ``ssl_*``, ``socket_*``, ``health_check_interval``,
     ``max_connections``, ``retry``, ``unix_socket_path``) are passed to
@@ -76,6 +78,7 @@ class RedisHueyOptions(HueyOptions, total=False):
     notify_result: bool
     notify_result_ttl: float
     username: str
+    cluster: bool
     ssl: bool
     ssl_ca_certs: str
     ssl_ca_data: str

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+from redis.crc import key_slot
 
 from huey import Huey
 from huey.storage.redis import (
@@ -33,7 +34,14 @@ from huey.storage.redis import (
     RedisStorage,
 )
 
-__all__ = ("ALL_STORAGES", "RedisServer", "StorageFactory", "dispose", "free_port")
+__all__ = (
+    "ALL_STORAGES",
+    "RedisClusterServers",
+    "RedisServer",
+    "StorageFactory",
+    "dispose",
+    "free_port",
+)
 
 ALL_STORAGES = (RedisStorage, PriorityRedisStorage, RedisExpireStorage, PriorityRedisExpireStorage)
 """The four Redis storage classes, for tests parametrized over all of them."""
@@ -260,3 +268,139 @@ def make_storage(redis_url: str, request: pytest.FixtureRequest) -> Iterator[Sto
     factory = StorageFactory(redis_url, request.node.name)
     yield factory
     factory.cleanup()
+
+
+_CLI = shutil.which("redis-cli")
+
+
+def _cluster_port() -> int:
+    """A free port for a cluster node: its bus port (10000 higher) must be free too."""
+    while True:
+        port = free_port()
+        if port > 55535:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            try:
+                probe.bind(("127.0.0.1", port + 10000))
+            except OSError:
+                continue
+        return port
+
+
+class RedisClusterServers:
+    """A private Redis Cluster of three masters (no replicas) the tests may kill and restart.
+
+    Each node is a :class:`RedisServer` with cluster mode on, in a directory of its own
+    (its AOF and its ``nodes.conf``, so a restarted node rejoins with its slots).
+    ``cluster-require-full-coverage no`` lets the other shards serve while one is down.
+    """
+
+    def __init__(self, directory: Path) -> None:
+        self.nodes = [
+            RedisServer(
+                directory / f"node-{index}",
+                "--cluster-enabled",
+                "yes",
+                "--cluster-config-file",
+                "nodes.conf",
+                "--cluster-node-timeout",
+                "2000",
+                "--cluster-require-full-coverage",
+                "no",
+            )
+            for index in range(3)
+        ]
+        for node in self.nodes:
+            node.port = _cluster_port()
+
+    @property
+    def url(self) -> str:
+        """The URL of the first node (any node lets a cluster client find the others)."""
+        return self.nodes[0].url
+
+    def start(self) -> None:
+        """Start the nodes, join them with ``redis-cli --cluster create``, wait until ok."""
+        assert _CLI is not None
+        try:
+            for node in self.nodes:
+                node.start()
+            addresses = [f"127.0.0.1:{node.port}" for node in self.nodes]
+            create = [_CLI, "--cluster", "create", *addresses, "--cluster-replicas", "0"]
+            subprocess.run(
+                [*create, "--cluster-yes"],
+                check=True,
+                capture_output=True,
+                timeout=60,
+            )
+            for node in self.nodes:
+                self.wait_ok(node)
+        except BaseException:
+            self.stop()
+            raise
+
+    def info(self, node: RedisServer) -> str:
+        """``CLUSTER INFO`` as ``node`` sees it ('' when it does not answer)."""
+        assert _CLI is not None
+        done = subprocess.run(
+            [_CLI, "-p", str(node.port), "cluster", "info"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+        return done.stdout
+
+    def wait_ok(self, node: RedisServer, timeout: float = 30) -> None:
+        """Wait until ``node`` reports ``cluster_state:ok``."""
+        deadline = time.monotonic() + timeout
+        while "cluster_state:ok" not in self.info(node):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"cluster not ok on port {node.port}:\n{self.info(node)}")
+            time.sleep(0.05)
+
+    def owner(self, key: str) -> RedisServer:
+        """The node serving ``key``'s slot."""
+        assert _CLI is not None
+        slot = key_slot(key.encode())
+        nodes = subprocess.run(
+            [_CLI, "-p", str(self.nodes[0].port), "cluster", "nodes"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout
+        for line in nodes.splitlines():
+            fields = line.split()
+            port = int(fields[1].split("@")[0].rsplit(":", 1)[1])
+            for served in fields[8:]:
+                low, _, high = served.partition("-")
+                if int(low) <= slot <= int(high or low):
+                    return next(node for node in self.nodes if node.port == port)
+        raise RuntimeError(f"no node serves slot {slot}")
+
+    def stop(self) -> None:
+        """Kill every node."""
+        for node in self.nodes:
+            node.kill()
+
+
+@pytest.fixture(scope="module")
+def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisClusterServers]:
+    """A private three-master Redis Cluster for the tests of one module.
+
+    Skipped loudly without ``redis-server`` or ``redis-cli`` (failed under ``CI=true``).
+    """
+    if _BINARY is None or _CLI is None:
+        reason = (
+            "NO REDIS CLUSTER: the Redis Cluster tests did not run. They need the "
+            "redis-server and redis-cli binaries (apt-get install redis-server)."
+        )
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason + " (CI=true: failing instead of skipping)", pytrace=False)
+        pytest.skip(reason)
+    cluster = RedisClusterServers(tmp_path_factory.mktemp("redis-cluster"))
+    cluster.start()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()

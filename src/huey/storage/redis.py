@@ -88,14 +88,18 @@ from urllib.parse import urlsplit, urlunsplit
 
 import redis
 from redis.backoff import ExponentialWithJitterBackoff
+from redis.cluster import RedisCluster
 from redis.exceptions import (
     AuthenticationError,
     AuthorizationError,
+    ClusterDownError,
     NoPermissionError,
     NoScriptError,
     OutOfMemoryError,
+    RedisClusterException,
     RedisError,
     ResponseError,
+    TryAgainError,
 )
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -162,6 +166,67 @@ class _Held:
     def __init__(self, pid: int, connection: _Connection) -> None:
         self.pid = pid
         self.connection = connection
+
+
+class _ClusterNode(Protocol):
+    """The part of ``redis.cluster.ClusterNode`` this module uses."""
+
+    @property
+    def redis_connection(self) -> _Client | None: ...
+
+
+class _Cluster(_Client, Protocol):
+    """The part of ``redis.cluster.RedisCluster`` this module calls."""
+
+    def get_node_from_key(self, key: str) -> _ClusterNode | None: ...
+
+
+class _ClusterClient:
+    """redis-py's ``RedisCluster`` as a :class:`_Client` for one queue.
+
+    redis-py sends a command that names keys to the node owning their slot (every key of
+    a queue shares one), but sends the node-level commands huey uses (``PING``, ``INFO``,
+    ``CONFIG``, ``SCAN``, ``SCRIPT``) to every node and merges the replies: those go to
+    the node owning the queue's slot alone, so one unreachable shard does not fail the
+    queues of the others. The cluster client is made on first use, as ``redis.Redis``
+    connects on first use: constructing a storage never touches the network.
+    """
+
+    _NODE_COMMANDS: ClassVar[frozenset[str]] = frozenset(
+        {"PING", "INFO", "CONFIG", "SCAN", "SCRIPT"}
+    )
+
+    def __init__(self, connect: Callable[[], _Cluster], key: str) -> None:
+        self._connect = connect
+        self._key = key
+        self._cluster: _Cluster | None = None
+        self._lock = threading.Lock()
+
+    def _client(self) -> _Cluster:
+        cluster = self._cluster
+        if cluster is None:
+            with self._lock:
+                cluster = self._cluster
+                if cluster is None:
+                    cluster = self._cluster = self._connect()
+        return cluster
+
+    def execute_command(self, *args: _Arg) -> object:
+        cluster = self._client()
+        if str(args[0]).upper() in self._NODE_COMMANDS:
+            # The owning node's own client: its reply as one server gives it.
+            node = cluster.get_node_from_key(self._key)
+            client = None if node is None else node.redis_connection
+            if client is None:
+                raise RedisClusterException(f"no node of the cluster serves {self._key!r}")
+            return client.execute_command(*args)
+        return cluster.execute_command(*args)
+
+    def close(self) -> None:
+        with self._lock:
+            cluster, self._cluster = self._cluster, None
+        if cluster is not None:
+            cluster.close()
 
 
 # --- narrowing redis-py replies ------------------------------------------------------------
@@ -734,42 +799,38 @@ return 1
 # Settle the previous lease (as _H_SETTLE) and reserve the next message (as _RESERVE) in
 # one round trip: the worker's hot path. A re-sent call reports the first run's settle
 # (the recent marker) and gets the same lease back (the token already holds it).
-# Few arguments, since redis-py's encoding of each costs the worker CPU: the other key
-# names are made here from the queue's prefix (every one is in the queue's hash slot).
-# KEYS: queue
-# ARGV: prefix, window, token, new token, deadline, notify_ttl_ms, number of discarded
-#       keys n, discarded keys (n of them), then result key and value (if any)
+# KEYS: queue, inflight, leases, results, results:ttl, dead, recent, then done:<key> when
+#       the result wakes its readers (notify_result)
+# ARGV: token, new token, deadline, notify_ttl_ms, number of discarded keys n, discarded
+#       keys (n of them), then result key and value (if any)
 _H_SETTLE_RESERVE = """
 if redis.replicate_commands then redis.replicate_commands() end
-local prefix = ARGV[1]
-local inflight, leases = prefix .. 'inflight', prefix .. 'leases'
-local results, ttl = prefix .. 'results', prefix .. 'results:ttl'
-local recent = prefix .. 'recent:' .. ARGV[2]
-local token = ARGV[3]
+local inflight, leases, results, ttl = KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local recent = KEYS[7]
+local token = ARGV[1]
 local settled = 1
 if redis.call('HDEL', inflight, token) == 0 then
   settled = redis.call('HEXISTS', recent, 's' .. token)
 else
   redis.call('ZREM', leases, token)
   seen(recent, 's' .. token)
-  local n = tonumber(ARGV[7])
-  for i = 8, 7 + n do
+  local n = tonumber(ARGV[5])
+  for i = 6, 5 + n do
     redis.call('HDEL', results, ARGV[i])
     redis.call('ZREM', ttl, ARGV[i])
   end
-  local key = ARGV[8 + n]
+  local key = ARGV[6 + n]
   if key then
-    redis.call('HSET', results, key, ARGV[9 + n])
+    redis.call('HSET', results, key, ARGV[7 + n])
     redis.call('ZREM', ttl, key)
-    if ARGV[6] ~= '0' then
-      local done = prefix .. 'done:' .. key
+    local done = KEYS[8]
+    if done then
       redis.call('LPUSH', done, '1')
-      redis.call('PEXPIRE', done, ARGV[6])
+      redis.call('PEXPIRE', done, ARGV[4])
     end
   end
 end
-local dead = prefix .. 'dead'
-local lease = reserve(KEYS[1], inflight, leases, results, ttl, dead, ARGV[4], ARGV[5], '')
+local lease = reserve(KEYS[1], inflight, leases, results, ttl, KEYS[6], ARGV[2], ARGV[3], '')
 return {settled, lease}
 """
 
@@ -1085,6 +1146,7 @@ class RedisStorage:
         password: str | None = None,
         db: int | None = None,
         username: str | None = None,
+        cluster: bool = False,
         **connection_params: Any,
     ) -> None:
         if not name or "{" in name or "}" in name:
@@ -1101,17 +1163,21 @@ class RedisStorage:
         self.read_timeout: float = float(read_timeout)
         self.notify_result: bool = notify_result
         self.notify_result_ttl: float = float(notify_result_ttl)
-        self.url: str
-        self._client, self.url = self._connect(
-            connection_pool,
-            url,
-            client_name,
-            {"host": host, "port": port, "password": password, "db": db, "username": username},
-            connection_params,
-        )
         prefix = f"huey:{{{name}}}:"
         self._prefix = prefix
         self._queue = prefix + "queue"
+        self.cluster: bool = cluster
+        self.url: str
+        explicit = {"host": host, "port": port, "password": password, "db": db}
+        explicit["username"] = username
+        if cluster:
+            self._client, self.url = self._connect_cluster(
+                connection_pool, url, client_name, explicit, connection_params, self._queue
+            )
+        else:
+            self._client, self.url = self._connect(
+                connection_pool, url, client_name, explicit, connection_params
+            )
         self._seq = prefix + "seq"
         self._wake = prefix + "wake"
         self._schedule = prefix + "schedule"
@@ -1124,6 +1190,14 @@ class RedisStorage:
         self._results = prefix + "results"
         self._results_ttl = prefix + "results:ttl"
         self._counters = prefix + "counters"
+        self._settle_reserve_keys = (
+            self._queue,
+            self._inflight,
+            self._leases,
+            self._results,
+            self._results_ttl,
+            self._dead,
+        )
         self._scripts = _ZSET_SCRIPTS if self.priority else _LIST_SCRIPTS
         self._config_denied = False  # see _bulk_limit
         self._local = threading.local()  # see _held_connection
@@ -1161,9 +1235,58 @@ class RedisStorage:
         client = redis.Redis(**given, **params)
         return cast("_Client", client), _describe(client.connection_pool.connection_kwargs)
 
+    @staticmethod
+    def _connect_cluster(
+        pool: redis.ConnectionPool | None,
+        url: str | None,
+        client_name: str | None,
+        explicit: dict[str, Any],
+        params: dict[str, Any],
+        key: str,
+    ) -> tuple[_Client, str]:
+        """A Redis Cluster client reaching the cluster through ``url`` or ``host``/``port``.
+
+        Any node of the cluster will do: the client learns the others from it.
+        """
+        given = {name: value for name, value in explicit.items() if value is not None}
+        if pool is not None:
+            raise ConfigurationError(
+                "cluster=True does not take a connection_pool: give url= or host=/port= "
+                "of any node of the cluster"
+            )
+        if given.pop("db", 0) != 0:
+            raise ConfigurationError("Redis Cluster has only database 0: do not give db=")
+        if url is not None and ("host" in given or "port" in given):
+            raise ConfigurationError("give either url= or host=/port=, not both")
+        if url is not None and urlsplit(url).scheme not in ("redis", "rediss"):
+            raise ConfigurationError(
+                f"cluster=True needs a redis:// or rediss:// url of a node, got {_redact(url)!r}"
+            )
+        if url is not None and urlsplit(url).path.strip("/") not in ("", "0"):
+            raise ConfigurationError("Redis Cluster has only database 0: drop it from the url")
+        if client_name is not None:
+            params["client_name"] = client_name
+        params.setdefault("retry", _default_retry())
+        if url is not None:
+            described = _redact(url)
+
+            def connect() -> _Cluster:
+                return cast("_Cluster", RedisCluster.from_url(url, **given, **params))
+
+        else:
+            given.setdefault("host", "localhost")
+            given.setdefault("port", 6379)
+            described = _describe(given)
+
+            def connect() -> _Cluster:
+                return cast("_Cluster", RedisCluster(**given, **params))
+
+        return _ClusterClient(connect, key), described
+
     @override
     def __repr__(self) -> str:
-        return f"<{type(self).__name__} {self.name!r} at {self.url}>"
+        cluster = " (cluster)" if self.cluster else ""
+        return f"<{type(self).__name__} {self.name!r} at {self.url}{cluster}>"
 
     # --- plumbing ------------------------------------------------------------------------
 
@@ -1195,6 +1318,13 @@ class RedisStorage:
                 ) from exc
             raise RedisConnectionFailed(
                 f"cannot reach Redis at {self.url}: {exc}", storage=self.url
+            ) from exc
+        except (ClusterDownError, TryAgainError, RedisClusterException) as exc:
+            # A cluster that cannot serve the queue's slot now (its node is down, or the
+            # slot is moving): as unreachable as a single server that is down.
+            raise RedisConnectionFailed(
+                f"Redis Cluster at {self.url} cannot serve queue {self.name!r}: {exc}",
+                storage=self.url,
             ) from exc
         except OutOfMemoryError as exc:
             raise StorageFull(
@@ -1618,24 +1748,19 @@ class RedisStorage:
         """
         new_token = _TOKENS.next()
         deadline = now + lease_seconds
-        args: list[_Arg] = [
-            self._prefix,
-            self._window(),
-            token,
-            new_token,
-            _number(deadline),
-            self._notify_ms(),
-            len(discard),
-            *discard,
-        ]
+        notify_ms = self._notify_ms()
+        keys: tuple[str, ...] = (*self._settle_reserve_keys, self._recent())
+        args: list[_Arg] = [token, new_token, _number(deadline), notify_ms, len(discard), *discard]
         if result is not None:
             args += result
+            if notify_ms:
+                keys += (self._done_key(result[0]),)
         # Only the result can be large: measure it rather than every argument.
         size = len(result[1]) if result is not None else 0
         if size > _MIN_BULK_LIMIT:
             size = self._check_size(args)
         script = self._scripts["settle_reserve"]
-        reply = _as_list(self._run_held(script, (self._queue,), size, *args))
+        reply = _as_list(self._run_held(script, keys, size, *args))
         settled = _as_int(reply[0]) == 1
         reserved = _as_list(reply[1]) if len(reply) > 1 else []
         envelope = _as_bytes(reserved[0]) if reserved else None
@@ -2067,6 +2192,7 @@ class RedisExpireStorage(RedisStorage):
         password: str | None = None,
         db: int | None = None,
         username: str | None = None,
+        cluster: bool = False,
         **connection_params: Any,
     ) -> None:
         if type(expire_time) is not int or expire_time < 1:
@@ -2088,6 +2214,7 @@ class RedisExpireStorage(RedisStorage):
             password=password,
             db=db,
             username=username,
+            cluster=cluster,
             **connection_params,
         )
 
