@@ -27,6 +27,8 @@ def check_results_mode_per_class() -> None:
     assert_type(RedisHuey("e", url="redis://localhost:1/0"), RedisHuey[Literal[True]])
     expiring = PriorityRedisExpireHuey("f", results=False, expire_time=60, port=1)
     assert_type(expiring, PriorityRedisExpireHuey[Literal[False]])
+    clustered = RedisHuey("g", url="redis://localhost:1", cluster=True)
+    assert_type(clustered, RedisHuey[Literal[True]])
 
 
 def rejected_options() -> None:
@@ -37,3 +39,4 @@ def rejected_options() -> None:
     FileHuey("d")  # type: ignore[call-overload]  # pyright: ignore[reportCallIssue]
     RedisHuey("e", expire_time=60)  # type: ignore[call-overload]  # pyright: ignore[reportCallIssue]
     RedisHuey("f", prot=6379)  # type: ignore[call-overload]  # pyright: ignore[reportCallIssue]
+    RedisHuey("g", cluster="yes")  # type: ignore[call-overload]  # pyright: ignore[reportArgumentType]

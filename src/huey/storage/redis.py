@@ -1,11 +1,12 @@
 """Redis storages: :class:`RedisStorage` and its priority and expiring variants.
 
 Every Redis key of one queue starts with ``huey:{<name>}:``. The braces are a Redis Cluster
-*hash tag*: all keys of a queue live in one slot, so the Lua scripts work on Cluster and
+*hash tag*: all keys of a queue live in one slot, so the Lua scripts work on Cluster
+(``cluster=True``: one queue on one shard, several queues spread over the shards) and
 under ACL key patterns such as ``~huey:*``. Scripts declare the keys they touch in
-``KEYS``, except the worker's settle-and-reserve script, which declares the queue and
-makes the other names from the queue's prefix (fewer arguments to send per task; the
-keys share the queue's slot). The layout:
+``KEYS``; the one exception is reading a reserved item's revocation flags in the
+expiring variants, whose key names travel in the item (they carry the queue's tag, so
+they are in its slot). The layout:
 
 ====================================  =======  ==============================================
 key                                   type     use
@@ -1120,8 +1121,13 @@ class RedisStorage:
         password: the password (``AUTH``); with ``username`` an ACL user's password.
         db: the database number.
         username: the ACL user (Redis 6+).
+        cluster: connect to a Redis Cluster through ``url`` (``redis://`` or
+            ``rediss://``) or ``host``/``port`` of any of its nodes, with redis-py's
+            ``RedisCluster`` (made on first use). The queue lives on the master owning
+            its hash tag's slot. Takes no ``connection_pool`` and no database but 0.
         connection_params: other ``redis.Redis`` arguments (``ssl=True``,
-            ``ssl_ca_certs=...``, ``socket_timeout=...``, ``retry=...``).
+            ``ssl_ca_certs=...``, ``socket_timeout=...``, ``retry=...``); with
+            ``cluster=True``, ``redis.cluster.RedisCluster`` arguments.
 
     Raises:
         ConfigurationError: conflicting connection options, a name containing ``{`` or
@@ -1360,7 +1366,10 @@ class RedisStorage:
         event layers of ``redis.Redis`` cost about as much client CPU as the round trip.
         Anything unusual (the script not loaded yet, a broken connection) goes the
         ordinary way, whose retries may run the script a second time: only idempotent
-        scripts may come here.
+        scripts may come here. Under ``cluster=True`` there is no connection of our own
+        (see :meth:`_held_connection`): every call goes the ordinary way, through
+        ``RedisCluster``, which routes it to the master owning the queue's slot and
+        follows ``MOVED`` when the slot moves.
         """
         with self._errors(size):
             connection = self._held_connection()
@@ -1376,7 +1385,8 @@ class RedisStorage:
             return script(self._client, keys, *args)
 
     def _held_connection(self) -> _Connection | None:
-        """A pool connection this thread keeps for :meth:`_run_held` (``None``: no pool).
+        """A pool connection this thread keeps for :meth:`_run_held` (``None``: no pool,
+        as with the cluster client, whose pools are per node).
 
         Taken once per thread and process (a forked child takes its own), and given back
         to the pool when the thread ends.
@@ -2168,6 +2178,7 @@ class RedisExpireStorage(RedisStorage):
         password: see :class:`RedisStorage`.
         db: see :class:`RedisStorage`.
         username: see :class:`RedisStorage`.
+        cluster: see :class:`RedisStorage`.
         connection_params: see :class:`RedisStorage`.
 
     Raises:
