@@ -1174,15 +1174,14 @@ class RedisStorage:
         self._queue = prefix + "queue"
         self.cluster: bool = cluster
         self.url: str
-        explicit = {"host": host, "port": port, "password": password, "db": db}
-        explicit["username"] = username
+        given = {"host": host, "port": port, "password": password, "db": db, "username": username}
         if cluster:
             self._client, self.url = self._connect_cluster(
-                connection_pool, url, client_name, explicit, connection_params, self._queue
+                connection_pool, url, client_name, given, connection_params, self._queue
             )
         else:
             self._client, self.url = self._connect(
-                connection_pool, url, client_name, explicit, connection_params
+                connection_pool, url, client_name, given, connection_params
             )
         self._seq = prefix + "seq"
         self._wake = prefix + "wake"
