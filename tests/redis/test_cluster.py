@@ -23,6 +23,7 @@ from huey.storage.redis import (
     PriorityRedisExpireStorage,
     RedisConnectionFailed,
     RedisStorage,
+    _Held,  # pyright: ignore[reportPrivateUsage]  # to plant a connection to the wrong node
 )
 from huey.testing import SETTLE_CHECKS, STORAGE_CHECKS, check_storage
 
@@ -286,3 +287,32 @@ def test_node_restart(
         assert consumer.poll() is None, "the consumer exited during the outage"
     finally:
         stop(consumer)
+
+
+def test_hot_path_follows_a_moved_slot(
+    redis_cluster: RedisClusterServers, make_cluster_storage: StorageFactory
+) -> None:
+    """The worker's own connection is to the master owning the queue's slot; when that
+    master answers MOVED (the slot went elsewhere) the call goes through RedisCluster,
+    which follows the slot, and the next call takes a connection to the new owner."""
+    storage = make_cluster_storage(RedisStorage, cluster=True, blocking=False)
+    storage.enqueue(b"one")
+    storage.enqueue(b"two")
+    owner = redis_cluster.owner(storage._queue)  # pyright: ignore[reportPrivateUsage]  # the key whose slot is probed
+    stranger = next(node for node in redis_cluster.nodes if node is not owner)
+    pool = redis.ConnectionPool(port=stranger.port)
+    # As if the slot had moved away from the node this thread's connection reaches.
+    wrong = pool.get_connection()  # pyright: ignore[reportUnknownMemberType]  # redis-py leaves *args unannotated
+    storage._local.held = _Held(os.getpid(), wrong)  # pyright: ignore[reportPrivateUsage]  # the held connection under test
+    settled, lease = storage.settle_and_reserve("none", None, (), time.time(), 60)
+    assert not settled
+    assert lease is not None
+    assert lease.data == b"one"
+    held = storage._held_connection()  # pyright: ignore[reportPrivateUsage]  # the connection taken afresh
+    assert held is not None
+    assert getattr(held, "port", None) == owner.port
+    settled, lease = storage.settle_and_reserve(lease.token, None, (), time.time(), 60)
+    assert settled
+    assert lease is not None
+    assert lease.data == b"two"
+    pool.disconnect()

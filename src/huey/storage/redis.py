@@ -91,6 +91,7 @@ import redis
 from redis.backoff import ExponentialWithJitterBackoff
 from redis.cluster import RedisCluster
 from redis.exceptions import (
+    AskError,
     AuthenticationError,
     AuthorizationError,
     ClusterDownError,
@@ -191,6 +192,8 @@ class _ClusterClient:
     the node owning the queue's slot alone, so one unreachable shard does not fail the
     queues of the others. The cluster client is made on first use, as ``redis.Redis``
     connects on first use: constructing a storage never touches the network.
+    ``connection_pool`` is the owning master's pool, where the hot paths take the
+    connection they keep (see ``RedisStorage._run_held``).
     """
 
     _NODE_COMMANDS: ClassVar[frozenset[str]] = frozenset(
@@ -216,12 +219,21 @@ class _ClusterClient:
         cluster = self._client()
         if str(args[0]).upper() in self._NODE_COMMANDS:
             # The owning node's own client: its reply as one server gives it.
-            node = cluster.get_node_from_key(self._key)
-            client = None if node is None else node.redis_connection
-            if client is None:
-                raise RedisClusterException(f"no node of the cluster serves {self._key!r}")
-            return client.execute_command(*args)
+            return self._owner().execute_command(*args)
         return cluster.execute_command(*args)
+
+    def _owner(self) -> _Client:
+        """The client of the master owning the queue's slot."""
+        node = self._client().get_node_from_key(self._key)
+        client = None if node is None else node.redis_connection
+        if client is None:
+            raise RedisClusterException(f"no node of the cluster serves {self._key!r}")
+        return client
+
+    @property
+    def connection_pool(self) -> _Pool | None:
+        """The connection pool of the master owning the queue's slot (for the hot paths)."""
+        return cast("_Pool | None", getattr(self._owner(), "connection_pool", None))
 
     def close(self) -> None:
         with self._lock:
@@ -1365,10 +1377,11 @@ class RedisStorage:
         event layers of ``redis.Redis`` cost about as much client CPU as the round trip.
         Anything unusual (the script not loaded yet, a broken connection) goes the
         ordinary way, whose retries may run the script a second time: only idempotent
-        scripts may come here. Under ``cluster=True`` there is no connection of our own
-        (see :meth:`_held_connection`): every call goes the ordinary way, through
-        ``RedisCluster``, which routes it to the master owning the queue's slot and
-        follows ``MOVED`` when the slot moves.
+        scripts may come here. Under ``cluster=True`` the connection is one to the master
+        owning the queue's slot; a reply saying the slot is elsewhere or unavailable
+        (``MOVED``, ``ASK``, ``TRYAGAIN``, ``CLUSTERDOWN``: the script did not run) or a
+        broken connection drops it, and the ordinary way, ``RedisCluster``, follows the
+        slot to its new owner; the next call takes a connection to that owner.
         """
         with self._errors(size):
             connection = self._held_connection()
@@ -1379,13 +1392,18 @@ class RedisStorage:
                     return connection.read_response()
                 except NoScriptError:
                     pass  # not run: the ordinary call below loads the script first
+                except (AskError, TryAgainError, ClusterDownError):
+                    self._local.held = None  # not run; its finalizer gives it back
                 except (RedisConnectionError, RedisTimeoutError):
-                    connection.disconnect()  # reconnects on next use
+                    connection.disconnect()
+                    self._local.held = None  # the next call takes one afresh
             return script(self._client, keys, *args)
 
     def _held_connection(self) -> _Connection | None:
-        """A pool connection this thread keeps for :meth:`_run_held` (``None``: no pool,
-        as with the cluster client, whose pools are per node).
+        """A pool connection this thread keeps for :meth:`_run_held` (``None``: no pool).
+
+        Under ``cluster=True``, a connection of the pool of the master owning the queue's
+        slot when it is taken.
 
         Taken once per thread and process (a forked child takes its own), and given back
         to the pool when the thread ends.
