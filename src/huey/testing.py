@@ -672,6 +672,7 @@ def _check_dead_letters(storage: SupportsLeases, base: Storage) -> None:
     _equal(list(storage.dead_letters()), [], "a requeued dead letter is gone")
     _equal(storage.requeue_dead_letter(letter.id), False, "a letter is requeued once")
     _equal(storage.requeue_dead_letter("no-such-letter"), False, "an unknown letter id")
+    _equal(storage.requeue_dead_letter("9" * 24), False, "a letter id beyond 64 bits")
     again = _given(storage.reserve(1000.0, 30.0), "a requeued letter is ready", "reserve()")
     _equal(again.data, b"poison", "a requeued dead letter keeps its priority")
     _equal(again.deliveries, 1, "a requeued dead letter starts a fresh delivery count")

@@ -1185,15 +1185,14 @@ class SqliteStorage:
 
     def requeue_dead_letter(self, letter_id: str, /) -> bool:
         """Put a dead letter back at the end of the queue with a fresh delivery count."""
-        try:
-            row_id = int(letter_id)
-        except (TypeError, ValueError):
+        letter = row_id(letter_id)
+        if letter is None:
             return False
         with self._write("requeueing a dead letter") as db:
             row = db.execute(
                 """DELETE FROM huey_dead_letter WHERE queue = ? AND id = ?
                    RETURNING data, priority""",
-                (self.name, row_id),
+                (self.name, letter),
             ).fetchone()
             if row is None:
                 return False
