@@ -28,6 +28,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator, Sequence
@@ -37,6 +38,7 @@ from types import ModuleType
 from typing import Any, cast
 
 from huey import Huey, Result
+from huey.exceptions import StorageError
 from huey.protocols import SupportsLeases
 
 from .ledger_app import LEDGER_TASKS
@@ -49,6 +51,7 @@ __all__ = (
     "ConsumerProcess",
     "Counters",
     "Ledger",
+    "Producer",
     "record",
     "wait_until",
 )
@@ -82,6 +85,10 @@ APP_SOURCE = (
         from huey.storage.redis import RedisStorage
 
         storage = RedisStorage("battery", url=TARGET)
+    elif TARGET.startswith("postgresql://"):
+        from huey.storage.postgres import PostgresStorage
+
+        storage = PostgresStorage("battery", TARGET)
     else:
         busy = float(os.environ.get("RELIABILITY_BUSY", "5"))
         storage = SqliteStorage("battery", TARGET, timeout=busy)
@@ -296,15 +303,21 @@ class ConsumerProcess:
         log = self.app.directory / f"consumer-{next(self.app.serial)}.log"
         self.logs.append(log)
         command = [str(_CONSUMER), "relapp.huey", "-l", str(log), "-d", "0.01", "-m", "0.1"]
-        self.process = subprocess.Popen(
-            [*command, *self.args],
-            cwd=self.app.directory,
-            env=self.app.environment(),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
+        # What the consumer says before its log is set up (a failed start) goes beside it.
+        with open(log.with_suffix(".err"), "wb") as errors:
+            self.process = subprocess.Popen(
+                [*command, *self.args],
+                cwd=self.app.directory,
+                env=self.app.environment(),
+                stdout=subprocess.DEVNULL,
+                stderr=errors,
+                start_new_session=True,
+            )
         return self
+
+    def wait_started(self, timeout: float = 30) -> None:
+        """Wait until the consumer logged its start (it is then past its startup checks)."""
+        wait_until(lambda: "huey consumer " in self.log_text(), timeout, "the consumer to start")
 
     def log_text(self) -> str:
         """The text of the current run's log ("" before the consumer wrote to it)."""
@@ -358,7 +371,7 @@ class App:
 
     Args:
         directory: the scenario's temporary directory.
-        target: a SQLite file path or a ``redis://`` URL.
+        target: a SQLite file path, a ``redis://`` or a ``postgresql://`` URL.
         lease: the lease timeout in seconds.
         max_deliveries: the application's ``max_deliveries``.
         env: more environment variables for the consumers.
@@ -485,3 +498,49 @@ def supervise(consumer: ConsumerProcess, done: Callable[[], bool], timeout: floa
             yield -1 if status is None else status
             consumer.start()
         time.sleep(0.05)
+
+
+class Producer:
+    """A thread enqueueing ``count`` quick ``work`` tasks, one every few milliseconds.
+
+    Meant to run while the scenario takes the storage down: an enqueue that returned is
+    in :attr:`acknowledged`; one that raised a :class:`~huey.exceptions.StorageError`
+    (its task is then not counted as acknowledged) is in :attr:`errors`.
+    """
+
+    def __init__(self, app: App, count: int, rng: random.Random) -> None:
+        self.app = app
+        self.count = count
+        self.rng = rng
+        self.acknowledged: list[str] = []
+        self.errors: list[StorageError] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._produce, name="battery-producer")
+
+    def _produce(self) -> None:
+        for index in range(self.count):
+            if self._stop.is_set():
+                return
+            key = f"r{index}"
+            try:
+                self.app.ids[key] = self.app.work(key, self.rng.randint(0, 10)).id
+            except StorageError as exc:
+                self.errors.append(exc)
+                continue
+            self.acknowledged.append(key)
+            time.sleep(0.003)
+
+    def start(self) -> Producer:
+        """Start enqueueing."""
+        self._thread.start()
+        return self
+
+    def join(self, timeout: float) -> None:
+        """Wait up to ``timeout`` seconds for the last enqueue."""
+        self._thread.join(timeout)
+
+    def stop(self) -> None:
+        """Stop after the enqueue in progress and wait for it (teardown)."""
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(30)

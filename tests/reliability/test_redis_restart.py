@@ -9,18 +9,16 @@ from __future__ import annotations
 
 import random
 import signal
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from huey.exceptions import StorageError
 from huey.storage.redis import RedisConnectionFailed
 from tests.redis.conftest import RedisServer
 
-from .harness import DEEP, SEEDS, App, record, wait_until
+from .harness import DEEP, SEEDS, App, Producer, record, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.redis]
 
@@ -37,25 +35,7 @@ def test_redis_restarts_lose_no_acknowledged_enqueue(
     server = private_redis()
     app = App(tmp_path, server.url, lease=2.0)
     consumers = [app.consumer("-w", "4"), app.consumer("-w", "4")]
-    acknowledged: list[str] = []
-    errors: list[BaseException] = []
-    stop = threading.Event()
-
-    def produce() -> None:
-        for index in range(TASKS):
-            if stop.is_set():
-                return
-            key = f"r{index}"
-            try:
-                app.ids[key] = app.work(key, rng.randint(0, 10)).id
-            except StorageError as exc:
-                errors.append(exc)
-                continue
-            acknowledged.append(key)
-            time.sleep(0.003)
-
-    producer = threading.Thread(target=produce)
-    producer.start()
+    producer = Producer(app, TASKS, rng).start()
     outages: list[float] = []
     try:
         for _ in range(RESTARTS):
@@ -71,7 +51,9 @@ def test_redis_restarts_lose_no_acknowledged_enqueue(
         with pytest.raises(RedisConnectionFailed, match="cannot reach Redis"):
             app.work("during-outage", 0)
         server.start()
-        wait_until(lambda: app.ledger.ended() >= set(acknowledged), 120, "every task to run")
+        wait_until(
+            lambda: app.ledger.ended() >= set(producer.acknowledged), 120, "every task to run"
+        )
         restarted = [consumer for consumer in consumers if len(consumer.logs) > 1]
         alive = all(consumer.alive() for consumer in consumers)
         for consumer in consumers:
@@ -79,23 +61,22 @@ def test_redis_restarts_lose_no_acknowledged_enqueue(
         for consumer in consumers:
             assert consumer.wait(30) is not None
     finally:
-        stop.set()
-        producer.join(30)
+        producer.stop()
         app.stop_all()
-    counters = app.counters(acknowledged)
+    counters = app.counters(producer.acknowledged)
     record(
         "redis-restart",
         seed=seed,
         tasks=TASKS,
         restarts=RESTARTS,
         outages_s=outages,
-        acknowledged=len(acknowledged),
-        enqueue_errors=len(errors),
+        acknowledged=len(producer.acknowledged),
+        enqueue_errors=len(producer.errors),
         **counters.as_dict(),
     )
     assert alive, "the consumers ride the outages out"
     assert not restarted, "the consumers recover without a restart"
-    assert all(isinstance(error, RedisConnectionFailed) for error in errors)
+    assert all(isinstance(error, RedisConnectionFailed) for error in producer.errors)
     assert counters.lost == 0
     assert counters.dead_lettered == 0
     # A retried enqueue or settle (the reply lost in a crash) is recognised, never applied

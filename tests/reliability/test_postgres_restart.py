@@ -1,0 +1,127 @@
+"""Scenario 2 on PostgreSQL: the server crashed and restarted while a producer and consumers run.
+
+Each outage is an *immediate* shutdown (SIGQUIT to the postmaster, what ``pg_ctl stop -m
+immediate`` sends: every backend quits at once without a checkpoint, and the next start
+runs crash recovery). Every enqueue that returned must run; an enqueue the server could
+not take raises :class:`~huey.storage.postgres.PostgresConnectionFailed` (never a silent
+drop); the consumers ride the outages out without being restarted.
+"""
+
+from __future__ import annotations
+
+import random
+import signal
+import time
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+
+import huey.storage.postgres as postgres_module
+from huey.storage.postgres import PostgresConnectionFailed, PostgresStorage
+from tests.postgres_server import PgEnvironment, PgServer
+
+from .conftest import pg_url
+from .harness import DEEP, SEEDS, App, Producer, record, wait_until
+
+pytestmark = [pytest.mark.integration, pytest.mark.postgres]
+
+TASKS = 2000 if DEEP else 300
+RESTARTS = 6 if DEEP else 2
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_postgres_crashes_lose_no_acknowledged_enqueue(
+    tmp_path: Path, private_pg: PgServer, seed: int
+) -> None:
+    """lost = 0 for acknowledged enqueues; typed errors; consumers never restarted."""
+    rng = random.Random(seed)
+    app = App(tmp_path, pg_url(private_pg.dsn), lease=2.0)
+    consumers = [app.consumer("-w", "4"), app.consumer("-w", "4", "-k", "process")]
+    for consumer in consumers:
+        consumer.wait_started()  # a consumer that cannot reach the storage at startup exits
+    producer = Producer(app, TASKS, rng).start()
+    outages: list[float] = []
+    try:
+        for _ in range(RESTARTS):
+            time.sleep(rng.uniform(0.4, 0.8))
+            private_pg.stop(signal.SIGQUIT)
+            down = rng.uniform(0.5, 1.0)
+            time.sleep(down)
+            private_pg.start()
+            outages.append(round(down, 3))
+        producer.join(120)
+        # One more outage, longer than the connection pool's wait for a connection.
+        private_pg.stop(signal.SIGQUIT)
+        with pytest.raises(PostgresConnectionFailed, match="PostgreSQL at postgresql://"):
+            app.work("during-outage", 0)
+        private_pg.start()
+        wait_until(
+            lambda: app.ledger.ended() >= set(producer.acknowledged), 120, "every task to run"
+        )
+        restarted = [consumer for consumer in consumers if len(consumer.logs) > 1]
+        alive = all(consumer.alive() for consumer in consumers)
+        for consumer in consumers:
+            consumer.signal(signal.SIGINT)
+        for consumer in consumers:
+            assert consumer.wait(30) is not None
+    finally:
+        producer.stop()
+        app.stop_all()
+    counters = app.counters(producer.acknowledged)
+    record(
+        "postgres-restart",
+        seed=seed,
+        tasks=TASKS,
+        restarts=RESTARTS,
+        outages_s=outages,
+        acknowledged=len(producer.acknowledged),
+        enqueue_errors=len(producer.errors),
+        **counters.as_dict(),
+    )
+    assert alive, "the consumers ride the outages out"
+    assert not restarted, "the consumers recover without a restart"
+    assert all(isinstance(error, PostgresConnectionFailed) for error in producer.errors)
+    assert counters.lost == 0
+    assert counters.dead_lettered == 0
+    assert counters.dup_effect == 0
+    # Not asserted here, unlike on Redis: stale_acks_rejected <= extra_exec. A settle
+    # whose reply a crash cut off is resent and then reported as stale although it was
+    # applied (a false warning; nothing is lost or stored twice): see the xfail below.
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="known bug: PostgresStorage resends a settle after a lost connection and then "
+    "reports its own applied settle as stale (see docs/reliability.rst, limitations)",
+)
+def test_a_settle_resent_after_its_reply_was_lost_is_not_reported_stale(
+    battery_pg: PgEnvironment, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The server applies a settle, the connection dies before the reply: the resent
+    settle must recognise the first one's success (what Redis's idempotent scripts do)."""
+    storage = PostgresStorage("resent-settle", battery_pg.dsn)
+    try:
+        storage.enqueue(b"task")
+        lease = storage.reserve(time.time(), 30.0)
+        assert lease is not None
+        run_statement = postgres_module._rows  # pyright: ignore[reportPrivateUsage]  # the function the fault wraps
+        cut: list[str] = []
+
+        def reply_lost_once(conn: Any, query: str, params: Any = ()) -> Any:
+            rows = run_statement(conn, query, params)
+            if query == storage._sql.settle and not cut:  # pyright: ignore[reportPrivateUsage]  # the statement under test
+                cut.append(query)
+                raise psycopg.OperationalError("server closed the connection unexpectedly")
+            return rows
+
+        monkeypatch.setattr(postgres_module, "_rows", reply_lost_once)
+        settled = storage.settle(lease.token, ("result-key", b"value"), ())
+        assert cut, "the first settle ran and its reply was lost"
+        assert storage.leased_count() == 0
+        assert storage.peek_data("result-key") == b"value"
+        assert settled, "the settle was applied once; it is not stale"
+    finally:
+        storage.flush_all()
+        storage.close()
