@@ -315,9 +315,9 @@ class ConsumerProcess:
             )
         return self
 
-    def wait_started(self, timeout: float = 30) -> None:
-        """Wait until the consumer logged its start (it is then past its startup checks)."""
-        wait_until(lambda: "huey consumer " in self.log_text(), timeout, "the consumer to start")
+    def wait_working(self, timeout: float = 30) -> None:
+        """Wait until the consumer started a task (it is then past its startup checks)."""
+        wait_until(lambda: "executing " in self.log_text(), timeout, "the consumer to run a task")
 
     def log_text(self) -> str:
         """The text of the current run's log ("" before the consumer wrote to it)."""

@@ -39,11 +39,11 @@ def test_postgres_crashes_lose_no_acknowledged_enqueue(
     rng = random.Random(seed)
     app = App(tmp_path, pg_url(private_pg.dsn), lease=2.0)
     consumers = [app.consumer("-w", "4"), app.consumer("-w", "4", "-k", "process")]
-    for consumer in consumers:
-        consumer.wait_started()  # a consumer that cannot reach the storage at startup exits
     producer = Producer(app, TASKS, rng).start()
     outages: list[float] = []
     try:
+        for consumer in consumers:
+            consumer.wait_working()  # a consumer that cannot reach the storage at startup exits
         for _ in range(RESTARTS):
             time.sleep(rng.uniform(0.4, 0.8))
             private_pg.stop(signal.SIGQUIT)
