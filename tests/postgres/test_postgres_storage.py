@@ -19,6 +19,7 @@ from huey.protocols import Lease
 from huey.storage._postgres_schema import (
     MAX_IDENTIFIER_BYTES,
     SCHEMA_VERSION,
+    TABLES,
     channel_name,
     schema_sql,
 )
@@ -254,8 +255,52 @@ def test_schema_is_versioned_and_can_be_made_by_hand(pg_dsn: str) -> None:
         with pytest.raises(ConfigurationError, match="newer than this huey"):
             newer.queue_size()
         newer.close()
-        for table in ("task", "schedule", "kv", "counter", "dead_letter", "semaphore", "schema"):
+        for table in TABLES:
             conn.execute(f"DROP TABLE {prefix}_{table}".encode())
+
+
+def test_version_1_tables_are_upgraded(pg_dsn: str) -> None:
+    """Tables of schema version 1 (before ``<prefix>_recent``): create_tables=False names
+    the command (whose SQL upgrades them), the default upgrades them on first use."""
+    prefix = f"old_{time.monotonic_ns() % 10**9}"
+    with psycopg.connect(pg_dsn, autocommit=True) as conn:
+        conn.execute(schema_sql(prefix).encode())
+        conn.execute(f"DROP TABLE {prefix}_recent".encode())
+        conn.execute(f"UPDATE {prefix}_schema SET version = 1".encode())
+        by_hand = PostgresStorage("q", pg_dsn, table_prefix=prefix, create_tables=False)
+        with pytest.raises(ConfigurationError, match="have schema version 1"):
+            by_hand.enqueue(b"x")
+        by_hand.close()
+        storage = PostgresStorage("q", pg_dsn, table_prefix=prefix, blocking=False)
+        storage.enqueue(b"x")
+        assert storage.dequeue() == b"x"
+        storage.close()
+        version = conn.execute(f"SELECT version FROM {prefix}_schema".encode()).fetchone()
+        assert version == (SCHEMA_VERSION,)
+        for table in TABLES:
+            conn.execute(f"DROP TABLE {prefix}_{table}".encode())
+
+
+def test_expired_recent_keys_are_pruned_by_the_check_for_expired_leases(
+    pg_dsn: str,
+) -> None:
+    """``<prefix>_recent`` forgets keys past their 30 seconds; live keys stay."""
+    storage = PostgresStorage(f"recent-{time.monotonic_ns()}", pg_dsn, blocking=False)
+    try:
+        storage.enqueue(b"x")  # creates the tables and remembers the enqueue's key
+        old, live = f"old-{time.monotonic_ns()}", f"live-{time.monotonic_ns()}"
+        recent = "SELECT key FROM huey_recent WHERE key = ANY(%s) ORDER BY key"
+        with psycopg.connect(pg_dsn, autocommit=True) as conn:
+            conn.execute(
+                b"INSERT INTO huey_recent (key, expires) VALUES (%s, 0), (%s, %s)",
+                (old, live, time.time() + 3600),
+            )
+            assert storage.requeue_expired(time.time(), 3) == 0
+            assert conn.execute(recent.encode(), ([old, live],)).fetchall() == [(live,)]
+            conn.execute(b"DELETE FROM huey_recent WHERE key = %s", (live,))
+    finally:
+        storage.flush_all()
+        storage.close()
 
 
 def test_tables_are_created_once_by_concurrent_first_uses(pg_dsn: str) -> None:
@@ -274,7 +319,7 @@ def test_tables_are_created_once_by_concurrent_first_uses(pg_dsn: str) -> None:
     assert storage.queue_size() == 4
     storage.close()
     with psycopg.connect(pg_dsn, autocommit=True) as conn:
-        for table in ("task", "schedule", "kv", "counter", "dead_letter", "semaphore", "schema"):
+        for table in TABLES:
             conn.execute(f"DROP TABLE {prefix}_{table}".encode())
 
 

@@ -86,14 +86,8 @@ def test_postgres_crashes_lose_no_acknowledged_enqueue(
     assert all(isinstance(error, PostgresConnectionFailed) for error in producer.errors)
     assert counters.lost == 0
     assert counters.dead_lettered == 0
-    # Not asserted here, unlike on Redis: stale_acks_rejected <= extra_exec. A settle
-    # whose reply a crash cut off is resent and then reported as stale although it was
-    # applied (a false warning; nothing is lost or stored twice): see the xfail below.
-    if counters.dup_effect:
-        # Settles are fenced by the lease token, so a task settled twice was stored twice:
-        # the known enqueue-resend bug, pinned by the strict xfail below. Reported as an
-        # expected failure (never a pass) until it is fixed; then assert dup_effect == 0.
-        pytest.xfail(f"dup_effect={counters.dup_effect}: an enqueue resent after a crash")
+    assert counters.dup_effect == 0
+    assert counters.stale_acks_rejected <= counters.extra_exec
 
 
 def _lose_reply_once(
@@ -117,11 +111,6 @@ def _lose_reply_once(
     return cut
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known bug: PostgresStorage resends a settle after a lost connection and then "
-    "reports its own applied settle as stale (see docs/reliability.rst, limitations)",
-)
 def test_a_settle_resent_after_its_reply_was_lost_is_not_reported_stale(
     battery_pg: PgEnvironment, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -143,12 +132,6 @@ def test_a_settle_resent_after_its_reply_was_lost_is_not_reported_stale(
         storage.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known bug: PostgresStorage resends an enqueue after a lost connection; its key "
-    "stops a second row only while the first exists, so a task already run is stored "
-    "again and runs twice (see docs/reliability.rst, limitations)",
-)
 def test_an_enqueue_resent_after_its_task_ran_is_not_stored_again(
     battery_pg: PgEnvironment, monkeypatch: pytest.MonkeyPatch
 ) -> None:

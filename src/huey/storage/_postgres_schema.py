@@ -6,7 +6,9 @@ that run their own migrations) without psycopg, and checked by tests on its own.
 Every table name starts with the storage's ``table_prefix``; several queues (huey names)
 share the tables, each row carrying its queue's name. The schema version lives in the
 one-row table ``<prefix>_schema``: a storage refuses tables newer than it knows and
-upgrades older ones (there is one version so far).
+upgrades older ones: version 2 added ``<prefix>_recent``, the keys of recent enqueues
+and settles (see :mod:`huey.storage.postgres`); running :func:`schema_sql` again
+upgrades version 1 tables.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Final
 
 __all__ = (
     "MAX_IDENTIFIER_BYTES",
+    "RECENT_SECONDS",
     "SCHEMA_VERSION",
     "TABLES",
     "channel_name",
@@ -24,13 +27,26 @@ __all__ = (
     "schema_sql",
 )
 
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = 2
 """The version of the tables this huey creates and uses."""
 
 MAX_IDENTIFIER_BYTES: Final = 63
 """PostgreSQL's longest identifier (``NAMEDATALEN - 1``); channel names are identifiers."""
 
-TABLES: Final = ("task", "schedule", "kv", "counter", "dead_letter", "semaphore", "schema")
+RECENT_SECONDS: Final = 30.0
+"""How long ``<prefix>_recent`` remembers an enqueue or a settle: far longer than the
+resend of a statement whose reply a lost connection cut off takes."""
+
+TABLES: Final = (
+    "task",
+    "schedule",
+    "kv",
+    "counter",
+    "dead_letter",
+    "semaphore",
+    "recent",
+    "schema",
+)
 """The table suffixes: ``<prefix>_task`` and so on."""
 
 _PREFIX: Final = re.compile(r"^[a-z_][a-z0-9_]*$")
@@ -132,8 +148,13 @@ CREATE TABLE IF NOT EXISTS {p}_semaphore (
     holder TEXT NOT NULL,
     deadline DOUBLE PRECISION NOT NULL,
     PRIMARY KEY (queue, name, holder));
+CREATE TABLE IF NOT EXISTS {p}_recent (
+    key TEXT PRIMARY KEY,
+    expires DOUBLE PRECISION NOT NULL);
+CREATE INDEX IF NOT EXISTS {p}_recent_expires ON {p}_recent (expires);
 CREATE TABLE IF NOT EXISTS {p}_schema (
     only_row BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (only_row),
     version INTEGER NOT NULL);
-INSERT INTO {p}_schema (version) VALUES ({SCHEMA_VERSION}) ON CONFLICT (only_row) DO NOTHING;
+INSERT INTO {p}_schema (version) VALUES ({SCHEMA_VERSION}) ON CONFLICT (only_row)
+    DO UPDATE SET version = excluded.version WHERE {p}_schema.version < excluded.version;
 """

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Final
 
+from ._postgres_schema import RECENT_SECONDS
+
 __all__ = ("NOW", "Statements")
 
 NOW: Final = "extract(epoch from clock_timestamp())::float8"
@@ -25,12 +27,21 @@ class Statements:
         task, kv = f"{prefix}_task", f"{prefix}_kv"
         schedule, dead = f"{prefix}_schedule", f"{prefix}_dead_letter"
         counter, semaphore = f"{prefix}_counter", f"{prefix}_semaphore"
+        recent = f"{prefix}_recent"
+        remembered = f"{NOW} + {RECENT_SECONDS!r}::float8"
         live = f"(expires IS NULL OR expires > {NOW})"
         ready = "queue = %(queue)s AND token IS NULL ORDER BY priority DESC, id LIMIT 1"
+        # The uid is remembered in recent: a resend (its reply lost) stores nothing, even
+        # once the first row was consumed (the uid index only holds while the row exists).
         self.enqueue = f"""
-            WITH added AS (
+            WITH fresh AS (
+                INSERT INTO {recent} (key, expires)
+                VALUES ('e:' || %(uid)s::text, {remembered})
+                ON CONFLICT (key) DO NOTHING RETURNING 1),
+            added AS (
                 INSERT INTO {task} (queue, data, priority, watch, uid)
-                VALUES (%(queue)s, %(data)s, %(priority)s, %(watch)s, %(uid)s)
+                SELECT %(queue)s::text, %(data)s::bytea, %(priority)s::bigint,
+                    %(watch)s::text[], %(uid)s::text FROM fresh
                 ON CONFLICT (uid) DO NOTHING RETURNING 1)
             SELECT pg_notify(%(channel)s, '') FROM added"""
         self.insert_task = f"INSERT INTO {task} (queue, data, priority) VALUES (%s, %s, %s)"
@@ -61,10 +72,16 @@ class Statements:
                     AND (kv.expires IS NULL OR kv.expires > {NOW}))"""
         self.extend_lease = f"""
             UPDATE {task} SET deadline = %s WHERE queue = %s AND token = %s RETURNING 1"""
-        # Nothing is stored or deleted unless the token is current (the ack).
+        # Nothing is stored or deleted unless the token is current (the ack). An applied
+        # settle leaves its call's id in recent: its resend (reply lost) finds the token
+        # gone but the id there, and reports the success; a new call is refused.
         self.settle = f"""
             WITH acked AS (
                 DELETE FROM {task} WHERE queue = %(queue)s AND token = %(token)s RETURNING 1),
+            noted AS (
+                INSERT INTO {recent} (key, expires)
+                SELECT 's:' || %(call)s::text, {remembered} FROM acked
+                ON CONFLICT (key) DO NOTHING RETURNING 1),
             stored AS (
                 INSERT INTO {kv} (queue, key, value, expires)
                 SELECT %(queue)s::text, %(key)s::text, %(value)s::bytea, NULL FROM acked
@@ -77,7 +94,10 @@ class Statements:
             woken AS (
                 SELECT pg_notify(%(channel)s, key) FROM stored
                 WHERE %(channel)s::text IS NOT NULL)
-            SELECT EXISTS (SELECT 1 FROM acked), (SELECT count(*) FROM dropped),
+            SELECT EXISTS (SELECT 1 FROM acked) OR EXISTS (
+                    SELECT 1 FROM {recent}
+                    WHERE key = 's:' || %(call)s::text AND expires > {NOW}),
+                (SELECT count(*) FROM dropped),
                 (SELECT count(*) FROM woken)"""
         self.release = f"""
             WITH back AS (
@@ -93,7 +113,14 @@ class Statements:
             SELECT queue, data, priority, %(reason)s, deliveries, %(now)s FROM gone
             RETURNING 1"""
         expired = "queue = %s AND token IS NOT NULL AND deadline < %s"
-        self.has_expired = f"SELECT 1 FROM {task} WHERE {expired} LIMIT 1"
+        # The consumers' periodic check also forgets the expired keys of recent, a batch
+        # at a time (SKIP LOCKED: consumers pruning at once do not wait for each other).
+        self.has_expired = f"""
+            WITH pruned AS (
+                DELETE FROM {recent} WHERE key IN (
+                    SELECT key FROM {recent} WHERE expires < {NOW}
+                    LIMIT 10000 FOR UPDATE SKIP LOCKED))
+            SELECT 1 FROM {task} WHERE {expired} LIMIT 1"""
         self.lock_expired = f"""
             SELECT id, deliveries FROM {task} WHERE {expired} FOR UPDATE SKIP LOCKED"""
         self.unlease = f"UPDATE {task} SET token = NULL, deadline = NULL WHERE id = ANY(%s)"

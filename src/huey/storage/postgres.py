@@ -24,11 +24,15 @@ Design notes (why it looks like this):
 * **Resending after a lost connection.** After a server restart, every idle pooled
   connection is dead; a statement failing on one is sent once more on a new connection
   (and the pool drops its other dead ones). The statement may have run before the
-  connection died, so it is resent only where that is harmless: an enqueue carries a
-  key made once per call by the client, so a resent one inserts nothing; reads,
-  ``put_data``/``put_result``, ``extend_lease`` and the flushes change nothing more; a
-  repeated ``reserve`` leaves the first lease to expire (the item comes back, delivered
-  once more); a repeated ``ack``, ``settle``, ``release``, ``dead_letter``,
+  connection died, so it is resent only where that is harmless. An enqueue carries a
+  key made once per call by the client, and so does a ``settle`` (``ack``); an applied
+  one's key is kept for 30 seconds in ``<prefix>_recent``, written by the same
+  statement, so a resent enqueue inserts nothing (even once its task ran) and a resent
+  settle reports the first one's success (expired keys are pruned by the consumers'
+  periodic check for expired leases). Reads, ``put_data``/``put_result``,
+  ``extend_lease`` and the flushes change nothing more; a repeated ``reserve`` leaves
+  the first lease to expire (the item comes back, delivered once more); a repeated
+  ``release``, ``dead_letter``,
   ``requeue_dead_letter``, ``delete_dead_letter`` or ``delete_if_equal`` finds its token
   (or letter, key) gone and reports ``False`` although the first run succeeded. Never
   resent, so a lost connection raises :class:`PostgresConnectionFailed`: ``incr``,
@@ -504,9 +508,10 @@ class PostgresStorage:
                 f"{version}, newer than this huey's {SCHEMA_VERSION}: upgrade huey"
             )
         if not self.create_tables:
+            state = "do not exist" if version is None else f"have schema version {version}"
             raise ConfigurationError(
-                f"the tables {self.table_prefix}_* do not exist on {self._where} and "
-                "create_tables=False: create them with the SQL printed by "
+                f"the tables {self.table_prefix}_* {state} on {self._where} and "
+                "create_tables=False: create or upgrade them with the SQL printed by "
                 f"'python -m huey.storage.postgres --schema --table-prefix {self.table_prefix}'"
             )
         with conn.transaction():
@@ -1037,6 +1042,7 @@ class PostgresStorage:
             {
                 "queue": self.name,
                 "token": token,
+                "call": _new_token(),  # the same in a resend: see the module docstring
                 "key": key,
                 "value": value,
                 "discard": list(discard),
@@ -1214,7 +1220,8 @@ class PostgresStorage:
         """Remove every row of this queue (other queues stay), in one transaction."""
         with self._transaction("flushing everything") as conn:
             for table in TABLES:
-                if table != "schema":
+                # recent holds no queue's rows, only random keys that expire on their own.
+                if table not in {"schema", "recent"}:
                     conn.execute(self._sql.flush(table).encode(), (self.name,))
 
 
