@@ -544,3 +544,51 @@ class Producer:
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join(30)
+
+
+def drain_and_stop(app: App, producer: Producer, consumers: Sequence[ConsumerProcess]) -> bool:
+    """After a run with storage outages: wait until every acknowledged enqueue has run,
+    then stop the consumers with SIGINT. Whether they rode the outages out (all alive,
+    none restarted)."""
+    wait_until(lambda: app.ledger.ended() >= set(producer.acknowledged), 120, "every task to run")
+    restarted = [consumer for consumer in consumers if len(consumer.logs) > 1]
+    rode_out = not restarted and all(consumer.alive() for consumer in consumers)
+    for consumer in consumers:
+        consumer.signal(signal.SIGINT)
+    for consumer in consumers:
+        assert consumer.wait(30) is not None
+    return rode_out
+
+
+def check_outage_run(
+    app: App,
+    producer: Producer,
+    scenario: str,
+    refusal: type[StorageError],
+    rode_out: bool,
+    **figures: Any,
+) -> None:
+    """Record the counters of a run with storage outages, and assert what must hold.
+
+    Args:
+        refusal: the typed error every enqueue refused during an outage raised.
+        rode_out: what :func:`drain_and_stop` returned.
+        figures: the scenario's own figures for the record (seed, sizes, outages).
+    """
+    counters = app.counters(producer.acknowledged)
+    record(
+        scenario,
+        **figures,
+        acknowledged=len(producer.acknowledged),
+        enqueue_errors=len(producer.errors),
+        **counters.as_dict(),
+    )
+    assert rode_out, "the consumers ride the outages out, without a restart"
+    assert all(isinstance(error, refusal) for error in producer.errors)
+    assert counters.lost == 0
+    assert counters.dead_lettered == 0
+    # A retried enqueue or settle (the reply lost in a crash) is recognised, never applied
+    # twice; a settle is refused as stale only when its lease really moved on, to a
+    # worker that ran the task again.
+    assert counters.dup_effect == 0
+    assert counters.stale_acks_rejected <= counters.extra_exec

@@ -24,7 +24,14 @@ from huey.storage.postgres import PostgresConnectionFailed, PostgresStorage
 from tests.postgres_server import PgEnvironment, PgServer
 
 from .conftest import pg_url
-from .harness import DEEP, SEEDS, App, Producer, record, wait_until
+from .harness import (
+    DEEP,
+    SEEDS,
+    App,
+    Producer,
+    check_outage_run,
+    drain_and_stop,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres]
 
@@ -58,36 +65,21 @@ def test_postgres_crashes_lose_no_acknowledged_enqueue(
         with pytest.raises(PostgresConnectionFailed, match="PostgreSQL at postgresql://"):
             app.work("during-outage", 0)
         private_pg.start()
-        wait_until(
-            lambda: app.ledger.ended() >= set(producer.acknowledged), 120, "every task to run"
-        )
-        restarted = [consumer for consumer in consumers if len(consumer.logs) > 1]
-        alive = all(consumer.alive() for consumer in consumers)
-        for consumer in consumers:
-            consumer.signal(signal.SIGINT)
-        for consumer in consumers:
-            assert consumer.wait(30) is not None
+        rode_out = drain_and_stop(app, producer, consumers)
     finally:
         producer.stop()
         app.stop_all()
-    counters = app.counters(producer.acknowledged)
-    record(
+    check_outage_run(
+        app,
+        producer,
         "postgres-restart",
+        PostgresConnectionFailed,
+        rode_out,
         seed=seed,
         tasks=TASKS,
         restarts=RESTARTS,
         outages_s=outages,
-        acknowledged=len(producer.acknowledged),
-        enqueue_errors=len(producer.errors),
-        **counters.as_dict(),
     )
-    assert alive, "the consumers ride the outages out"
-    assert not restarted, "the consumers recover without a restart"
-    assert all(isinstance(error, PostgresConnectionFailed) for error in producer.errors)
-    assert counters.lost == 0
-    assert counters.dead_lettered == 0
-    assert counters.dup_effect == 0
-    assert counters.stale_acks_rejected <= counters.extra_exec
 
 
 def _lose_reply_once(

@@ -8,7 +8,6 @@ the consumers ride the outages out without being restarted.
 from __future__ import annotations
 
 import random
-import signal
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -18,7 +17,14 @@ import pytest
 from huey.storage.redis import RedisConnectionFailed
 from tests.redis.conftest import RedisServer
 
-from .harness import DEEP, SEEDS, App, Producer, record, wait_until
+from .harness import (
+    DEEP,
+    SEEDS,
+    App,
+    Producer,
+    check_outage_run,
+    drain_and_stop,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.redis]
 
@@ -51,36 +57,18 @@ def test_redis_restarts_lose_no_acknowledged_enqueue(
         with pytest.raises(RedisConnectionFailed, match="cannot reach Redis"):
             app.work("during-outage", 0)
         server.start()
-        wait_until(
-            lambda: app.ledger.ended() >= set(producer.acknowledged), 120, "every task to run"
-        )
-        restarted = [consumer for consumer in consumers if len(consumer.logs) > 1]
-        alive = all(consumer.alive() for consumer in consumers)
-        for consumer in consumers:
-            consumer.signal(signal.SIGINT)
-        for consumer in consumers:
-            assert consumer.wait(30) is not None
+        rode_out = drain_and_stop(app, producer, consumers)
     finally:
         producer.stop()
         app.stop_all()
-    counters = app.counters(producer.acknowledged)
-    record(
+    check_outage_run(
+        app,
+        producer,
         "redis-restart",
+        RedisConnectionFailed,
+        rode_out,
         seed=seed,
         tasks=TASKS,
         restarts=RESTARTS,
         outages_s=outages,
-        acknowledged=len(producer.acknowledged),
-        enqueue_errors=len(producer.errors),
-        **counters.as_dict(),
     )
-    assert alive, "the consumers ride the outages out"
-    assert not restarted, "the consumers recover without a restart"
-    assert all(isinstance(error, RedisConnectionFailed) for error in producer.errors)
-    assert counters.lost == 0
-    assert counters.dead_lettered == 0
-    # A retried enqueue or settle (the reply lost in a crash) is recognised, never applied
-    # twice; a settle is refused as stale only when its lease really moved on, to a
-    # worker that ran the task again.
-    assert counters.dup_effect == 0
-    assert counters.stale_acks_rejected <= counters.extra_exec
