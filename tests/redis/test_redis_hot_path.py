@@ -113,3 +113,19 @@ def test_scheduler_moves_a_task_when_due_between_beats(make_storage: StorageFact
     added.join()
     assert storage.schedule_size() == 0
     assert storage.queue_size() == 2
+
+
+def test_wait_schedule_returns_within_its_timeout(make_storage: StorageFactory) -> None:
+    """The server ends a blocking read on its timer (up to 100 ms late); wait_schedule
+    still returns within its timeout, and a wait shorter than that lateness is not sent."""
+    storage = make_storage(RedisStorage, blocking=False)
+    storage.next_due()  # connect before timing
+    longest = 0.0
+    for _ in range(4):
+        started = time.monotonic()
+        assert storage.wait_schedule(0.3) is False
+        longest = max(longest, time.monotonic() - started)
+    assert longest < 0.33
+    started = time.monotonic()
+    assert storage.wait_schedule(0.05) is False
+    assert time.monotonic() - started < 0.03

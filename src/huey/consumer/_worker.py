@@ -72,9 +72,11 @@ _STOP_CHECK_INTERVAL = 0.01
 _WAIT_SLICE = 0.5
 """Longest wait of the scheduler for the schedule, between two looks at the stop flag."""
 
-_PRECISE_WAIT = 0.05
+_PRECISE_WAIT = 0.15
 """The scheduler sleeps (rather than waits on the storage) for the last this many seconds
-before an item is due."""
+before an item is due: a storage's blocking read may return up to 100 ms after its
+timeout (Redis checks them on its timer, ten times a second by default), a sleep does
+not."""
 
 
 @runtime_checkable

@@ -1037,6 +1037,9 @@ _SEM_CLEAR_S: Final = _Script(_SEMAPHORE, _SEM_CLEAR)
 # window of this many seconds (huey:{N}:recent:<window>), which expires after 30 seconds:
 # long enough for redis-py's retries of a call whose reply was lost.
 _RECENT_WINDOW: Final = 10
+# How late the server may end a blocking read after its timeout: it checks them on its
+# timer, 10 times a second at the default ``hz``.
+_BLOCKING_TIMEOUT_SLACK: Final = 0.1
 # enqueue_many queues this many items per script call (one round trip).
 _ENQUEUE_BATCH: Final = 1000
 
@@ -1983,8 +1986,12 @@ return {redis.call('ZCARD', KEYS[1]) - expired, expired}
         The consumer's scheduler waits here for the next due item, so a task scheduled
         meanwhile (perhaps due sooner) wakes it at once. Returns whether one was added.
         """
-        # BLPOP treats 0 as "for ever": never send less than 10 ms.
-        wait = max(min(timeout, self.read_timeout), 0.01)
+        # The server ends a blocking read on its timer (ten times a second at the default
+        # ``hz``), up to 100 ms after the timeout: ask for that much less, so the call
+        # returns within ``timeout`` (and for nothing below it; BLPOP takes 0 as for ever).
+        wait = min(timeout, self.read_timeout) - _BLOCKING_TIMEOUT_SLACK
+        if wait < 0.01:
+            return False
         return bool(_as_list(self._command("BLPOP", self._schedule_wake, wait)))
 
     def flush_schedule(self) -> None:
