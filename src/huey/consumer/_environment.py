@@ -40,6 +40,10 @@ __all__ = (
 logger = logging.getLogger("huey.consumer")
 
 
+_NO_TIMEOUT: AbstractContextManager[None] = contextlib.nullcontext()
+"""What a thread worker wraps each task in (reusable: it holds no state)."""
+
+
 class PipeFlag:
     """A one-way boolean flag built on a pipe, shared with forked children.
 
@@ -126,7 +130,7 @@ class Environment:
         around every run, whatever the environment).
         """
         del seconds
-        return contextlib.nullcontext()
+        return _NO_TIMEOUT
 
     def interrupt(self, runners: list[Runner]) -> None:
         """Cut short the tasks running in ``runners`` (immediate shutdown)."""

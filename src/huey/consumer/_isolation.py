@@ -37,8 +37,7 @@ import os
 import sys
 import threading
 import weakref
-from collections.abc import Callable, Generator
-from contextlib import contextmanager
+from collections.abc import Callable
 
 from .._delivery import DeliveryReport, Received
 from .._engine import Engine
@@ -117,18 +116,19 @@ class IsolationGate:
             self._running -= 1
             self._changed.notify_all()
 
-    @contextmanager
-    def _shared(self, *, carried: bool = False) -> Generator[None, None, None]:
+    def _enter_shared(self, *, carried: bool) -> None:
+        """Take a shared slot (``carried``: the one :meth:`carry` kept is taken over)."""
+        if carried:
+            return
         with self._changed:
-            if not carried:
-                while self._isolating:
-                    self._changed.wait()
-                self._running += 1
-        try:
-            yield
-        finally:
-            with self._changed:
-                self._running -= 1
+            while self._isolating:
+                self._changed.wait()
+            self._running += 1
+
+    def _leave_shared(self) -> None:
+        with self._changed:
+            self._running -= 1
+            if self._isolating:  # only a suspect's turn waits for the count to drop
                 self._changed.notify_all()
 
     def _claim(self) -> bool:
@@ -171,7 +171,9 @@ class IsolationGate:
         Returns:
             ``False`` when the queue was empty.
         """
-        with self._shared(carried=carried):
+        # Explicit enter/leave rather than a context manager: this runs once per task.
+        self._enter_shared(carried=carried)
+        try:
             received = receive()
             if isinstance(received, DeliveryReport):
                 return received.status != "empty"
@@ -181,6 +183,8 @@ class IsolationGate:
             release(received)
             if not self._claim():
                 return True  # another worker is isolating a suspect; this one waits
+        finally:
+            self._leave_shared()
         try:
             self._wait_alone()
             received = receive()

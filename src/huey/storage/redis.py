@@ -76,6 +76,7 @@ Importing this module imports ``redis`` (install ``huey[redis]``); ``import huey
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import itertools
 import math
@@ -83,7 +84,7 @@ import os
 import threading
 import time
 import weakref
-from collections.abc import Callable, Generator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
 from typing import Any, ClassVar, Final, Protocol, TypeVar, cast
 from urllib.parse import urlsplit, urlunsplit
 
@@ -284,11 +285,18 @@ def _unwrap(envelope: bytes) -> tuple[int, bytes]:
 
 def _lease(token: str, deadline: float, envelope: bytes, reply: Sequence[object]) -> Lease:
     """The lease a reserve script's reply ``[envelope, watched values...]`` describes."""
-    deliveries, data = _unwrap(envelope)
-    head = envelope[: envelope.index(b"|")]
-    keyed = b"^" in head or b"~" in head
-    watched = tuple(map(_as_bytes, reply[1:])) if keyed else None
-    return Lease(token=token, data=data, deliveries=deliveries, deadline=deadline, watched=watched)
+    bar = envelope.index(b"|")
+    head = envelope[:bar]
+    watched = (
+        tuple(map(_as_bytes, reply[1:])) if b"^" in head or b"~" in head else None
+    )  # keyed items carry ``^`` (older ones ``~``) in their head
+    return Lease(
+        token=token,
+        data=envelope[bar + 1 :],
+        deliveries=int(head.split(b":")[1]),
+        deadline=deadline,
+        watched=watched,
+    )
 
 
 def _strip(envelope: bytes) -> bytes:
@@ -356,13 +364,13 @@ def _keys_suffix(keys: Sequence[str]) -> str:
     return "^" + "".join(key.translate(_KEY_ESCAPES) + "^" for key in keys)
 
 
-def _pack(*args: _Arg) -> bytes:
-    """One command in the Redis protocol (RESP), as redis-py would send it.
+def _pack_args(args: Iterable[_Arg]) -> list[bytes]:
+    """Each argument as a RESP bulk string, as redis-py would encode it.
 
-    The hot paths send it themselves: redis-py's encoder costs about a microsecond per
-    argument, a good share of a task's client CPU.
+    The hot paths pack their commands themselves: redis-py's encoder costs about a
+    microsecond per argument, a good share of a task's client CPU.
     """
-    parts = [b"*%d\r\n" % len(args)]
+    parts: list[bytes] = []
     for arg in args:
         if isinstance(arg, bytes):
             data = arg
@@ -372,8 +380,20 @@ def _pack(*args: _Arg) -> bytes:
             data = b"%d" % arg
         else:
             data = repr(arg).encode()
-        parts += (b"$%d\r\n" % len(data), data, b"\r\n")
-    return b"".join(parts)
+        parts.append(b"$%d\r\n%b\r\n" % (len(data), data))
+    return parts
+
+
+@functools.lru_cache(maxsize=64)
+def _evalsha_head(sha: str, keys: tuple[str, ...]) -> bytes:
+    """``EVALSHA sha numkeys keys...`` packed: the same on every call of a hot path."""
+    return b"".join(_pack_args(("EVALSHA", sha, len(keys), *keys)))
+
+
+def _pack_evalsha(sha: str, keys: tuple[str, ...], args: Sequence[_Arg]) -> bytes:
+    """``EVALSHA`` of ``sha`` with ``keys`` and ``args``, packed (the head from a cache)."""
+    count = 3 + len(keys) + len(args)
+    return b"".join([b"*%d\r\n" % count, _evalsha_head(sha, keys), *_pack_args(args)])
 
 
 def _number(value: float) -> str:
@@ -1312,61 +1332,65 @@ class RedisStorage:
 
     @contextlib.contextmanager
     def _errors(self, size: int = 0) -> Generator[None]:
-        """Turn redis-py exceptions into huey's, naming the server (never its password).
+        """Turn redis-py exceptions into huey's (see :meth:`_translate`)."""
+        try:
+            yield
+        except (RedisError, RedisClusterException) as exc:
+            raise self._translate(exc, size) from exc
+
+    def _translate(self, exc: RedisError | RedisClusterException, size: int) -> Exception:
+        """huey's exception for a redis-py one, naming the server (never its password).
 
         ``size`` is the longest argument of the command (see :func:`_largest`): a server
         refuses one over its limit, and the error must then say so.
         """
-        try:
-            yield
-        except (AuthenticationError, AuthorizationError) as exc:
-            raise RedisConnectionFailed(
+        if isinstance(exc, (AuthenticationError, AuthorizationError)):
+            return RedisConnectionFailed(
                 f"Redis at {self.url} refused the credentials: {exc}", storage=self.url
-            ) from exc
-        except (RedisConnectionError, RedisTimeoutError) as exc:
+            )
+        if isinstance(exc, (RedisConnectionError, RedisTimeoutError)):
             # A server sent a value far over its limit replies with an error and closes
             # the connection while the value is still being written; redis-py sees a
             # reset, retries, and gives up. If the server still answers PING, the value
             # is what it refused, not the network.
             if size > _MIN_BULK_LIMIT and isinstance(exc, RedisConnectionError) and self._answers():
-                raise self._too_large(
+                return self._too_large(
                     size,
                     None,
                     "over what the server accepts (proto-max-bulk-len or "
                     "client-query-buffer-limit): it closed the connection while receiving "
                     "the value, yet answers PING",
-                ) from exc
-            raise RedisConnectionFailed(
+                )
+            return RedisConnectionFailed(
                 f"cannot reach Redis at {self.url}: {exc}", storage=self.url
-            ) from exc
-        except (ClusterDownError, TryAgainError, RedisClusterException) as exc:
+            )
+        if isinstance(exc, (ClusterDownError, TryAgainError, RedisClusterException)):
             # A cluster that cannot serve the queue's slot now (its node is down, or the
             # slot is moving): as unreachable as a single server that is down.
-            raise RedisConnectionFailed(
+            return RedisConnectionFailed(
                 f"Redis Cluster at {self.url} cannot serve queue {self.name!r}: {exc}",
                 storage=self.url,
-            ) from exc
-        except OutOfMemoryError as exc:
-            raise StorageFull(
+            )
+        if isinstance(exc, OutOfMemoryError):
+            return StorageFull(
                 f"Redis at {self.url} is out of memory (maxmemory): {exc}", storage=self.url
-            ) from exc
-        except ResponseError as exc:
+            )
+        if isinstance(exc, ResponseError):
             if "invalid bulk length" in str(exc):
-                raise self._too_large(
+                return self._too_large(
                     size, None, f"over the server's limit (proto-max-bulk-len): {exc}"
-                ) from exc
+                )
             if str(exc).startswith(("WRONGPASS", "NOAUTH")):
-                raise RedisConnectionFailed(
+                return RedisConnectionFailed(
                     f"Redis at {self.url} refused the credentials: {exc}", storage=self.url
-                ) from exc
+                )
             if isinstance(exc, NoPermissionError) or str(exc).startswith("NOPERM"):
-                raise StorageError(
+                return StorageError(
                     f"Redis at {self.url} denied a command to this user (ACL): {exc}",
                     storage=self.url,
-                ) from exc
-            raise StorageError(f"Redis at {self.url} failed: {exc}", storage=self.url) from exc
-        except RedisError as exc:
-            raise StorageError(f"Redis at {self.url} failed: {exc}", storage=self.url) from exc
+                )
+            return StorageError(f"Redis at {self.url} failed: {exc}", storage=self.url)
+        return StorageError(f"Redis at {self.url} failed: {exc}", storage=self.url)
 
     def _run(self, script: _Script, keys: Sequence[str], *args: _Arg) -> object:
         size = self._check_size(args)
@@ -1386,11 +1410,12 @@ class RedisStorage:
         broken connection drops it, and the ordinary way, ``RedisCluster``, follows the
         slot to its new owner; the next call takes a connection to that owner.
         """
-        with self._errors(size):
+        # A plain try (not the _errors context manager): this runs once per task.
+        try:
             connection = self._held_connection()
             if connection is not None:
                 try:
-                    command = _pack("EVALSHA", script.sha, len(keys), *keys, *args)
+                    command = _pack_evalsha(script.sha, tuple(keys), args)
                     connection.send_packed_command([command])
                     return connection.read_response()
                 except NoScriptError:
@@ -1401,6 +1426,8 @@ class RedisStorage:
                     connection.disconnect()
                     self._local.held = None  # the next call takes one afresh
             return script(self._client, keys, *args)
+        except (RedisError, RedisClusterException) as exc:
+            raise self._translate(exc, size) from exc
 
     def _held_connection(self) -> _Connection | None:
         """A pool connection this thread keeps for :meth:`_run_held` (``None``: no pool).
