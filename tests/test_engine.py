@@ -8,6 +8,7 @@ storage cannot do, and the constructors refuse keywords they do not know.
 from __future__ import annotations
 
 import os
+import uuid
 from datetime import timedelta
 from pathlib import Path
 
@@ -199,3 +200,36 @@ def test_memory_storage_follows_the_applications_clock(clock: MockClock) -> None
     lock.acquire()
     clock.advance(61)
     assert not app.is_locked("nightly")
+
+
+def test_task_ids_are_version_4_uuids_in_their_usual_form() -> None:
+    """A call's task id reads as ``str(uuid.uuid4())`` does: 36 characters, version 4,
+    the RFC 4122 variant; and ids do not repeat."""
+    huey = MemoryHuey("ids", immediate=False)
+
+    @huey.task()
+    def noop() -> None:
+        pass
+
+    ids = [noop.s().id for _ in range(500)]
+    assert len(set(ids)) == len(ids)
+    for task_id in ids:
+        parsed = uuid.UUID(task_id)
+        assert str(parsed) == task_id
+        assert parsed.version == 4
+        assert parsed.variant == uuid.RFC_4122
+
+
+def test_calls_without_options_take_the_task_defaults() -> None:
+    """A call without options takes the task's defaults, converted as a per-call option
+    would be (a timedelta to seconds), on its first call and on later ones."""
+    huey = MemoryHuey("defaults", immediate=False)
+
+    @huey.task(retries=2, retry_delay=3, priority=5, timeout=7, expires=timedelta(seconds=9))
+    def ok() -> None:
+        pass
+
+    for _ in range(2):  # the second call takes the remembered defaults
+        task = ok.s()
+        assert (task.retries, task.retry_delay, task.priority) == (2, 3.0, 5)
+        assert (task.timeout, task.expires, task.expires_at) == (7.0, 9.0, None)

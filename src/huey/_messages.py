@@ -198,24 +198,31 @@ def message_to_wire(message: Message) -> dict[str, object]:
         "args": list(message.args),
         "kwargs": dict(message.kwargs),
     }
-    optional: dict[str, object] = {
-        "eta": message.eta,
-        "retries": message.retries or None,
-        "retry_delay": message.retry_delay or None,
-        "retry_backoff": None if message.retry_backoff == 1.0 else message.retry_backoff,
-        "priority": message.priority or None,
-        "expires": message.expires,
-        "expires_at": message.expires_at,
-        "timeout": message.timeout,
-        "on_complete": None
-        if message.on_complete is None
-        else message_to_wire(message.on_complete),
-        "on_error": None if message.on_error is None else message_to_wire(message.on_error),
-        "chord": None if message.chord is None else _chord_to_wire(message.chord),
-        # Left out when empty, so messages without headers keep their old wire form.
-        "headers": dict(message.headers) or None,
-    }
-    wire.update((key, value) for key, value in optional.items() if value is not None)
+    # Only the fields that differ from their defaults (a plain message has none).
+    if message.eta is not None:
+        wire["eta"] = message.eta
+    if message.retries:
+        wire["retries"] = message.retries
+    if message.retry_delay:
+        wire["retry_delay"] = message.retry_delay
+    if message.retry_backoff != 1.0:
+        wire["retry_backoff"] = message.retry_backoff
+    if message.priority:
+        wire["priority"] = message.priority
+    if message.expires is not None:
+        wire["expires"] = message.expires
+    if message.expires_at is not None:
+        wire["expires_at"] = message.expires_at
+    if message.timeout is not None:
+        wire["timeout"] = message.timeout
+    if message.on_complete is not None:
+        wire["on_complete"] = message_to_wire(message.on_complete)
+    if message.on_error is not None:
+        wire["on_error"] = message_to_wire(message.on_error)
+    if message.chord is not None:
+        wire["chord"] = _chord_to_wire(message.chord)
+    if message.headers:  # left out when empty: such messages keep their old wire form
+        wire["headers"] = dict(message.headers)
     return wire
 
 

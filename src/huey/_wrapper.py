@@ -45,6 +45,9 @@ class TaskWrapper(Generic[P, R_co, H_co]):
         self._engine = huey.engine
         self.signature: inspect.Signature | None = _call_signature(func, settings.context)
         """What callers pass (``None`` when the function cannot be introspected)."""
+        self.plain_arity: int | None = _plain_arity(self.signature)
+        """How many arguments the function takes, when they are all plain positional
+        ones without defaults: a call of that many positional arguments binds."""
         self._func = func
         self.settings = settings
         self.__doc__ = func.__doc__
@@ -257,7 +260,10 @@ def _build(
     engine = wrapper.huey.engine
     if wrapper.name not in engine.registry:
         raise UnknownTaskError(wrapper.name)
-    if wrapper.signature is not None:  # else not introspectable (a builtin): the worker tells
+    # No signature: not introspectable (a builtin), the worker tells. A call of exactly
+    # the function's plain positional parameters binds without asking.
+    plain_call = not partial and not kwargs and len(args) == wrapper.plain_arity
+    if wrapper.signature is not None and not plain_call:
         _bind(wrapper.name, wrapper.signature, args, kwargs, partial)
     return engine.enqueuer.build(wrapper.settings, tuple(args), dict(kwargs), options)
 
@@ -307,6 +313,23 @@ def _check_schedule_arguments(args: object, *, timed: bool) -> None:
             f"schedule() takes the task's arguments as a tuple, e.g. schedule(({args!r},), "
             f"delay=...), got {args!r}"
         )
+
+
+_PLAIN_KINDS = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+
+
+def _plain_arity(signature: inspect.Signature | None) -> int | None:
+    """The number of parameters if each is positional without a default, else ``None``.
+
+    A call passing exactly that many positional arguments and nothing else always binds:
+    :func:`_build` then skips ``Signature.bind`` (a tenth of an enqueue's CPU time).
+    """
+    if signature is None:
+        return None
+    parameters = signature.parameters.values()
+    if all(p.kind in _PLAIN_KINDS and p.default is p.empty for p in parameters):
+        return len(parameters)
+    return None
 
 
 def _call_signature(func: Callable[..., object], context: bool) -> inspect.Signature | None:
