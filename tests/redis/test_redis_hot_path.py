@@ -5,17 +5,20 @@ from __future__ import annotations
 import gc
 import threading
 import time
-from typing import Any, cast
+from collections.abc import Callable
+from typing import Any, ClassVar, cast
 
 import pytest
 import redis
+from typing_extensions import override
 
 from huey import Huey
 from huey import _delivery as delivery
+from huey.constants import EmptyData
 from huey.consumer import check_options
 from huey.consumer._environment import PipeFlag
 from huey.consumer._worker import Scheduler
-from huey.storage.redis import PriorityRedisStorage, RedisStorage
+from huey.storage.redis import PriorityRedisStorage, RedisExpireStorage, RedisStorage
 from huey.testing import MockClock
 
 from .conftest import StorageFactory
@@ -129,3 +132,67 @@ def test_wait_schedule_returns_within_its_timeout(make_storage: StorageFactory) 
     started = time.monotonic()
     assert storage.wait_schedule(0.05) is False
     assert time.monotonic() - started < 0.03
+
+
+class _WriteCounter(redis.Connection):
+    """Counts the writes a connection makes (each one round trip, or part of one)."""
+
+    writes: ClassVar[int] = 0
+
+    @override
+    def send_packed_command(self, command: object, check_health: bool = True) -> None:
+        type(self).writes += 1
+        send = cast("Callable[[object, bool], None]", super().send_packed_command)
+        send(command, check_health)
+
+
+def test_a_woken_reserve_has_its_lease_without_another_round_trip(
+    make_storage: StorageFactory,
+) -> None:
+    """An idle worker's wait and the reserve after it go in one write: once woken by an
+    enqueue, it holds the lease without a round trip of its own."""
+    storage = make_storage(
+        RedisStorage, blocking=True, read_timeout=5, connection_class=_WriteCounter
+    )
+    producer = make_storage(RedisStorage, storage.name, blocking=False)
+    producer.enqueue(b"warm-up")  # loads the scripts and connects
+    first = storage.reserve(1000.0, 30.0)
+    assert first is not None
+    assert storage.ack(first.token)
+    # The warm-up's wake-up is still there (the reserve found the message without it):
+    # this call takes it and finds the queue empty.
+    assert storage.reserve(1000.0, 30.0) is None
+    _WriteCounter.writes = 0
+    arrives = threading.Timer(0.2, lambda: producer.enqueue(b"A"))
+    arrives.start()
+    lease = storage.reserve(1000.0, 30.0)
+    arrives.join()
+    assert lease is not None
+    assert (lease.data, lease.deliveries, lease.deadline) == (b"A", 1, 1030.0)
+    assert _WriteCounter.writes == 2  # the reserve finding nothing, then wait + reserve
+    assert storage.ack(lease.token) is True
+
+
+@pytest.mark.parametrize("cls", [RedisStorage, RedisExpireStorage])
+@pytest.mark.parametrize("preserve", [False, True])
+def test_a_woken_result_reader_has_the_value_without_another_round_trip(
+    cls: type[RedisStorage], preserve: bool, make_storage: StorageFactory
+) -> None:
+    """With notify_result, a reader's wait and its read go in one write (where a script
+    reads the value); the value is popped, or kept with ``preserve``."""
+    storage = make_storage(
+        cls, blocking=False, notify_result=True, read_timeout=5, connection_class=_WriteCounter
+    )
+    worker = make_storage(cls, storage.name, blocking=False, notify_result=True)
+    assert storage.pop_data("warm-up") is EmptyData  # connects, loads the scripts
+    storage.put_result("warm-up", b"-")
+    assert storage.wait_then_read("warm-up", 5.0, False) == b"-"  # keeps a connection
+    storage.peek_data("warm-up")  # and the client one of its own
+    _WriteCounter.writes = 0
+    stored = threading.Timer(0.2, lambda: worker.put_result("task-1", b"value"))
+    stored.start()
+    assert storage.wait_then_read("task-1", 5.0, preserve) == b"value"
+    stored.join()
+    # One write (wait + read); an expiring storage peeks with MGET, in a second one.
+    assert _WriteCounter.writes == (2 if preserve and cls is RedisExpireStorage else 1)
+    assert (storage.peek_data("task-1") is EmptyData) is (not preserve and cls is RedisStorage)

@@ -14,6 +14,7 @@ then re-sends the call, exactly as after a real outage.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
 from typing import Any, Literal, Protocol, cast
 
@@ -33,7 +34,7 @@ ALL = ALL_STORAGES
 
 
 class _Wire(Protocol):
-    """The two ``redis.Connection`` methods the lossy connection wraps.
+    """The ``redis.Connection`` methods the lossy connection wraps.
 
     redis-py leaves them unannotated; calling them through this protocol keeps the
     strict type checkers' view of the test typed.
@@ -44,6 +45,8 @@ class _Wire(Protocol):
     def send_packed_command(self, command: object, check_health: bool = True) -> None: ...
 
     def read_response(self, *args: object, **kwargs: object) -> object: ...
+
+    def disconnect(self, *args: object, **kwargs: object) -> None: ...
 
 
 class ReplyLoss:
@@ -68,39 +71,52 @@ class ReplyLoss:
         loss = self
 
         class LossyConnection(redis.Connection):
-            last_command = ""
+            # The names of the commands sent whose replies are still to be read, in order
+            # (the storage sends some pairs in one write); made on first use.
+            unread: deque[str] | None = None
+
+            def _sent(self, name: str) -> None:
+                if self.unread is None:
+                    self.unread = deque()
+                self.unread.append(name)
+                if loss.on_send is not None:
+                    loss.on_send(name)
+
+            in_send_command = False
 
             @override
             def send_command(self, *args: object, **kwargs: object) -> None:
-                self.last_command = str(args[0]).upper()
-                if loss.on_send is not None:
-                    loss.on_send(self.last_command)
-                cast("_Wire", super()).send_command(*args, **kwargs)
+                self._sent(str(args[0]).upper())
+                self.in_send_command = True  # it packs the command and sends it below
+                try:
+                    cast("_Wire", super()).send_command(*args, **kwargs)
+                finally:
+                    self.in_send_command = False
 
             @override
             def send_packed_command(self, command: object, check_health: bool = True) -> None:
-                # The storage's hot paths pack their script calls themselves.
-                packed = command
+                # The storage's hot paths pack their commands themselves, one chunk each:
+                # ``*<n>\r\n$<len>\r\n<NAME>\r\n...``.
+                packed: object = command  # narrowed below; ``command`` is passed on as given
                 chunks = cast("list[object]", packed) if isinstance(packed, list) else []
-                if chunks:
-                    head = chunks[0]
-                    if (
-                        isinstance(head, bytes)
-                        and head.startswith(b"*")
-                        and b"$7\r\nEVALSHA\r\n" in head[:24]
-                    ):
-                        self.last_command = "EVALSHA"
-                        if loss.on_send is not None:
-                            loss.on_send(self.last_command)
+                for chunk in chunks if not self.in_send_command else []:
+                    if isinstance(chunk, bytes) and chunk.startswith(b"*"):
+                        self._sent(chunk.split(b"\r\n", 3)[2].decode().upper())
                 cast("_Wire", super()).send_packed_command(command, check_health)
+
+            @override
+            def disconnect(self, *args: object, **kwargs: object) -> None:
+                self.unread = None  # what was unread is gone with the socket
+                cast("_Wire", super()).disconnect(*args, **kwargs)
 
             @override
             def read_response(self, *args: object, **kwargs: object) -> object:
                 # An error reply (NOSCRIPT before the script is loaded) is raised here as
                 # usual, and the SCRIPT LOAD that follows is not a script call: only the
                 # reply of a script that ran is lost.
+                command = self.unread.popleft() if self.unread else ""
                 reply = cast("_Wire", super()).read_response(*args, **kwargs)
-                if loss.armed > 0 and self.last_command == "EVALSHA":
+                if loss.armed > 0 and command == "EVALSHA":
                     loss.armed -= 1
                     loss.lost += 1
                     if loss.between is not None:

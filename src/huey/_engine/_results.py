@@ -3,16 +3,27 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from .._messages import error_from_wire
-from ..constants import EmptyData
+from ..constants import EmptyData, EmptyDataType
 from ..exceptions import TaskException
 from ..protocols import SupportsResultNotification
 from ._codec import Codec
 from ._ports import Ports
 
-__all__ = ("ResultSink", "Results", "Settlement", "WriteThrough")
+__all__ = ("ResultSink", "Results", "Settlement", "SupportsWaitThenRead", "WriteThrough")
+
+
+@runtime_checkable
+class SupportsWaitThenRead(Protocol):
+    """A storage that waits for a result's notification and reads it in one round trip
+    (:class:`~huey.storage.RedisStorage` with ``notify_result``)."""
+
+    def wait_then_read(self, key: str, timeout: float, preserve: bool, /) -> bytes | EmptyDataType:
+        """``wait_result(key, timeout)``, then ``peek_data(key)`` if ``preserve`` else
+        ``pop_data(key)``."""
+        ...
 
 
 class ResultSink(Protocol):
@@ -133,11 +144,16 @@ class Results:
             if isinstance(storage, SupportsResultNotification) and storage.notify_result:
                 # Woken as soon as the result is stored; re-check at least every
                 # max_delay (several readers of one key: only one is woken).
-                storage.wait_result(task_id, wait)
+                if isinstance(storage, SupportsWaitThenRead):
+                    raw = storage.wait_then_read(task_id, wait, preserve)
+                    latest = EmptyData if raw is EmptyData else self.codec.decode(raw)
+                else:
+                    storage.wait_result(task_id, wait)
+                    latest = self._read(task_id, preserve)
             else:
                 clock.sleep(delay)
+                latest = self._read(task_id, preserve)
             delay = min(delay * backoff, max_delay)
-            latest = self._read(task_id, preserve)
             if latest is not EmptyData:
                 value = latest
                 if not self.is_pending(value):

@@ -1421,22 +1421,51 @@ class RedisStorage:
         """
         # A plain try (not the _errors context manager): this runs once per task.
         try:
-            connection = self._held_connection()
-            if connection is not None:
-                try:
-                    command = _pack_evalsha(script.sha, tuple(keys), args)
-                    connection.send_packed_command([command])
-                    return connection.read_response()
-                except NoScriptError:
-                    pass  # not run: the ordinary call below loads the script first
-                except (AskError, TryAgainError, ClusterDownError):
-                    self._local.held = None  # not run; its finalizer gives it back
-                except (RedisConnectionError, RedisTimeoutError):
-                    connection.disconnect()
-                    self._local.held = None  # the next call takes one afresh
+            replies = self._held_replies([_pack_evalsha(script.sha, tuple(keys), args)])
+            if replies is not None:
+                return replies[0]
             return script(self._client, keys, *args)
         except (RedisError, RedisClusterException) as exc:
             raise self._translate(exc, size) from exc
+
+    def _held_replies(self, commands: list[bytes]) -> list[object] | None:
+        """Send packed ``commands`` in one write on this thread's connection; their replies.
+
+        ``None`` when the caller must take the ordinary way: there is no pool, the
+        connection broke (it is dropped; the next call takes one afresh), or a reply says
+        a command did not run (``NOSCRIPT``; under a cluster ``MOVED``, ``ASK``,
+        ``TRYAGAIN``, ``CLUSTERDOWN``, which also drop the connection). Every reply is
+        read, errors included, so the connection stays in step with the server.
+
+        Raises:
+            ResponseError: a command failed (the first such error).
+        """
+        connection = self._held_connection()
+        if connection is None:
+            return None
+        replies: list[object] = []
+        errors: list[ResponseError] = []
+        try:
+            connection.send_packed_command(commands)
+            for _ in commands:
+                try:
+                    replies.append(connection.read_response())
+                except ResponseError as exc:  # an error reply, read whole
+                    errors.append(exc)
+                    replies.append(None)
+        except (RedisConnectionError, RedisTimeoutError):
+            connection.disconnect()
+            self._local.held = None
+            return None
+        for error in errors:
+            if isinstance(error, NoScriptError):
+                return None  # not run: the ordinary call loads the script first
+            if isinstance(error, AskError | TryAgainError | ClusterDownError):
+                self._local.held = None  # not run; its finalizer gives it back
+                return None
+        if errors:
+            raise errors[0]
+        return replies
 
     def _held_connection(self) -> _Connection | None:
         """A pool connection this thread keeps for :meth:`_run_held` (``None``: no pool).
@@ -1717,30 +1746,63 @@ class RedisStorage:
         """
         lease = self._reserve(now, lease_seconds)
         if lease is None and self.blocking:
-            self._command("BRPOP", self._wake, self.read_timeout)
-            lease = self._reserve(now, lease_seconds)
+            if self._held_connection() is None:
+                self._command("BRPOP", self._wake, self.read_timeout)
+                return self._reserve(now, lease_seconds)
+            lease = self._wait_then_reserve(now, lease_seconds)
         return lease
 
-    def _reserve(self, now: float, lease_seconds: float) -> Lease | None:
-        # The token is made here, once: when redis-py retries the script after a lost
-        # reply it sends this same token, and the script then returns the lease it
-        # already made under it instead of leasing a second item.
+    def _reserve_call(self, deadline: float) -> tuple[str, tuple[str, ...], tuple[_Arg, ...]]:
+        """A new token, and the keys and arguments of the reserve script leasing under it.
+
+        The token is made once per reservation: when redis-py retries the script after a
+        lost reply it sends this same token, and the script then returns the lease it
+        already made under it instead of leasing a second item.
+        """
         token = _TOKENS.next()
-        deadline = now + lease_seconds
-        keys = (self._queue, self._inflight, self._leases, self._results, self._results_ttl)
-        reply = _as_list(
-            self._run(
-                self._scripts["reserve"],
-                (*keys, self._dead),
-                token,
-                _number(deadline),
-                self._watch_prefix(),
-            )
+        keys = (
+            self._queue,
+            self._inflight,
+            self._leases,
+            self._results,
+            self._results_ttl,
+            self._dead,
         )
-        envelope = _as_bytes(reply[0]) if reply else None
-        if envelope is None:
-            return None
-        return _lease(token, deadline, envelope, reply)
+        return token, keys, (token, _number(deadline), self._watch_prefix())
+
+    def _reserve(self, now: float, lease_seconds: float) -> Lease | None:
+        deadline = now + lease_seconds
+        token, keys, args = self._reserve_call(deadline)
+        # Idempotent (a repeat under the same token gets the same lease): the held path.
+        reply = self._run_held(self._scripts["reserve"], keys, 0, *args)
+        return self._lease_of(token, deadline, reply)
+
+    def _wait_then_reserve(self, now: float, lease_seconds: float) -> Lease | None:
+        """Wait up to ``read_timeout`` for an enqueue's wake-up, then reserve: one round trip.
+
+        Both commands go in one write. The server holds the second until the BRPOP ends
+        (woken, or timed out), then runs it at once: a woken worker has its lease without
+        a round trip of its own, as the original's BRPOP of the message itself does.
+        """
+        deadline = now + lease_seconds
+        token, keys, args = self._reserve_call(deadline)
+        script = self._scripts["reserve"]
+        wait = [b"*3\r\n", *_pack_args(("BRPOP", self._wake, _number(self.read_timeout)))]
+        try:
+            replies = self._held_replies([b"".join(wait), _pack_evalsha(script.sha, keys, args)])
+            # Not run: reserve without waiting (the worker asks again if the queue is empty);
+            # the same token gets back a lease a lost reply held.
+            reply = replies[1] if replies is not None else script(self._client, keys, *args)
+        except (RedisError, RedisClusterException) as exc:
+            raise self._translate(exc, 0) from exc
+        return self._lease_of(token, deadline, reply)
+
+    @staticmethod
+    def _lease_of(token: str, deadline: float, reply: object) -> Lease | None:
+        """The lease a reserve script's reply describes (``None``: nothing was queued)."""
+        items = _as_list(reply)
+        envelope = _as_bytes(items[0]) if items else None
+        return None if envelope is None else _lease(token, deadline, envelope, items)
 
     def _watch_prefix(self) -> str:
         """How the reserve script finds a stored value: '' means the results HASH."""
@@ -2119,6 +2181,35 @@ return {redis.call('ZCARD', KEYS[1]) - expired, expired}
     def _notify_ms(self) -> int:
         return _ttl_ms(self.notify_result_ttl) if self.notify_result else 0
 
+    def wait_then_read(self, key: str, timeout: float, preserve: bool, /) -> bytes | EmptyDataType:
+        """:meth:`wait_result`, then :meth:`peek_data` (``preserve``) or :meth:`pop_data`:
+        one round trip.
+
+        Both commands go in one write; the server runs the read as soon as the wait ends,
+        so a reader woken by a stored result has the value without another round trip.
+        """
+        call = self._read_call(key, preserve) if self.notify_result else None
+        if call is None or self._held_connection() is None:
+            self.wait_result(key, timeout)
+            return self.peek_data(key) if preserve else self.pop_data(key)
+        script, keys = call
+        wait_for = _number(self._result_wait(timeout))
+        wait = [b"*3\r\n", *_pack_args(("BLPOP", self._done_key(key), wait_for))]
+        try:
+            replies = self._held_replies([b"".join(wait), _pack_evalsha(script.sha, keys, (key,))])
+            # Not run (a script not loaded yet, a broken connection): read the ordinary way.
+            reply = replies[1] if replies is not None else script(self._client, keys, key)
+        except (RedisError, RedisClusterException) as exc:
+            raise self._translate(exc, 0) from exc
+        value = _as_bytes(reply)
+        return EmptyData if value is None else value
+
+    def _read_call(self, key: str, preserve: bool) -> tuple[_Script, tuple[str, ...]] | None:
+        """The script reading ``key`` (popping it unless ``preserve``) and its keys; its one
+        argument is ``key`` (``None``: no script reads it that way)."""
+        del key
+        return (_H_PEEK_S if preserve else _H_POP_S), self._kv_keys()
+
     def wait_result(self, key: str, timeout: float, /) -> bool:
         """Block until a result is stored under ``key`` or ``timeout`` seconds pass.
 
@@ -2132,9 +2223,13 @@ return {redis.call('ZCARD', KEYS[1]) - expired, expired}
         """
         if not self.notify_result:
             return False
-        # BLPOP treats 0 as "for ever": never send less than 10 ms.
-        wait = max(min(timeout, self.read_timeout), 0.01)
+        wait = self._result_wait(timeout)
         return bool(_as_list(self._command("BLPOP", self._done_key(key), wait)))
+
+    def _result_wait(self, timeout: float) -> float:
+        """How long one BLPOP for a result waits: at most ``read_timeout``, and never
+        less than 10 ms (BLPOP takes 0 as for ever)."""
+        return max(min(timeout, self.read_timeout), 0.01)
 
     # --- counters ------------------------------------------------------------------------
 
@@ -2311,6 +2406,11 @@ class RedisExpireStorage(RedisStorage):
         """The value under ``key``, or ``EmptyData``; removes it unless it is a result."""
         value = _as_bytes(self._run(_X_POP_S, self._keys(key)))
         return EmptyData if value is None else value
+
+    @override
+    def _read_call(self, key: str, preserve: bool) -> tuple[_Script, tuple[str, ...]] | None:
+        # Peeking is a plain MGET here, not a script.
+        return None if preserve else (_X_POP_S, self._keys(key))
 
     @override
     def _put_if_empty(self, key: str, value: bytes, ttl_ms: int) -> bool:
