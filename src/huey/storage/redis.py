@@ -441,14 +441,15 @@ local function build(seq, d, p, data)
   return seq .. ':' .. string.format('%d', d) .. ':' .. p .. '|' .. data
 end
 local function unescape(h) return string.char(tonumber(h, 16)) end
+-- Leaves one wake-up token in the list (a busy queue usually has one already).
 local function wake(key)
-  redis.call('LPUSH', key, '1')
-  redis.call('LTRIM', key, 0, 0)
+  if redis.call('LLEN', key) == 0 then redis.call('LPUSH', key, '1') end
 end
 -- Whether a call marked ``field`` in the window ``key`` before (a re-sent call); marks it.
+-- The window expires 30 s after its first mark (set once, when the mark made the key).
 local function seen(key, field)
   if redis.call('HSETNX', key, field, '1') == 0 then return true end
-  redis.call('EXPIRE', key, 30)
+  if redis.call('HLEN', key) == 1 then redis.call('EXPIRE', key, 30) end
   return false
 end
 """
