@@ -8,6 +8,7 @@ storage cannot do, and the constructors refuse keywords they do not know.
 from __future__ import annotations
 
 import os
+import threading
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -233,3 +234,49 @@ def test_calls_without_options_take_the_task_defaults() -> None:
         task = ok.s()
         assert (task.retries, task.retry_delay, task.priority) == (2, 3.0, 5)
         assert (task.timeout, task.expires, task.expires_at) == (7.0, 9.0, None)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_forked_child_does_not_repeat_its_parents_task_ids() -> None:
+    """Random digits are drawn many ids at a time; a forked child draws its own rather
+    than going on with the ones its parent had drawn."""
+    huey = MemoryHuey("fork-ids", immediate=False)
+
+    @huey.task()
+    def noop() -> None:
+        pass
+
+    noop.s()  # the parent has drawn digits for many more ids
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report its next id and leave at once
+        os.write(write_end, noop.s().id.encode())
+        os._exit(0)
+    os.close(write_end)
+    child_id = os.read(read_end, 64).decode()
+    os.close(read_end)
+    os.waitpid(pid, 0)
+    assert len(child_id) == 36
+    assert child_id != noop.s().id
+
+
+def test_each_thread_draws_its_own_task_ids() -> None:
+    """Threads enqueueing at once never share an id."""
+    huey = MemoryHuey("thread-ids", immediate=False)
+
+    @huey.task()
+    def noop() -> None:
+        pass
+
+    ids: list[list[str]] = [[] for _ in range(4)]
+
+    def draw(into: list[str]) -> None:
+        into.extend(noop.s().id for _ in range(1000))
+
+    threads = [threading.Thread(target=draw, args=(into,)) for into in ids]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    every = [task_id for drawn in ids for task_id in drawn]
+    assert len(set(every)) == len(every) == 4000

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any, Protocol, TypeVar, runtime_checkable
+from typing import Any, Final, Protocol, TypeVar, runtime_checkable
 
 from .. import _core
 from .._localtime import epoch_of
@@ -27,13 +28,45 @@ R = TypeVar("R")
 _OPTION_NAMES = frozenset(TaskOptions.__annotations__)
 
 
+class _RandomHex:
+    """32 random hex digits at a time, drawn from ``os.urandom`` 64 ids' worth at once.
+
+    One ``getrandom`` system call per id (what ``uuid.uuid4`` makes) is a good share of
+    an enqueue's CPU time, and gives up the GIL. Each thread draws its own (no lock), and
+    a forked child starts afresh: it must not repeat its parent's ids.
+    """
+
+    _PER_DRAW = 64
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+        os.register_at_fork(after_in_child=self._forget)
+
+    def _forget(self) -> None:
+        self._local = threading.local()
+
+    def next(self) -> str:
+        """The next 32 random hex digits."""
+        local = self._local
+        try:
+            drawn: Iterator[str] = local.drawn
+            return next(drawn)
+        except (AttributeError, StopIteration):
+            digits = os.urandom(16 * self._PER_DRAW).hex()
+            local.drawn = drawn = iter([digits[i : i + 32] for i in range(0, len(digits), 32)])
+            return next(drawn)
+
+
+_RANDOM_HEX: Final = _RandomHex()
+
+
 def new_task_id() -> str:
     """A new random task id: a version 4 UUID in its usual text form.
 
-    Formatted directly from 16 random bytes; ``str(uuid.uuid4())`` builds and checks a
+    Formatted directly from random digits; ``str(uuid.uuid4())`` builds and checks a
     ``UUID`` object on the way, a tenth of an enqueue's own CPU time.
     """
-    h = os.urandom(16).hex()
+    h = _RANDOM_HEX.next()
     variant = "89ab"[int(h[16], 16) & 3]  # the RFC 4122 variant: binary 10xx
     return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{variant}{h[17:20]}-{h[20:]}"
 
@@ -95,7 +128,7 @@ class Enqueuer:
         self.events: Events = events
         self.run_now: Callable[[Task[Any]], object] = run_now
         self._capabilities: _Capabilities | None = None
-        self._defaults: dict[TaskSettings, Mapping[str, Any]] = {}
+        self._defaults: dict[int, tuple[TaskSettings, Mapping[str, Any]]] = {}
 
     def _caps(self) -> _Capabilities:
         """The capabilities of the storage in use (re-decided when it is swapped)."""
@@ -163,18 +196,22 @@ class Enqueuer:
         Raises:
             TypeError, ValueError: a default out of range (nothing is remembered then).
         """
-        defaults = self._defaults.get(settings)
-        if defaults is None:
-            expires, expires_at = self._expiry(settings.expires)
-            defaults = self._defaults[settings] = {
-                "retries": check_count(settings.retries, "retries"),
-                "retry_delay": delay_to_seconds(settings.retry_delay, what="retry_delay"),
-                "retry_backoff": check_backoff(settings.retry_backoff),
-                "priority": check_priority(settings.priority),
-                "expires": expires,
-                "expires_at": expires_at,
-                "timeout": check_timeout(settings.timeout),
-            }
+        # Keyed by identity: hashing a frozen dataclass hashes all of its fields.
+        remembered = self._defaults.get(id(settings))
+        if remembered is not None and remembered[0] is settings:
+            return remembered[1]
+        expires, expires_at = self._expiry(settings.expires)
+        defaults: Mapping[str, Any] = {
+            "retries": check_count(settings.retries, "retries"),
+            "retry_delay": delay_to_seconds(settings.retry_delay, what="retry_delay"),
+            "retry_backoff": check_backoff(settings.retry_backoff),
+            "priority": check_priority(settings.priority),
+            "expires": expires,
+            "expires_at": expires_at,
+            "timeout": check_timeout(settings.timeout),
+        }
+        # The settings are kept too: their id is not reused while they are alive.
+        self._defaults[id(settings)] = (settings, defaults)
         return defaults
 
     @staticmethod

@@ -78,7 +78,10 @@ class Events:
 
     def emit(self, signal: Signal, task: Task[Any], *extra: object) -> None:
         """Call every receiver of ``signal`` as ``receiver(signal, task, *extra)``."""
-        for receiver in list(self.receivers[signal]):
+        receivers = self.receivers[signal]
+        if not receivers:  # the usual case: no copy to make
+            return
+        for receiver in list(receivers):
             try:
                 receiver(signal, task, *extra)
             except Exception:
