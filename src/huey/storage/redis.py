@@ -505,27 +505,35 @@ return 1
 # watched keys read afresh); leasing a second item under it would overwrite the first
 # one's in-flight entry and lose it. A token the reaper has meanwhile dead-lettered gets
 # nothing: an item leased under it could, dead-lettered in turn, overwrite that letter.
+# ``fresh``: the token was made for this very call and the server never saw it before
+# (the fused settle-and-reserve knows, from its settle, that it is no re-sent call), so
+# it holds no lease and no dead letter: the two lookups are skipped.
 # KEYS: queue, inflight, leases, results, results:ttl, dead
 # ARGV: token, deadline, key prefix of the expiring variants ('': the results HASH)
 _RESERVE_FN = """
-local function reserve(queue, inflight, leases, results, ttl, dead, token, deadline, prefix)
-  local e = redis.call('HGET', inflight, token)
-  if not e then
-    if redis.call('HEXISTS', dead, token) == 1 then return false end
+local UNESCAPED = {['25'] = '%', ['3A'] = ':', ['7C'] = '|', ['7E'] = '~', ['5E'] = '^'}
+local function reserve(queue, inflight, leases, results, ttl, dead, token, deadline, prefix,
+                       fresh)
+  local e, seq = false, nil
+  if not fresh then e = redis.call('HGET', inflight, token) end
+  if e then
+    seq = parse(e)
+  else
+    if not fresh and redis.call('HEXISTS', dead, token) == 1 then return false end
     e = qpop(queue)
     if not e then return false end
-    local seq, d, p, data = parse(e)
+    local d, p, data
+    seq, d, p, data = parse(e)
     e = build(seq, d + 1, p, data)
     redis.call('HSET', inflight, token, e)
     redis.call('ZADD', leases, deadline, token)
   end
-  local seq = parse(e)
   local out = {e}
   local keys = {}
   local caret = string.find(seq, '^', 1, true)
   if caret then
     for k in string.gmatch(string.sub(seq, caret + 1), '([^%^]*)%^') do
-      table.insert(keys, (string.gsub(k, '%%(%x%x)', unescape)))
+      table.insert(keys, (string.gsub(k, '%%(%x%x)', UNESCAPED)))
     end
   else
     local tilde = string.find(seq, '~', 1, true)
@@ -851,9 +859,10 @@ if redis.replicate_commands then redis.replicate_commands() end
 local inflight, leases, results, ttl = KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local recent = KEYS[7]
 local token = ARGV[1]
-local settled = 1
+local settled, fresh = 1, true
 if redis.call('HDEL', inflight, token) == 0 then
   settled = redis.call('HEXISTS', recent, 's' .. token)
+  fresh = false  -- perhaps a re-sent call: its new token may hold a lease already
 else
   redis.call('ZREM', leases, token)
   seen(recent, 's' .. token)
@@ -873,7 +882,8 @@ else
     end
   end
 end
-local lease = reserve(KEYS[1], inflight, leases, results, ttl, KEYS[6], ARGV[2], ARGV[3], '')
+local lease = reserve(KEYS[1], inflight, leases, results, ttl, KEYS[6], ARGV[2], ARGV[3], '',
+                      fresh)
 return {settled, lease}
 """
 
