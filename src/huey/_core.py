@@ -19,7 +19,7 @@ outcome to its chord. A message it does not run gets its effects from :func:`dro
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import TypeAlias, TypeVar
+from typing import Final, TypeAlias, TypeVar
 
 from ._messages import ChordRef, ErrorInfo, Message, Revocation
 from .exceptions import TaskException
@@ -81,6 +81,10 @@ M = TypeVar("M", bound=Message)
 @dataclass(frozen=True, slots=True)
 class Run:
     """Run the task now."""
+
+
+_RUN: Final = Run()
+"""The one :class:`Run` decision (it holds nothing; one instance serves every call)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,7 +154,7 @@ def decide(message: Message, now: float, *, revoked: bool) -> Decision:
         return Drop("revoked")
     if message.expires_at is not None and message.expires_at < now:
         return Drop("expired")
-    return Run()
+    return _RUN
 
 
 # --- outcomes --------------------------------------------------------------------
@@ -222,6 +226,10 @@ class Emit:
 
     signal: Signal
     exception: BaseException | None = None
+
+
+_EMIT_COMPLETE: Final = Emit(SIGNAL_COMPLETE)
+"""The effect every success ends with (immutable: one instance serves every call)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -393,7 +401,7 @@ def settle(
         effects: list[Effect] = []
         if store_results and (outcome.value is not None or store_none):
             effects.append(StoreResult(message.id, outcome.value))
-        effects += [PostExecute(outcome.value, None), Emit(SIGNAL_COMPLETE)]
+        effects += [PostExecute(outcome.value, None), _EMIT_COMPLETE]
         if message.on_complete is not None:
             effects.append(Enqueue(extend_arguments(message.on_complete, outcome.value)))
         if message.chord is not None:

@@ -93,6 +93,8 @@ class Revocations:
             known: the two flags (as :meth:`keys_of` orders them) when the caller already
                 read them with the message; otherwise they are read here.
         """
+        if known is not None and known[0] is None and known[1] is None:
+            return False  # the usual case: the reservation found neither flag
         revoked = False
         storage = self.ports.storage
         for index, key in enumerate(self.keys_of(task)):

@@ -335,7 +335,7 @@ class Worker:
         self.in_flight = received
         # The logged duration comes from the application's clock (a fake one in tests);
         # the overrun check below uses the real monotonic clock, as the deadline does.
-        started = time.monotonic()
+        started = time.monotonic() if task.timeout is not None else 0.0
         clock_started = clock.monotonic()
         try:
             with self.environment.timeout(task.timeout):
@@ -359,8 +359,10 @@ class Worker:
             self.isolation.carry()
             self.next_lease = report.next_lease
         self._log_finish(task, report, clock.monotonic() - clock_started)
+        if task.timeout is None:
+            return
         elapsed = time.monotonic() - started
-        overran = task.timeout is not None and elapsed > task.timeout
+        overran = elapsed > task.timeout
         # An async task is cut short by its event loop, on thread workers too.
         cut_short = isinstance(report.outcome, Failure) and report.outcome.signal == SIGNAL_TIMEOUT
         if overran and not cut_short and not self.environment.enforces_timeouts:

@@ -381,10 +381,10 @@ def _pack_args(args: Iterable[_Arg]) -> list[bytes]:
     """
     parts: list[bytes] = []
     for arg in args:
-        if isinstance(arg, bytes):
-            data = arg
-        elif isinstance(arg, str):
+        if isinstance(arg, str):  # the most frequent: keys, tokens, numbers as text
             data = arg.encode()
+        elif isinstance(arg, bytes):
+            data = arg
         elif isinstance(arg, int):
             data = b"%d" % arg
         else:
