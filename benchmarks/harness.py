@@ -88,8 +88,9 @@ def cases(scale: float) -> list[Case]:
         }
         label = f"{storage} round trip" + (", notify_result" if notify else "")
         out.append(Case(label, spec, latency))
-    spec = {"workload": "scheduled", "storage": "redis", "count": trips}
-    out.append(Case("redis scheduled, late by", spec, latency))
+    for storage in ("redis", "sqlite"):
+        spec = {"workload": "scheduled", "storage": storage, "count": trips}
+        out.append(Case(f"{storage} scheduled, late by", spec, latency))
     floors = (
         "lpush_per_s",
         "lpush_cpu_us",

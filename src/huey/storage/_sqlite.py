@@ -34,7 +34,7 @@ import threading
 import time
 from collections.abc import Callable, Generator, Mapping, Sequence
 from contextlib import contextmanager, suppress
-from typing import Any, Final, TypeVar
+from typing import Any, Final, TypeVar, cast
 
 from typing_extensions import override
 
@@ -146,6 +146,10 @@ def _schema(strict_fifo: bool) -> tuple[str, ...]:
 # Connections inherited from a parent process through fork(). They are kept referenced
 # so that garbage collection never closes them in the child (see the module docstring).
 _inherited: list[sqlite3.Connection] = []
+
+
+_SCHEDULE_LOOK_INTERVAL: Final = 0.05
+"""Seconds between two looks of the consumer's scheduler at the earliest due item."""
 
 
 class _ThreadState(threading.local):
@@ -830,6 +834,31 @@ class SqliteStorage:
                 [(self.name, data, priority) for data, priority in moved],
             )
         return [data for data, _ in moved]
+
+    def next_due(self) -> float | None:
+        """When the earliest scheduled item is due (UTC epoch seconds); ``None``: empty.
+
+        With :meth:`wait_schedule`, the consumer's scheduler moves each item to the queue
+        when it is due instead of at its next ``scheduler_interval`` beat.
+        """
+        rows = self._read(
+            "checking the schedule",
+            "SELECT MIN(timestamp) FROM huey_schedule WHERE queue = ?",
+            (self.name,),
+        )
+        earliest: object = rows[0][0] if rows else None
+        return None if earliest is None else float(cast("float", earliest))
+
+    def wait_schedule(self, timeout: float) -> bool:
+        """Wait ``timeout`` seconds, at most 50 ms, for an addition to the schedule.
+
+        SQLite tells no one of an addition, so this cannot tell one came: it returns
+        ``False`` and the scheduler asks :meth:`next_due` again. An item scheduled
+        meanwhile, here or by another process, is seen within 50 ms (twenty indexed
+        look-ups a second while the scheduler waits).
+        """
+        time.sleep(max(0.0, min(timeout, _SCHEDULE_LOOK_INTERVAL)))
+        return False
 
     def schedule_size(self) -> int:
         """Number of items in the schedule."""
