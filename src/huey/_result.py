@@ -356,6 +356,8 @@ def enqueue_with_handles(huey: Huey[Any], head: Task[Any]) -> Result[Any] | Resu
     engine.enqueuer.enqueue(head)
     if not engine.settings.results:
         return None
+    if head.on_complete is None:  # a single task, the usual call
+        return Result(huey, head)
     stages = pipeline_stages(head)
     if len(stages) == 1:
         return Result(huey, head)

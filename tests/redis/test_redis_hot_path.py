@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -196,3 +197,31 @@ def test_a_woken_result_reader_has_the_value_without_another_round_trip(
     # One write (wait + read); an expiring storage peeks with MGET, in a second one.
     assert _WriteCounter.writes == (2 if preserve and cls is RedisExpireStorage else 1)
     assert (storage.peek_data("task-1") is EmptyData) is (not preserve and cls is RedisStorage)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_forked_child_takes_its_own_connection(make_storage: StorageFactory) -> None:
+    """The parent's held connection (its socket) is not used by a forked child: the child
+    takes one of its own, and both enqueue without mixing their replies."""
+    storage = make_storage(RedisStorage, blocking=False)
+    storage.enqueue(b"parent-1")
+    parents = storage._held_connection()  # pyright: ignore[reportPrivateUsage]  # what is compared
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: enqueue, report whether its connection is its own, leave
+        code = 1
+        try:
+            storage.enqueue(b"child")
+            own = storage._held_connection() is not parents  # pyright: ignore[reportPrivateUsage]  # likewise
+            os.write(write_end, b"own" if own else b"shared")
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(write_end)
+    answer = os.read(read_end, 16)
+    os.close(read_end)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert answer == b"own"
+    storage.enqueue(b"parent-2")
+    assert sorted(storage.enqueued_items()) == [b"child", b"parent-1", b"parent-2"]

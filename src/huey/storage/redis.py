@@ -166,9 +166,23 @@ class _Pool(Protocol):
 class _Held:
     """The connection one thread of one process keeps (see ``_held_connection``)."""
 
-    def __init__(self, pid: int, connection: _Connection) -> None:
-        self.pid = pid
+    def __init__(self, forks: int, connection: _Connection) -> None:
+        self.forks = forks
         self.connection = connection
+
+
+_forks = 0
+"""How many forks this process descends from since the module was loaded: a held
+connection taken before a fork belongs to the parent. Cheaper to compare on every call
+than ``os.getpid()``, a system call."""
+
+
+def _count_fork() -> None:
+    global _forks
+    _forks += 1
+
+
+os.register_at_fork(after_in_child=_count_fork)
 
 
 class _ClusterNode(Protocol):
@@ -1488,8 +1502,7 @@ class RedisStorage:
         to the pool when the thread ends.
         """
         held: _Held | None = getattr(self._local, "held", None)
-        pid = os.getpid()
-        if held is not None and held.pid == pid:
+        if held is not None and held.forks == _forks:
             return held.connection
         pool: _Pool | None = getattr(self._client, "connection_pool", None)
         if pool is None:
@@ -1498,7 +1511,7 @@ class RedisStorage:
             connection = pool.get_connection()
         except TypeError:  # redis-py before 5.3 wants a command name (and ignores it)
             connection = pool.get_connection("EVALSHA")
-        held = _Held(pid, connection)
+        held = _Held(_forks, connection)
         # The thread's locals are dropped when it ends: the connection then goes back.
         weakref.finalize(held, pool.release, connection)
         self._local.held = held
