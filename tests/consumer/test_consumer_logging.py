@@ -392,3 +392,14 @@ def test_the_process_local_warning_goes_by_storage_type(tmp_path: Path) -> None:
     assert processes is not None
     assert processes.startswith(threads)
     assert "runs once per worker" in processes
+
+
+def test_a_huge_exception_message_is_cut_in_the_finish_line(
+    clock: MockClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An exception carrying megabytes (a response body, a task's arguments) gives a
+    finish line of a few dozen characters; the logged traceback has the whole of it."""
+    app = _raises(ValueError("x" * 1_000_000))(clock)
+    finish = _run_one(app, caplog)[-1].getMessage()
+    assert "failed: ValueError('xxx" in finish
+    assert len(finish) < 300

@@ -29,6 +29,7 @@ from .._delivery import (
     run_received,
 )
 from .._engine import Engine, HasEngine
+from .._limits import bounded_repr
 from .._task import Task
 from ..protocols import (
     Lease,
@@ -146,7 +147,9 @@ def describe_outcome(task: Task[Any], report: DeliveryReport, now: float) -> str
         if outcome.signal is not None and _will_retry(task, outcome, now):
             text += ", retrying"
         if outcome.exception is not None:
-            text += f": {outcome.exception!r}"
+            # Bounded: an exception may carry a huge message (a task's arguments, a
+            # response body); the traceback logged with the failure has it all.
+            text += f": {bounded_repr(outcome.exception)}"
     if report.status == "stale":
         text += "; lease lost, the acknowledgement was refused (it may run again)"
     return text
@@ -346,11 +349,11 @@ class Worker:
             # The storage failed while settling, or the worker is being torn down: the
             # loop (or the consumer) reports the cause; close the task's pair of lines.
             task_logger.info(
-                "finished %s (%s) in %.3fs: not settled, %r",
+                "finished %s (%s) in %.3fs: not settled, %s",
                 task.name,
                 task.id,
                 clock.monotonic() - clock_started,
-                exc,
+                bounded_repr(exc),
             )
             raise
         finally:
