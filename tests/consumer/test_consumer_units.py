@@ -24,6 +24,7 @@ from huey.protocols import Consumer as ConsumerProtocol
 from huey.protocols import Lease, Storage, SupportsScheduleTransfer
 from huey.storage import FileStorage, MemoryStorage, SqliteStorage
 from tests.conftest import START, MockClock
+from tests.scheduler_scenarios import check_moves_each_task_when_due
 from tests.storage.base_only import BaseOnlyStorage
 
 
@@ -549,23 +550,8 @@ def test_consumer_satisfies_the_consumer_protocol(clock: MockClock) -> None:
 
 def test_sqlite_scheduler_moves_each_task_when_due_between_beats(tmp_path: Path) -> None:
     """On SQLite the scheduler looks at the earliest due item (at least every 50 ms)
-    instead of waiting for its next beat: a task scheduled during the wait, and one due
-    before the beat, are both moved in time."""
+    instead of waiting for its next beat."""
     storage = SqliteStorage("due", filename=str(tmp_path / "due.db"))
-    huey = Huey("due", storage=storage)
-
-    @huey.task()
-    def ping() -> int:
-        return 1
-
-    ping.schedule(delay=0.05)
-    scheduler = Scheduler(huey, check_options(periodic=False), PipeFlag())
-    assert scheduler.waiting is storage
-    added = threading.Timer(0.1, lambda: ping.schedule(delay=0.1))
-    added.start()
-    scheduler.wait_for_due(time.monotonic() + 0.6)  # both are due well before this ends
-    added.join()
-    assert storage.schedule_size() == 0
-    assert storage.queue_size() == 2
+    check_moves_each_task_when_due(storage)
     assert storage.next_due() is None
     storage.close()

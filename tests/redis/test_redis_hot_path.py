@@ -16,11 +16,9 @@ from typing_extensions import override
 from huey import Huey
 from huey import _delivery as delivery
 from huey.constants import EmptyData
-from huey.consumer import check_options
-from huey.consumer._environment import PipeFlag
-from huey.consumer._worker import Scheduler
 from huey.storage.redis import PriorityRedisStorage, RedisExpireStorage, RedisStorage
 from huey.testing import MockClock
+from tests.scheduler_scenarios import check_moves_each_task_when_due
 
 from .conftest import StorageFactory
 
@@ -101,22 +99,7 @@ def test_map_enqueues_in_batches(cls: type[RedisStorage], make_storage: StorageF
 def test_scheduler_moves_a_task_when_due_between_beats(make_storage: StorageFactory) -> None:
     """Waiting for the next beat, the scheduler moves each task when it becomes due,
     one scheduled during the wait included."""
-    storage = make_storage(RedisStorage, blocking=False)
-    huey = Huey("due", storage=storage)
-
-    @huey.task()
-    def ping() -> int:
-        return 1
-
-    ping.schedule(delay=0.05)
-    scheduler = Scheduler(huey, check_options(periodic=False), PipeFlag())
-    assert scheduler.waiting is storage
-    added = threading.Timer(0.1, lambda: ping.schedule(delay=0.05))
-    added.start()
-    scheduler.wait_for_due(time.monotonic() + 0.6)  # both are due well before this ends
-    added.join()
-    assert storage.schedule_size() == 0
-    assert storage.queue_size() == 2
+    check_moves_each_task_when_due(make_storage(RedisStorage, blocking=False))
 
 
 def test_wait_schedule_returns_within_its_timeout(make_storage: StorageFactory) -> None:

@@ -1264,7 +1264,8 @@ class RedisStorage:
         self._results = prefix + "results"
         self._results_ttl = prefix + "results:ttl"
         self._counters = prefix + "counters"
-        self._settle_reserve_keys = (
+        # The reserve script's keys (the settle-and-reserve script's first six).
+        self._reserve_keys = (
             self._queue,
             self._inflight,
             self._leases,
@@ -1784,15 +1785,7 @@ class RedisStorage:
         already made under it instead of leasing a second item.
         """
         token = _TOKENS.next()
-        keys = (
-            self._queue,
-            self._inflight,
-            self._leases,
-            self._results,
-            self._results_ttl,
-            self._dead,
-        )
-        return token, keys, (token, _number(deadline), self._watch_prefix())
+        return token, self._reserve_keys, (token, _number(deadline), self._watch_prefix())
 
     def _reserve(self, now: float, lease_seconds: float) -> Lease | None:
         deadline = now + lease_seconds
@@ -1901,7 +1894,7 @@ class RedisStorage:
         new_token = _TOKENS.next()
         deadline = now + lease_seconds
         notify_ms = self._notify_ms()
-        keys: tuple[str, ...] = (*self._settle_reserve_keys, self._recent())
+        keys: tuple[str, ...] = (*self._reserve_keys, self._recent())
         args: list[_Arg] = [token, new_token, _number(deadline), notify_ms, len(discard), *discard]
         if result is not None:
             args += result
