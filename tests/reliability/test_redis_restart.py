@@ -44,6 +44,8 @@ def test_redis_restarts_lose_no_acknowledged_enqueue(
     producer = Producer(app, TASKS, rng).start()
     outages: list[float] = []
     try:
+        for consumer in consumers:
+            consumer.wait_working()  # a consumer that cannot reach the storage at startup exits
         for _ in range(RESTARTS):
             time.sleep(rng.uniform(0.4, 0.8))
             server.kill()
