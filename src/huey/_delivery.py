@@ -314,11 +314,10 @@ def run_received(
     task, lease = received.task, received.lease
     caps = _capabilities_of(engine)
     storage = caps.leases
+    write_through = WriteThrough(engine.ports)
     if lease is None or storage is None:
         try:
-            outcome = engine.runner.run(
-                task, engine.ports.clock.time(), None, WriteThrough(engine.ports)
-            )
+            outcome = engine.runner.run(task, engine.ports.clock.time(), None, write_through)
         except Exception:
             logger.exception(
                 "recording the outcome of %s (%s) failed; in at-most-once mode its message is gone",
@@ -340,7 +339,6 @@ def run_received(
     if keeper is not None:
         keeper.hold(lease.token)
     # With a settling storage the writes wait for the one atomic settle at the end.
-    write_through = WriteThrough(engine.ports)
     sink: ResultSink = Settlement() if caps.settler is not None else write_through
     # Flags read by reserve are only trusted in the shape huey asked for at enqueue.
     known = lease.watched if lease.watched is not None and len(lease.watched) == 2 else None

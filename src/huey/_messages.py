@@ -300,11 +300,11 @@ def _plain_message_from_wire(wire: dict[object, object], cls: type[M]) -> M | No
     type; else ``None`` (the full path then validates it and says what is wrong)."""
     if not wire.keys() <= _PLAIN_FIELDS:
         return None
-    task_id, name = wire.get("id"), wire.get("name")
+    version, task_id, name = wire.get("v"), wire.get("id"), wire.get("name")
     args, kwargs = wire.get("args", []), wire.get("kwargs", {})
     if (
-        wire.get("v") != WIRE_VERSION
-        or type(wire.get("v")) is not int
+        type(version) is not int
+        or version != WIRE_VERSION
         or type(task_id) is not str
         or type(name) is not str
         or type(args) is not list

@@ -47,7 +47,8 @@ class TaskWrapper(Generic[P, R_co, H_co]):
         """What callers pass (``None`` when the function cannot be introspected)."""
         self.plain_arity: int | None = _plain_arity(self.signature)
         """How many arguments the function takes, when they are all plain positional
-        ones without defaults: a call of that many positional arguments binds."""
+        ones without defaults (a call of that many positional arguments binds; ``None``
+        otherwise), derived from :attr:`signature`."""
         self._func = func
         self.settings = settings
         self.__doc__ = func.__doc__

@@ -546,6 +546,28 @@ class Producer:
             self._thread.join(30)
 
 
+def ride_outages(
+    consumers: Sequence[ConsumerProcess],
+    rng: random.Random,
+    restarts: int,
+    stop: Callable[[], None],
+    start: Callable[[], None],
+) -> list[float]:
+    """Once the consumers work, take the storage down ``restarts`` times (``stop``, a
+    random pause, ``start``) at random moments; the seconds each outage lasted."""
+    for consumer in consumers:
+        consumer.wait_working()  # a consumer that cannot reach the storage at startup exits
+    outages: list[float] = []
+    for _ in range(restarts):
+        time.sleep(rng.uniform(0.4, 0.8))
+        stop()
+        down = rng.uniform(0.5, 1.0)
+        time.sleep(down)
+        start()
+        outages.append(round(down, 3))
+    return outages
+
+
 def drain_and_stop(app: App, producer: Producer, consumers: Sequence[ConsumerProcess]) -> bool:
     """After a run with storage outages: wait until every acknowledged enqueue has run,
     then stop the consumers with SIGINT. Whether they rode the outages out (all alive,

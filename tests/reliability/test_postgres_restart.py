@@ -9,6 +9,7 @@ drop); the consumers ride the outages out without being restarted.
 
 from __future__ import annotations
 
+import functools
 import random
 import signal
 import time
@@ -31,6 +32,7 @@ from .harness import (
     Producer,
     check_outage_run,
     drain_and_stop,
+    ride_outages,
 )
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres]
@@ -50,15 +52,8 @@ def test_postgres_crashes_lose_no_acknowledged_enqueue(
     producer = Producer(app, TASKS, rng).start()
     outages: list[float] = []
     try:
-        for consumer in consumers:
-            consumer.wait_working()  # a consumer that cannot reach the storage at startup exits
-        for _ in range(RESTARTS):
-            time.sleep(rng.uniform(0.4, 0.8))
-            private_pg.stop(signal.SIGQUIT)
-            down = rng.uniform(0.5, 1.0)
-            time.sleep(down)
-            private_pg.start()
-            outages.append(round(down, 3))
+        crash = functools.partial(private_pg.stop, signal.SIGQUIT)
+        outages = ride_outages(consumers, rng, RESTARTS, crash, private_pg.start)
         producer.join(120)
         # One more outage, longer than the connection pool's wait for a connection.
         private_pg.stop(signal.SIGQUIT)

@@ -8,7 +8,6 @@ the consumers ride the outages out without being restarted.
 from __future__ import annotations
 
 import random
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from .harness import (
     Producer,
     check_outage_run,
     drain_and_stop,
+    ride_outages,
 )
 
 pytestmark = [pytest.mark.integration, pytest.mark.redis]
@@ -44,15 +44,7 @@ def test_redis_restarts_lose_no_acknowledged_enqueue(
     producer = Producer(app, TASKS, rng).start()
     outages: list[float] = []
     try:
-        for consumer in consumers:
-            consumer.wait_working()  # a consumer that cannot reach the storage at startup exits
-        for _ in range(RESTARTS):
-            time.sleep(rng.uniform(0.4, 0.8))
-            server.kill()
-            down = rng.uniform(0.5, 1.0)
-            time.sleep(down)
-            server.start()
-            outages.append(round(down, 3))
+        outages = ride_outages(consumers, rng, RESTARTS, server.kill, server.start)
         producer.join(120)
         # One more outage, long enough for the client's retries to give up.
         server.kill()

@@ -9,7 +9,8 @@ import pytest
 import redis
 
 from huey.storage.redis import (
-    _pack_evalsha,  # pyright: ignore[reportPrivateUsage]  # the encoder under test
+    _pack_command,  # pyright: ignore[reportPrivateUsage]  # the encoder under test
+    _pack_evalsha,  # pyright: ignore[reportPrivateUsage]  # likewise
 )
 
 _Arg = str | bytes | int | float
@@ -38,3 +39,9 @@ def test_pack_evalsha_matches_redis_py(args: tuple[_Arg, ...]) -> None:
     for _ in range(2):  # the second call takes the head from the cache
         assert _pack_evalsha("a" * 40, keys, args) == expected
     assert _pack_evalsha("b" * 40, (), args) == _redis_py("EVALSHA", "b" * 40, 0, *args)
+
+
+def test_pack_command_matches_redis_py() -> None:
+    """A whole command (the blocking waits sent beside a script call) packs as redis-py's."""
+    args = ("BRPOP", "huey:{q}:wake", "1.0")
+    assert _pack_command(*args) == _redis_py(*args)

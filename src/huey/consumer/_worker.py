@@ -82,8 +82,9 @@ not."""
 
 @runtime_checkable
 class ScheduleWaiting(Protocol):
-    """A storage that says when its next scheduled item is due and wakes a waiter when
-    an item is added (:class:`~huey.storage.RedisStorage`)."""
+    """A storage that says when its next scheduled item is due and lets the scheduler
+    wait for an addition (:class:`~huey.storage.RedisStorage`, woken by the addition;
+    :class:`~huey.storage.SqliteStorage`, which looks again every 50 ms)."""
 
     def next_due(self) -> float | None:
         """When the earliest scheduled item is due (UTC epoch seconds); ``None``: empty."""

@@ -34,7 +34,7 @@ import threading
 import time
 from collections.abc import Callable, Generator, Mapping, Sequence
 from contextlib import contextmanager, suppress
-from typing import Any, Final, TypeVar, cast
+from typing import Any, Final, TypeVar
 
 from typing_extensions import override
 
@@ -846,8 +846,7 @@ class SqliteStorage:
             "SELECT MIN(timestamp) FROM huey_schedule WHERE queue = ?",
             (self.name,),
         )
-        earliest: object = rows[0][0] if rows else None
-        return None if earliest is None else float(cast("float", earliest))
+        return None if rows[0][0] is None else float(rows[0][0])
 
     def wait_schedule(self, timeout: float) -> bool:
         """Wait ``timeout`` seconds, at most 50 ms, for an addition to the schedule.

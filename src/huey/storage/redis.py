@@ -407,6 +407,11 @@ def _pack_args(args: Iterable[_Arg]) -> list[bytes]:
     return parts
 
 
+def _pack_command(*args: _Arg) -> bytes:
+    """One command in the Redis protocol (RESP), packed as redis-py would send it."""
+    return b"".join([b"*%d\r\n" % len(args), *_pack_args(args)])
+
+
 @functools.lru_cache(maxsize=64)
 def _evalsha_head(sha: str, keys: tuple[str, ...]) -> bytes:
     """``EVALSHA sha numkeys keys...`` packed: the same on every call of a hot path."""
@@ -1804,9 +1809,9 @@ class RedisStorage:
         deadline = now + lease_seconds
         token, keys, args = self._reserve_call(deadline)
         script = self._scripts["reserve"]
-        wait = [b"*3\r\n", *_pack_args(("BRPOP", self._wake, _number(self.read_timeout)))]
+        wait = _pack_command("BRPOP", self._wake, _number(self.read_timeout))
         try:
-            replies = self._held_replies([b"".join(wait), _pack_evalsha(script.sha, keys, args)])
+            replies = self._held_replies([wait, _pack_evalsha(script.sha, keys, args)])
             # Not run: reserve without waiting (the worker asks again if the queue is empty);
             # the same token gets back a lease a lost reply held.
             reply = replies[1] if replies is not None else script(self._client, keys, *args)
@@ -2210,10 +2215,9 @@ return {redis.call('ZCARD', KEYS[1]) - expired, expired}
             self.wait_result(key, timeout)
             return self.peek_data(key) if preserve else self.pop_data(key)
         script, keys = call
-        wait_for = _number(self._result_wait(timeout))
-        wait = [b"*3\r\n", *_pack_args(("BLPOP", self._done_key(key), wait_for))]
+        wait = _pack_command("BLPOP", self._done_key(key), _number(self._result_wait(timeout)))
         try:
-            replies = self._held_replies([b"".join(wait), _pack_evalsha(script.sha, keys, (key,))])
+            replies = self._held_replies([wait, _pack_evalsha(script.sha, keys, (key,))])
             # Not run (a script not loaded yet, a broken connection): read the ordinary way.
             reply = replies[1] if replies is not None else script(self._client, keys, key)
         except (RedisError, RedisClusterException) as exc:
