@@ -260,6 +260,39 @@ def test_ack_with_result_is_atomic(cls: type[RedisStorage], make_storage: Storag
     assert storage.wait_result("task-id", 0.5)  # the reader is woken too
 
 
+# Each key set: huey's own pair, keys holding every delimiter the envelope escapes (and a
+# literal escape sequence, which must come back as written), an empty key, one key, three.
+WATCHED_KEY_SETS = (
+    ("r:4f1c-id", "rt:app.tasks.add"),
+    ("a^b:c", "d%3Ae|f~g"),
+    ("", "k:1"),
+    ("only:one",),
+    ("x|y", "z~w", "q%"),
+)
+
+
+@pytest.mark.parametrize("cls", ALL)
+@pytest.mark.parametrize("keys", WATCHED_KEY_SETS, ids=repr)
+def test_reservations_return_the_watched_values_in_order(
+    cls: type[RedisStorage], keys: tuple[str, ...], make_storage: StorageFactory
+) -> None:
+    """The reserve scripts read back exactly the keys an item was enqueued with."""
+    storage = make_storage(cls, blocking=False)
+    values = {key: f"value of {key}".encode() for key in keys[1::2]}  # every other key set
+    for key, value in values.items():
+        storage.put_data(key, value)
+    expected = tuple(values.get(key) for key in keys)
+    for data in (b"first", b"second"):
+        storage.enqueue_keyed(data, None, keys)
+    first = storage.reserve(100.0, 10.0)
+    assert first is not None
+    assert (first.data, first.watched) == (b"first", expected)
+    settled, second = storage.settle_and_reserve(first.token, None, (), 100.0, 10.0)
+    assert settled
+    assert second is not None
+    assert (second.data, second.watched) == (b"second", expected)
+
+
 def test_name_is_validated_and_url_redacted() -> None:
     """Braces in the name are refused; the password never appears in url or repr."""
     with pytest.raises(ConfigurationError, match="hash tag"):

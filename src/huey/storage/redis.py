@@ -551,8 +551,19 @@ local function reserve(queue, inflight, leases, results, ttl, dead, token, deadl
   local keys = {}
   local caret = string.find(seq, '^', 1, true)
   if caret then
-    for k in string.gmatch(string.sub(seq, caret + 1), '([^%^]*)%^') do
-      table.insert(keys, (string.gsub(k, '%%(%x%x)', UNESCAPED)))
+    local suffix = string.sub(seq, caret + 1)
+    if string.find(suffix, '%5E', 1, true) then  -- a key holds a '^': split, then unescape
+      for k in string.gmatch(suffix, '([^%^]*)%^') do
+        table.insert(keys, (string.gsub(k, '%%(%x%x)', UNESCAPED)))
+      end
+    else  -- unescaping first leaves the separators alone: one substitution for all keys
+      suffix = string.gsub(suffix, '%%(%x%x)', UNESCAPED)
+      local first, second = string.match(suffix, '^([^%^]*)%^([^%^]*)%^$')
+      if first then  -- huey's two flags: one match
+        keys = {first, second}
+      else
+        for k in string.gmatch(suffix, '([^%^]*)%^') do table.insert(keys, k) end
+      end
     end
   else
     local tilde = string.find(seq, '~', 1, true)
