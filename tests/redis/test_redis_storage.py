@@ -278,7 +278,7 @@ def test_reservations_return_the_watched_values_in_order(
 ) -> None:
     """The reserve scripts read back exactly the keys an item was enqueued with."""
     storage = make_storage(cls, blocking=False)
-    values = {key: f"value of {key}".encode() for key in keys[1::2]}  # every other key set
+    values = {key: f"value of {key}".encode() for key in keys[1::2]}  # every other key has one
     for key, value in values.items():
         storage.put_data(key, value)
     expected = tuple(values.get(key) for key in keys)
