@@ -1470,6 +1470,23 @@ class RedisStorage:
         except (RedisError, RedisClusterException) as exc:
             raise self._translate(exc, size) from exc
 
+    def _run_after_wait(
+        self, wait: bytes, script: _Script, keys: tuple[str, ...], args: tuple[_Arg, ...]
+    ) -> object:
+        """Send the blocking command ``wait`` and ``script`` in one write; the script's reply.
+
+        The server holds the script until the wait ends (woken, or timed out), then runs
+        it at once: a woken client has what the script read without a round trip of its
+        own. When the held connection cannot take them (no pool, a broken connection, the
+        script not loaded yet), the script runs the ordinary way, without the wait, and
+        the caller looks again later.
+        """
+        try:
+            replies = self._held_replies([wait, _pack_evalsha(script.sha, keys, args)])
+            return replies[1] if replies is not None else script(self._client, keys, *args)
+        except (RedisError, RedisClusterException) as exc:
+            raise self._translate(exc, 0) from exc
+
     def _held_replies(self, commands: list[bytes]) -> list[object] | None:
         """Send packed ``commands`` in one write on this thread's connection; their replies.
 
@@ -1819,15 +1836,10 @@ class RedisStorage:
         """
         deadline = now + lease_seconds
         token, keys, args = self._reserve_call(deadline)
-        script = self._scripts["reserve"]
         wait = _pack_command("BRPOP", self._wake, _number(self.read_timeout))
-        try:
-            replies = self._held_replies([wait, _pack_evalsha(script.sha, keys, args)])
-            # Not run: reserve without waiting (the worker asks again if the queue is empty);
-            # the same token gets back a lease a lost reply held.
-            reply = replies[1] if replies is not None else script(self._client, keys, *args)
-        except (RedisError, RedisClusterException) as exc:
-            raise self._translate(exc, 0) from exc
+        # Run without the wait, an empty queue makes the worker ask again; a re-sent call's
+        # token gets back the lease a lost reply held.
+        reply = self._run_after_wait(wait, self._scripts["reserve"], keys, args)
         return self._lease_of(token, deadline, reply)
 
     @staticmethod
@@ -2227,13 +2239,7 @@ return {redis.call('ZCARD', KEYS[1]) - expired, expired}
             return self.peek_data(key) if preserve else self.pop_data(key)
         script, keys = call
         wait = _pack_command("BLPOP", self._done_key(key), _number(self._result_wait(timeout)))
-        try:
-            replies = self._held_replies([wait, _pack_evalsha(script.sha, keys, (key,))])
-            # Not run (a script not loaded yet, a broken connection): read the ordinary way.
-            reply = replies[1] if replies is not None else script(self._client, keys, key)
-        except (RedisError, RedisClusterException) as exc:
-            raise self._translate(exc, 0) from exc
-        value = _as_bytes(reply)
+        value = _as_bytes(self._run_after_wait(wait, script, keys, (key,)))
         return EmptyData if value is None else value
 
     def _read_call(self, key: str, preserve: bool) -> tuple[_Script, tuple[str, ...]] | None:
