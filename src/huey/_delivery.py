@@ -62,7 +62,17 @@ __all__ = (
     "Received",
     "LeaseHeartbeat",
     "LeaseKeeper",
+    "HAND_BACK_AFTER",
     "SupportsSettleAndReserve",
+    "SupportsSettleInFlight",
+    "SettleInFlight",
+    "Ran",
+    "PendingSettle",
+    "run_leased",
+    "settle_ran",
+    "send_settle",
+    "send_reserve",
+    "finish_settle",
     "release_lease",
     "UNDECODABLE_PREFIX",
     "uses_leases",
@@ -166,6 +176,52 @@ class SupportsSettleAndReserve(Protocol):
         ...
 
 
+class SettleInFlight(Protocol):
+    """A settle-and-reserve sent without waiting for its reply (see
+    :class:`SupportsSettleInFlight`)."""
+
+    @property
+    def next_token(self) -> str:
+        """The token the next message is leased under, if the reply brings one."""
+        ...
+
+    def finish(self) -> tuple[bool, Lease | None]:
+        """Read the reply: whether the settled token was current, and the next lease."""
+        ...
+
+
+@runtime_checkable
+class SupportsSettleInFlight(Protocol):
+    """A storage that sends a settle-and-reserve and lets the worker read the reply later.
+
+    :class:`~huey.storage.RedisStorage` has it: a busy worker runs its next task while
+    the settle of the previous one travels (see :func:`send_settle`).
+    """
+
+    @property
+    def sends_settles_ahead(self) -> bool:
+        """Whether :meth:`send_settle_and_reserve` returns before the reply (else workers
+        settle the waiting way)."""
+        ...
+
+    def send_settle_and_reserve(
+        self,
+        token: str,
+        result: tuple[str, bytes] | None,
+        discard: Sequence[str],
+        now: float,
+        lease_seconds: float,
+        /,
+    ) -> SettleInFlight:
+        """Send :meth:`SupportsSettleAndReserve.settle_and_reserve`; read its reply later
+        with :meth:`SettleInFlight.finish`, on the same thread."""
+        ...
+
+    def send_reserve(self, now: float, lease_seconds: float, /) -> SettleInFlight:
+        """Send a reservation that does not block, likewise (``finish`` says ``True``)."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class _Capabilities:
     """What the storage in use can do, decided once per storage (not once per task).
@@ -179,6 +235,7 @@ class _Capabilities:
     leases: SupportsLeases | None
     settler: SupportsSettle | None
     fused: SupportsSettleAndReserve | None
+    in_flight: SupportsSettleInFlight | None
 
 
 _capabilities: weakref.WeakKeyDictionary[Engine, _Capabilities] = weakref.WeakKeyDictionary()
@@ -196,7 +253,14 @@ def _capabilities_of(engine: Engine) -> _Capabilities:
             if settler is not None and isinstance(storage, SupportsSettleAndReserve)
             else None
         )
-        caps = _Capabilities(storage, engine.settings.delivery, leases, settler, fused)
+        in_flight = (
+            storage
+            if fused is not None
+            and isinstance(storage, SupportsSettleInFlight)
+            and storage.sends_settles_ahead
+            else None
+        )
+        caps = _Capabilities(storage, engine.settings.delivery, leases, settler, fused, in_flight)
         _capabilities[engine] = caps
     return caps
 
@@ -283,6 +347,23 @@ def _was_interrupted(outcome: RunOutcome) -> bool:
     return isinstance(outcome, Failure) and outcome.signal == SIGNAL_INTERRUPTED
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Ran:
+    """A leased task that ran and whose outcome is not settled yet (see :func:`run_leased`).
+
+    Attributes:
+        task: the task.
+        lease: its lease.
+        outcome: what the run came to.
+        sink: the writes waiting for the settle.
+    """
+
+    task: Task[Any]
+    lease: Lease
+    outcome: RunOutcome
+    sink: ResultSink
+
+
 def run_received(
     app: HasEngine,
     received: Received,
@@ -310,12 +391,32 @@ def run_received(
         BaseException: a ``KeyboardInterrupt`` or ``SystemExit`` raised outside the
             task function propagates after the message was released.
     """
+    ran = run_leased(app, received, heartbeat_interval=heartbeat_interval, keeper=keeper)
+    if isinstance(ran, DeliveryReport):
+        return ran
+    return settle_ran(app, ran, reserve_next=reserve_next)
+
+
+def run_leased(
+    app: HasEngine,
+    received: Received,
+    *,
+    heartbeat_interval: float | None = None,
+    keeper: LeaseKeeper | None = None,
+) -> Ran | DeliveryReport:
+    """Run a received task; what is left to settle, or the report when nothing is.
+
+    The first half of :func:`run_received` (same arguments): a task received in
+    at-most-once mode, one whose outcome could not be recorded, and one interrupted
+    (released at once) get their report here; a leased task that ran comes back as
+    :class:`Ran`, for :func:`settle_ran` or :func:`send_settle`.
+    """
     engine = app.engine
     task, lease = received.task, received.lease
     caps = _capabilities_of(engine)
     storage = caps.leases
-    write_through = WriteThrough(engine.ports)
     if lease is None or storage is None:
+        write_through = WriteThrough(engine.ports)
         try:
             outcome = engine.runner.run(task, engine.ports.clock.time(), None, write_through)
         except Exception:
@@ -339,7 +440,7 @@ def run_received(
     if keeper is not None:
         keeper.hold(lease.token)
     # With a settling storage the writes wait for the one atomic settle at the end.
-    sink: ResultSink = Settlement() if caps.settler is not None else write_through
+    sink: ResultSink = Settlement() if caps.settler is not None else WriteThrough(engine.ports)
     # Flags read by reserve are only trusted in the shape huey asked for at enqueue.
     known = lease.watched if lease.watched is not None and len(lease.watched) == 2 else None
     try:
@@ -362,17 +463,31 @@ def run_received(
             keeper.drop(lease.token)
     if _was_interrupted(outcome):
         if isinstance(sink, Settlement):
-            sink.write_to(write_through)
+            sink.write_to(WriteThrough(engine.ports))
         storage.release(lease.token)
         logger.info(
             "task %s (%s) interrupted; its message is back in the queue", task.name, task.id
         )
         return DeliveryReport(status="released", task=task, lease=lease, outcome=outcome)
+    return Ran(task=task, lease=lease, outcome=outcome, sink=sink)
+
+
+def settle_ran(app: HasEngine, ran: Ran, *, reserve_next: bool = False) -> DeliveryReport:
+    """Settle a task that ran (the second half of :func:`run_received`).
+
+    Args:
+        app: the application the message came from.
+        ran: what :func:`run_leased` returned.
+        reserve_next: see :func:`run_received`.
+    """
+    engine = app.engine
+    caps = _capabilities_of(engine)
+    storage = caps.leases
+    assert storage is not None  # a Ran comes from a leasing storage
+    sink, lease = ran.sink, ran.lease
     next_lease: Lease | None = None
     if reserve_next and caps.fused is not None and isinstance(sink, Settlement):
-        for key, data in sink.results[1:]:
-            write_through.store_result(key, data)
-        first = sink.results[0] if sink.results else None
+        first = _store_all_but_first(engine, sink)
         settled, next_lease = caps.fused.settle_and_reserve(
             lease.token,
             first,
@@ -381,7 +496,101 @@ def run_received(
             engine.settings.lease_timeout,
         )
     else:
-        settled = _settle(storage, caps.settler, lease, sink, write_through)
+        settled = _settle(engine, storage, caps.settler, lease, sink)
+    return _settled_report(ran, settled, next_lease)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PendingSettle:
+    """A settle (or a reservation) sent by :func:`send_settle` (:func:`send_reserve`)
+    and not read yet.
+
+    Attributes:
+        ran: the task being settled and its outcome; ``None`` for a reservation alone.
+        flight: the storage's handle on the call.
+    """
+
+    ran: Ran | None
+    flight: SettleInFlight
+
+    @property
+    def next_token(self) -> str:
+        """The token of the next message, if the call leases one."""
+        return self.flight.next_token
+
+
+def send_settle(app: HasEngine, ran: Ran) -> PendingSettle | None:
+    """Send the settle of ``ran`` with a reservation of the next message, not waiting.
+
+    ``None`` when the storage cannot (no :class:`SupportsSettleInFlight`): settle with
+    :func:`settle_ran` instead. Otherwise pass the result to :func:`finish_settle` on
+    this thread, after running the next task; the storage carries out the settle as soon
+    as it gets it.
+    """
+    engine = app.engine
+    caps = _capabilities_of(engine)
+    sink = ran.sink
+    if caps.in_flight is None or not isinstance(sink, Settlement):
+        return None
+    first = _store_all_but_first(engine, sink)
+    flight = caps.in_flight.send_settle_and_reserve(
+        ran.lease.token,
+        first,
+        sink.discarded,
+        engine.ports.clock.time(),
+        engine.settings.lease_timeout,
+    )
+    return PendingSettle(ran=ran, flight=flight)
+
+
+def send_reserve(app: HasEngine) -> PendingSettle | None:
+    """Send a reservation of the next message, not waiting; ``None`` when the storage
+    cannot. Read it with :func:`finish_settle` (on this thread)."""
+    engine = app.engine
+    caps = _capabilities_of(engine)
+    if caps.in_flight is None:
+        return None
+    flight = caps.in_flight.send_reserve(engine.ports.clock.time(), engine.settings.lease_timeout)
+    return PendingSettle(ran=None, flight=flight)
+
+
+def finish_settle(pending: PendingSettle) -> Lease | None:
+    """Read the reply of :func:`send_settle` or :func:`send_reserve`: the next lease.
+
+    A refused acknowledgement (the settled task's lease had expired and gone to another
+    worker) is logged as a warning.
+
+    Raises:
+        StorageError: the storage failed.
+    """
+    settled, next_lease = pending.flight.finish()
+    if pending.ran is not None and not settled:
+        # Its finish line was logged when it was sent, without this news.
+        task = pending.ran.task
+        logger.warning(
+            "the acknowledgement of task %s (%s), sent after it finished, was refused: its "
+            "lease had expired and the message was handed to another worker (the task "
+            "may run again)",
+            task.name,
+            task.id,
+        )
+    return next_lease
+
+
+def _store_all_but_first(engine: Engine, sink: Settlement) -> tuple[str, bytes] | None:
+    """Store every result but the first now; the first goes with the settle.
+
+    A failed pipeline leaves one error per remaining stage.
+    """
+    if len(sink.results) > 1:
+        write_through = WriteThrough(engine.ports)
+        for key, data in sink.results[1:]:
+            write_through.store_result(key, data)
+    return sink.results[0] if sink.results else None
+
+
+def _settled_report(ran: Ran, settled: bool, next_lease: Lease | None) -> DeliveryReport:
+    task = ran.task
     if not settled:
         logger.warning(
             "task %s (%s) finished after its lease expired and the message was handed to "
@@ -389,29 +598,26 @@ def run_received(
             task.name,
             task.id,
         )
-        return DeliveryReport(
-            status="stale", task=task, lease=lease, outcome=outcome, next_lease=next_lease
-        )
     return DeliveryReport(
-        status="completed", task=task, lease=lease, outcome=outcome, next_lease=next_lease
+        status="completed" if settled else "stale",
+        task=task,
+        lease=ran.lease,
+        outcome=ran.outcome,
+        next_lease=next_lease,
     )
 
 
 def _settle(
+    engine: Engine,
     storage: SupportsLeases,
     settler: SupportsSettle | None,
     lease: Lease,
     sink: ResultSink,
-    write_through: WriteThrough,
 ) -> bool:
     """Record what is left of the outcome and acknowledge; whether the token was current."""
     if settler is None or not isinstance(sink, Settlement):
         return storage.ack(lease.token)
-    # A failed pipeline leaves one error per remaining stage: all but one go first.
-    for key, data in sink.results[1:]:
-        write_through.store_result(key, data)
-    first = sink.results[0] if sink.results else None
-    return settler.settle(lease.token, first, sink.discarded)
+    return settler.settle(lease.token, _store_all_but_first(engine, sink), sink.discarded)
 
 
 def _release_quietly(storage: SupportsLeases, received: Received) -> bool:
@@ -587,6 +793,11 @@ class LeaseHeartbeat:
         self.stop()
 
 
+HAND_BACK_AFTER = 0.1
+"""Seconds a message leased ahead (see :meth:`LeaseKeeper.hold_ahead`) may wait behind
+the running task before it goes back to the queue for another worker."""
+
+
 class LeaseKeeper:
     """One long-lived thread that extends every lease a worker holds for long.
 
@@ -597,14 +808,20 @@ class LeaseKeeper:
     with the first :meth:`hold` (after a fork, in the process that runs the tasks) and
     is a daemon: :meth:`stop` ends it early.
 
+    It also watches the message a worker leased ahead while a task runs
+    (:meth:`hold_ahead`): if that task runs for more than ``hand_back_after`` seconds,
+    the message goes back to the queue (released, its delivery uncounted) for another
+    worker to take, instead of waiting for the task to end.
+
     Args:
         storage: the storage holding the leases.
         lease_seconds: each extension pushes the deadline to ``now + lease_seconds``.
         clock: gives ``now`` (UTC epoch seconds).
         interval: real seconds between rounds; default a third of ``lease_seconds``.
+        hand_back_after: see above (default :data:`HAND_BACK_AFTER`).
 
     Raises:
-        ValueError: ``interval`` is not positive.
+        ValueError: ``interval`` or ``hand_back_after`` is not positive.
     """
 
     def __init__(
@@ -613,14 +830,25 @@ class LeaseKeeper:
         lease_seconds: float,
         clock: Clock,
         interval: float | None = None,
+        hand_back_after: float = HAND_BACK_AFTER,
     ) -> None:
+        if not hand_back_after > 0:
+            raise ValueError(f"hand_back_after must be positive, got {hand_back_after!r}")
         self.interval: float = _heartbeat_interval(lease_seconds, interval)
+        self.hand_back_after: float = hand_back_after
         self.storage: SupportsLeases = storage
         self.lease_seconds: float = lease_seconds
         self.clock: Clock = clock
         self.beats: int = 0
         self.lost: set[str] = set()
         self._held: dict[str, float] = {}  # token -> when it was taken (monotonic)
+        # The lease taken ahead and since when it waits; the last one handed back.
+        self._ahead: tuple[str, float] | None = None
+        self._handed_back: str | None = None
+        self._ahead_lock = threading.Lock()
+        # Whether the thread wakes every half hand_back_after (else: every interval).
+        self._watching = False
+        self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
@@ -638,6 +866,55 @@ class LeaseKeeper:
     def held(self) -> list[str]:
         """The tokens being kept alive."""
         return list(self._held)
+
+    def hold_ahead(self, token: str) -> None:
+        """Watch the lease ``token``, taken ahead of the task starting now, until
+        :meth:`claim_ahead`; hand it back if it waits longer than ``hand_back_after``.
+
+        One attribute write per task: the thread is woken only when it was not
+        watching already.
+        """
+        self._ahead = (token, time.monotonic())
+        if self._thread is None:
+            self._start()
+        elif not self._watching:
+            self._wake.set()
+
+    def claim_ahead(self, token: str) -> bool:
+        """Stop watching the lease ``token``; ``False`` if it was handed back meanwhile."""
+        with self._ahead_lock:
+            ahead = self._ahead
+            if ahead is not None and ahead[0] == token:
+                self._ahead = None
+                return True
+            handed_back, self._handed_back = self._handed_back, None
+            return handed_back != token
+
+    def hand_back(self, now: float | None = None) -> bool:
+        """Release the lease taken ahead if it has waited too long; whether it was.
+
+        Args:
+            now: the monotonic time to measure the wait against (default: now).
+        """
+        moment = time.monotonic() if now is None else now
+        with self._ahead_lock:  # claim_ahead waits for the release's answer
+            ahead = self._ahead
+            if ahead is None or moment - ahead[1] < self.hand_back_after:
+                return False
+            try:
+                released = self.storage.release(ahead[0])
+            except Exception:
+                # Still watched: the next round tries again.
+                logger.exception("handing back lease %s failed", ahead[0])
+                return False
+            # Handed back even when the storage says there was nothing to release: a
+            # release re-sent after a lost reply says so too, and the worker then
+            # releases whatever it finds under the token instead of running it.
+            self._ahead = None
+            self._handed_back = ahead[0]
+            if released:
+                logger.debug("handed back a message leased ahead: the task before it runs long")
+            return released
 
     def beat(self, now: float | None = None) -> int:
         """Extend every lease held for at least ``interval`` seconds; how many were extended.
@@ -674,12 +951,31 @@ class LeaseKeeper:
                 self._thread.start()
 
     def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            self.beat()
+        next_beat = time.monotonic() + self.interval
+        while not self._stop.is_set():
+            # Published before reading _ahead: hold_ahead, which writes _ahead first and
+            # reads this after, wakes a thread that is about to sleep long.
+            self._watching = False
+            if self._ahead is not None:
+                self._watching = True
+            wait = next_beat - time.monotonic()
+            if self._watching:
+                wait = min(wait, self.hand_back_after / 2)
+            self._wake.wait(max(wait, 0.0))
+            self._wake.clear()
+            if self._stop.is_set():
+                return
+            now = time.monotonic()
+            if now >= next_beat:
+                self.beat(now)
+                next_beat = now + self.interval
+            if self._ahead is not None:
+                self.hand_back(now)
 
     def stop(self) -> None:
         """Stop the thread and wait for it."""
         self._stop.set()
+        self._wake.set()
         thread, self._thread = self._thread, None
         if thread is not None:
             thread.join()

@@ -232,6 +232,8 @@ class Counters:
 
 
 _FINISH = re.compile(r"finished \S+ \(([0-9a-f-]+)\) in [0-9.]+s: (.*)$")
+# A settle sent without waiting (Redis) reports its refusal after the finish line.
+_REFUSED_LATER = re.compile(r"the acknowledgement of task \S+ \(([0-9a-f-]+)\), sent after")
 
 
 def settle_counts(logs: Sequence[Path]) -> tuple[Counter[str], int]:
@@ -242,6 +244,11 @@ def settle_counts(logs: Sequence[Path]) -> tuple[Counter[str], int]:
         if not log.exists():
             continue
         for line in log.read_text(errors="replace").splitlines():
+            refused = _REFUSED_LATER.search(line)
+            if refused is not None:
+                stale += 1
+                settled[refused.group(1)] -= 1  # its finish line counted it as settled
+                continue
             match = _FINISH.search(line)
             if match is None:
                 continue

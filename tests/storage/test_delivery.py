@@ -493,3 +493,68 @@ def test_run_received_holds_the_lease_in_the_keeper(huey: Huey) -> None:
     assert seen == [[received.lease.token]]
     assert keeper.held() == []
     assert result.get() == 3
+
+
+def test_lease_keeper_hands_back_a_lease_taken_ahead_once_it_waited_too_long(
+    huey: Huey, clock: MockClock
+) -> None:
+    """A lease taken ahead goes back to the queue after hand_back_after; claiming it then
+    says so, and a lease claimed in time stays the worker's."""
+    storage = leases_of(huey)
+    huey.storage.enqueue(b"ahead")
+    lease = storage.reserve(clock.time(), 30.0)
+    assert lease is not None
+    # A threshold the keeper's own thread does not reach during the test: the rounds
+    # are driven here, with the time given.
+    keeper = LeaseKeeper(storage, 30.0, clock, hand_back_after=1000.0)
+    keeper.hold_ahead(lease.token)
+    since = time.monotonic()
+    assert keeper.hand_back(since + 10.0) is False  # not waited long enough
+    assert huey.storage.queue_size() == 0
+    assert keeper.hand_back(since + 1001.0) is True
+    assert list(huey.storage.enqueued_items()) == [b"ahead"]
+    assert keeper.hand_back(since + 2000.0) is False  # nothing watched any more
+    assert keeper.claim_ahead(lease.token) is False  # handed back: not the worker's
+    # A lease claimed before the threshold stays the worker's.
+    again = storage.reserve(clock.time(), 30.0)
+    assert again is not None
+    assert again.deliveries == 1  # the handed-back delivery was not counted
+    keeper.hold_ahead(again.token)
+    assert keeper.claim_ahead(again.token) is True
+    assert keeper.hand_back(since + 5000.0) is False
+    assert huey.storage.queue_size() == 0
+    # A token the storage does not know (the queue was empty, or a re-sent release
+    # found it released already): not the worker's any more either, so that whatever
+    # it finds under the token is given back rather than run beside another worker.
+    keeper.hold_ahead("unknown")
+    assert keeper.hand_back(time.monotonic() + 2000.0) is False
+    assert keeper.claim_ahead("unknown") is False
+    keeper.hold_ahead("next")
+    assert keeper.claim_ahead("next") is True  # the mark was for that token only
+    keeper.stop()
+    with pytest.raises(ValueError, match="positive"):
+        LeaseKeeper(storage, 10.0, clock, hand_back_after=0)
+
+
+def test_lease_keeper_tries_a_failed_hand_back_again(
+    huey: Huey, clock: MockClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A storage error while handing back leaves the lease watched for the next round."""
+    storage = leases_of(huey)
+    huey.storage.enqueue(b"ahead")
+    lease = storage.reserve(clock.time(), 30.0)
+    assert lease is not None
+    keeper = LeaseKeeper(storage, 30.0, clock, hand_back_after=1000.0)
+    keeper.hold_ahead(lease.token)
+    later = time.monotonic() + 1001.0
+    real_release = storage.release
+
+    def broken(token: str, /) -> bool:
+        raise StorageError("connection reset")
+
+    monkeypatch.setattr(storage, "release", broken)
+    assert keeper.hand_back(later) is False
+    monkeypatch.setattr(storage, "release", real_release)
+    assert keeper.hand_back(later) is True
+    assert keeper.claim_ahead(lease.token) is False
+    keeper.stop()

@@ -21,12 +21,18 @@ from .._core import Defer, Drop, Failure, Success
 from .._delivery import (
     DeliveryReport,
     LeaseKeeper,
+    PendingSettle,
+    Ran,
     Received,
+    finish_settle,
     receive,
     release,
     release_lease,
     requeue_expired,
-    run_received,
+    run_leased,
+    send_reserve,
+    send_settle,
+    settle_ran,
 )
 from .._engine import Engine, HasEngine
 from .._limits import bounded_repr
@@ -69,6 +75,11 @@ _FAILURE_WORDS: dict[Signal | None, str] = {
 
 _STOP_CHECK_INTERVAL = 0.01
 """Seconds between two looks of a busy worker at the consumer's stop flag."""
+
+_OVERLAP_BELOW = 0.01
+"""A task that ran for less than this many seconds has its settle sent without waiting
+(where the storage can): the next task runs while it travels. After longer tasks the
+round trip is too small a share to be worth a message leased ahead."""
 
 _WAIT_SLICE = 0.5
 """Longest wait of the scheduler for the schedule, between two looks at the stop flag."""
@@ -248,6 +259,11 @@ class Worker:
         self._next_stop_check = 0.0
         # The next message, leased by the previous task's settle (one round trip a task).
         self.next_lease: Lease | None = None
+        # The settle of the last task run, sent and not read yet: its reply (with the
+        # message after next_lease, if any) is read after the next task ran.
+        self.pending: PendingSettle | None = None
+        # Whether the last settle was sent ahead (the queue is busy with short tasks).
+        self.overlapping: bool = False
         self.blocking: bool = isinstance(storage, SupportsBlockingDequeue) and bool(
             storage.blocking
         )
@@ -267,14 +283,58 @@ class Worker:
         except KeyboardInterrupt:
             logger.debug("%s: interrupted", self.name)
         finally:
-            if self.next_lease is not None:
-                lease, self.next_lease = self.next_lease, None
-                self.isolation.drop_carried()
-                release_lease(self.huey, lease)
+            self._give_back_ahead()
             if self.keeper is not None:
                 self.keeper.stop()
             self.engine.events.run_lifecycle("shutdown")
             self.engine.runner.close_loop()  # the event loop of its async tasks, if any
+
+    def _give_back_ahead(self) -> None:
+        """Give back what this worker leased ahead: the message in hand and the one the
+        call in flight may bring (its reply is read first)."""
+        pending, self.pending = self.pending, None
+        if pending is not None:
+            try:
+                lease = self._finish(pending)
+            except Exception:
+                logger.exception("%s: reading the last settle's reply failed", self.name)
+                lease = None
+            self.isolation.drop_carried()
+            if lease is not None:
+                release_lease(self.huey, lease)
+        if self.next_lease is not None:
+            lease, self.next_lease = self.next_lease, None
+            self.isolation.drop_carried()
+            release_lease(self.huey, lease)
+
+    def _send_ahead(self, pending: PendingSettle | None) -> None:
+        """Keep ``pending`` (sent, not read) as the call in flight; it holds a slot of the
+        isolation gate, as a message in hand does, and the keeper watches its lease."""
+        self.pending = pending
+        if pending is not None:
+            self.isolation.carry()
+            if self.keeper is not None:
+                self.keeper.hold_ahead(pending.next_token)
+
+    def _finish(self, pending: PendingSettle) -> Lease | None:
+        """Read the reply of a call sent ahead; the message it leased, if still ours.
+
+        Raises:
+            StorageError: the storage failed.
+        """
+        lease = finish_settle(pending)
+        if self.keeper is not None and not self.keeper.claim_ahead(pending.next_token):
+            if lease is not None:
+                # Handed back while the task before it ran; a call sent again after a
+                # lost reply may have leased one more under the same token.
+                release_lease(self.huey, lease)
+            return None
+        return lease
+
+    def _release_suspect(self, received: Received) -> bool:
+        """Give back a suspect, and whatever is leased ahead: it is to run alone."""
+        self._give_back_ahead()
+        return release(self.huey, received)
 
     def _stop_flag_raised(self) -> bool:
         """Whether the consumer's stop flag is up, asked at most every 10 ms.
@@ -321,15 +381,27 @@ class Worker:
         """
         return self.isolation.take(
             self._receive,
-            lambda got: release(self.huey, got),
+            self._release_suspect,
             self._execute,
             self.name,
-            carried=self.next_lease is not None,
+            # Its slot was taken when the message in hand (else the call in flight) was.
+            carried=self.next_lease is not None or self.pending is not None,
         )
 
     def _receive(self) -> Received | DeliveryReport:
-        """The message leased ahead by the previous settle, else the next one reserved."""
+        """The message leased ahead by the previous settle (in hand, else brought by the
+        call in flight), else the next one reserved."""
         lease, self.next_lease = self.next_lease, None
+        if lease is None and self.pending is not None:
+            # This take holds the call's slot now.
+            pending, self.pending = self.pending, None
+            lease = self._finish(pending)
+            if lease is None and self.isolation.isolating:
+                return DeliveryReport(status="empty")  # the gate is closed: reserve nothing
+            busy = lease is not None and self.overlapping and lease.deliveries <= 1
+            if busy and self._wants_more():
+                # Short tasks, and more queued: lease the one after this while it runs.
+                self._send_ahead(send_reserve(self.huey))
         return receive(self.huey, lease=lease)
 
     def _execute(self, received: Received) -> None:
@@ -339,13 +411,15 @@ class Worker:
         self.in_flight = received
         # The logged duration comes from the application's clock (a fake one in tests);
         # the overrun check below uses the real monotonic clock, as the deadline does.
-        started = time.monotonic() if task.timeout is not None else 0.0
+        started = time.monotonic()
         clock_started = clock.monotonic()
         try:
             with self.environment.timeout(task.timeout):
-                report = run_received(
-                    self.huey, received, keeper=self.keeper, reserve_next=self._wants_more()
-                )
+                ran = run_leased(self.huey, received, keeper=self.keeper)
+                if isinstance(ran, Ran):
+                    report = self._settle(ran, time.monotonic() - started)
+                else:
+                    report = ran
         except BaseException as exc:
             # The storage failed while settling, or the worker is being torn down: the
             # loop (or the consumer) reports the cause; close the task's pair of lines.
@@ -359,9 +433,6 @@ class Worker:
             raise
         finally:
             self.in_flight = None
-        if report.next_lease is not None:
-            self.isolation.carry()
-            self.next_lease = report.next_lease
         self._log_finish(task, report, clock.monotonic() - clock_started)
         if task.timeout is None:
             return
@@ -381,6 +452,45 @@ class Worker:
                 elapsed,
                 task.timeout,
             )
+
+    def _settle(self, ran: Ran, seconds: float) -> DeliveryReport:
+        """Settle a task that ran ``seconds``, leasing the next message where wanted.
+
+        After a short task the settle is sent without waiting (``send_settle``): its
+        reply is read after the next task ran, and the report returned here is the
+        run's (a refused acknowledgement is logged when the reply is read). The reply
+        of the call sent before, read now, gives the message to run next.
+        """
+        wants_more = self._wants_more()
+        pending = None
+        if seconds < _OVERLAP_BELOW and wants_more:
+            pending = send_settle(self.huey, ran)
+        self.overlapping = pending is not None
+        previous, self.pending = self.pending, None
+        if previous is not None:
+            try:
+                ahead = self._finish(previous)
+            except Exception:
+                if pending is None:
+                    self.isolation.drop_carried()
+                    raise  # this task's own settle would fail alike: the loop backs off
+                # This task's settle is on its way; the next read reports the outage.
+                logger.exception("%s: reading the settle before failed", self.name)
+                ahead = None
+            if ahead is None:
+                self.isolation.drop_carried()
+            else:
+                self.next_lease = ahead  # keeps the call's slot
+        if pending is not None:
+            self._send_ahead(pending)
+            return DeliveryReport(
+                status="completed", task=ran.task, lease=ran.lease, outcome=ran.outcome
+            )
+        report = settle_ran(self.huey, ran, reserve_next=self.next_lease is None and wants_more)
+        if report.next_lease is not None:
+            self.isolation.carry()
+            self.next_lease = report.next_lease
+        return report
 
     def _wants_more(self) -> bool:
         """Whether to lease the next message with this task's settle."""

@@ -119,6 +119,7 @@ __all__ = (
     "RedisExpireStorage",
     "PriorityRedisExpireStorage",
     "RedisConnectionFailed",
+    "SettleInFlight",
 )
 
 _Arg = str | bytes | int | float
@@ -164,11 +165,71 @@ class _Pool(Protocol):
 
 
 class _Held:
-    """The connection one thread of one process keeps (see ``_held_connection``)."""
+    """The connection one thread of one process keeps (see ``_held_connection``).
+
+    ``unread`` lists the settles sent on it whose replies are not read yet, oldest first
+    (see :meth:`RedisStorage.send_settle_and_reserve`): the next reader of the
+    connection reads theirs first.
+    """
 
     def __init__(self, forks: int, connection: _Connection) -> None:
         self.forks = forks
         self.connection = connection
+        self.unread: list[_Flight] = []
+
+
+_UNREAD: Final = object()
+"""The reply of a settle sent without waiting, not read yet (or lost: it runs again)."""
+
+
+class _Flight:
+    """A settle-and-reserve (or reserve) call: its script, keys and arguments, and once
+    read, its reply."""
+
+    __slots__ = ("args", "deadline", "error", "held", "keys", "next_token", "reply", "script")
+
+    def __init__(
+        self,
+        script: _Script,
+        keys: tuple[str, ...],
+        args: tuple[_Arg, ...],
+        next_token: str,
+        deadline: float,
+    ) -> None:
+        self.script = script  # the settle-and-reserve script, or reserve alone
+        self.keys = keys
+        self.args = args
+        self.next_token = next_token
+        self.deadline = deadline
+        self.held: _Held | None = None  # the connection it was sent on, unread
+        self.reply: object = _UNREAD
+        self.error: ResponseError | None = None
+
+
+class SettleInFlight:
+    """A settle-and-reserve sent without waiting for its reply.
+
+    Made by :meth:`RedisStorage.send_settle_and_reserve`. Call :meth:`finish` on the
+    thread that sent it (the connection is that thread's).
+
+    Attributes:
+        next_token: the token the next message is leased under, if there is one.
+    """
+
+    __slots__ = ("_finish", "next_token")
+
+    def __init__(self, next_token: str, finish: Callable[[], tuple[bool, Lease | None]]) -> None:
+        self.next_token: str = next_token
+        self._finish: Callable[[], tuple[bool, Lease | None]] = finish
+
+    def finish(self) -> tuple[bool, Lease | None]:
+        """Read the reply: whether the settled token was current, and the next lease.
+
+        Raises:
+            StorageError: the storage failed. A settle and its reservation are safe to
+                send again: a repeat under the same tokens reports what the first did.
+        """
+        return self._finish()
 
 
 _forks = 0
@@ -1220,6 +1281,8 @@ class RedisStorage:
     """
 
     priority: ClassVar[bool] = False
+    sends_settles_ahead: bool = True
+    """:meth:`send_settle_and_reserve` returns before the reply (workers use it)."""
 
     def __init__(
         self,
@@ -1502,6 +1565,11 @@ class RedisStorage:
         connection = self._held_connection()
         if connection is None:
             return None
+        held: _Held = self._local.held
+        if held.unread:
+            self._read_unread(held)  # replies of settles sent earlier come first
+            if self._local.held is not held:
+                return None  # the connection broke meanwhile
         replies: list[object] = []
         errors: list[ResponseError] = []
         try:
@@ -1513,8 +1581,7 @@ class RedisStorage:
                     errors.append(exc)
                     replies.append(None)
         except (RedisConnectionError, RedisTimeoutError):
-            connection.disconnect()
-            self._local.held = None
+            self._drop_held(held)
             return None
         for error in errors:
             if isinstance(error, NoScriptError):
@@ -1919,6 +1986,72 @@ class RedisStorage:
         Returns:
             Whether ``token`` was current (as :meth:`settle`) and the next lease, if any.
         """
+        flight = self._settle_reserve_call(token, result, discard, now, lease_seconds)
+        size = self._result_size(result, flight.args)
+        flight.reply = self._run_held(flight.script, flight.keys, size, *flight.args)
+        return self._finish_settle(flight)
+
+    def send_settle_and_reserve(
+        self,
+        token: str,
+        result: tuple[str, bytes] | None,
+        discard: Sequence[str],
+        now: float,
+        lease_seconds: float,
+        /,
+    ) -> SettleInFlight:
+        """Send :meth:`settle_and_reserve` and return before its reply comes.
+
+        A busy worker runs its next task meanwhile and reads the reply afterwards
+        (:meth:`SettleInFlight.finish`), so the round trip and the script's time overlap
+        the task's run instead of adding to it. The script runs when the server gets it:
+        the result is readable as soon as with :meth:`settle_and_reserve`. Any other call
+        on this thread's connection reads the reply first and keeps it for ``finish``.
+        When the settle cannot be sent (no pool, a broken connection), ``finish`` runs it
+        the ordinary way.
+        """
+        flight = self._settle_reserve_call(token, result, discard, now, lease_seconds)
+        return self._send(flight, self._result_size(result, flight.args))
+
+    def send_reserve(self, now: float, lease_seconds: float, /) -> SettleInFlight:
+        """Send :meth:`reserve` (not blocking) and return before its reply comes.
+
+        Read the lease with :meth:`SettleInFlight.finish` (its first value is always
+        true), on this thread; see :meth:`send_settle_and_reserve`.
+        """
+        deadline = now + lease_seconds
+        token, keys, args = self._reserve_call(deadline)
+        return self._send(_Flight(self._scripts["reserve"], keys, args, token, deadline), 0)
+
+    def _send(self, flight: _Flight, size: int) -> SettleInFlight:
+        """Send ``flight`` on this thread's connection without reading the reply."""
+        done = SettleInFlight(flight.next_token, functools.partial(self._finish_settle, flight))
+        connection = self._held_connection()
+        if size > _MIN_BULK_LIMIT or connection is None:
+            # Possibly too large (the waiting way says so), or no pool: run it now.
+            flight.reply = self._run_held(flight.script, flight.keys, size, *flight.args)
+            return done
+        held: _Held = self._local.held
+        try:
+            connection.send_packed_command(
+                [_pack_evalsha(flight.script.sha, flight.keys, flight.args)]
+            )
+        except (RedisConnectionError, RedisTimeoutError):
+            self._drop_held(held)  # finish() runs it the ordinary way
+            return done
+        flight.held = held
+        held.unread.append(flight)
+        return done
+
+    def _settle_reserve_call(
+        self,
+        token: str,
+        result: tuple[str, bytes] | None,
+        discard: Sequence[str],
+        now: float,
+        lease_seconds: float,
+    ) -> _Flight:
+        """The settle-and-reserve script's keys and arguments, leasing under a new token."""
         new_token = _TOKENS.next()
         deadline = now + lease_seconds
         notify_ms = self._notify_ms()
@@ -1928,18 +2061,68 @@ class RedisStorage:
             args += result
             if notify_ms:
                 keys += (self._done_key(result[0]),)
-        # Only the result can be large: measure it rather than every argument.
+        return _Flight(self._scripts["settle_reserve"], keys, tuple(args), new_token, deadline)
+
+    def _result_size(self, result: tuple[str, bytes] | None, args: tuple[_Arg, ...]) -> int:
+        """The longest argument's size, measured only when the result could be too large."""
         size = len(result[1]) if result is not None else 0
-        if size > _MIN_BULK_LIMIT:
-            size = self._check_size(args)
-        script = self._scripts["settle_reserve"]
-        reply = _as_list(self._run_held(script, keys, size, *args))
-        settled = _as_int(reply[0]) == 1
-        reserved = _as_list(reply[1]) if len(reply) > 1 else []
+        return self._check_size(args) if size > _MIN_BULK_LIMIT else size
+
+    def _finish_settle(self, flight: _Flight) -> tuple[bool, Lease | None]:
+        """What a settle-and-reserve's reply says (read first if still unread)."""
+        if flight.held is not None and flight in flight.held.unread:
+            self._read_unread(flight.held, flight)
+        if flight.error is not None:
+            raise self._translate(flight.error, 0) from flight.error
+        reply = flight.reply
+        if reply is _UNREAD:  # never sent, or its reply was lost: safe to run again
+            try:
+                reply = flight.script(self._client, flight.keys, *flight.args)
+            except (RedisError, RedisClusterException) as exc:
+                raise self._translate(exc, 0) from exc
+        items = _as_list(reply)
+        if flight.script is self._scripts["reserve"]:
+            settled, reserved = True, items
+        else:
+            settled = _as_int(items[0]) == 1
+            reserved = _as_list(items[1]) if len(items) > 1 else []
         envelope = _as_bytes(reserved[0]) if reserved else None
         if envelope is None:
             return settled, None
-        return settled, _lease(new_token, deadline, envelope, reserved)
+        return settled, _lease(flight.next_token, flight.deadline, envelope, reserved)
+
+    def _read_unread(self, held: _Held, until: _Flight | None = None) -> None:
+        """Read the replies of the settles sent on ``held``, up to ``until`` (or all).
+
+        Each reply is kept in its flight. A reply saying the script did not run
+        (``NOSCRIPT``; under a cluster, the slot moved) or a broken connection leaves the
+        flight unread: its ``finish`` runs it the ordinary way.
+        """
+        moved = False
+        while held.unread:
+            flight = held.unread.pop(0)
+            try:
+                flight.reply = held.connection.read_response()
+            except NoScriptError:
+                pass
+            except (AskError, TryAgainError, ClusterDownError):
+                moved = True
+            except ResponseError as exc:  # an error reply, read whole
+                flight.error = exc
+            except (RedisConnectionError, RedisTimeoutError):
+                self._drop_held(held)
+                return
+            if flight is until and not moved:
+                return
+        if moved and getattr(self._local, "held", None) is held:
+            self._local.held = None  # not run there; its finalizer gives it back
+
+    def _drop_held(self, held: _Held) -> None:
+        """Close a broken held connection; the thread's next call takes one afresh."""
+        held.connection.disconnect()
+        held.unread.clear()
+        if getattr(self._local, "held", None) is held:
+            self._local.held = None
 
     def release(self, token: str, /) -> bool:
         """Put the leased item back at the head of the queue, uncounted; ``False`` if stale.
@@ -2570,6 +2753,24 @@ class RedisExpireStorage(RedisStorage):
         """:meth:`settle`, then reserve the next item (two round trips on this variant)."""
         settled = self.settle(token, result, discard)
         return settled, self._reserve(now, lease_seconds)
+
+    sends_settles_ahead: bool = False
+    """This variant settles in two steps: workers wait for :meth:`settle_and_reserve`."""
+
+    @override
+    def send_settle_and_reserve(
+        self,
+        token: str,
+        result: tuple[str, bytes] | None,
+        discard: Sequence[str],
+        now: float,
+        lease_seconds: float,
+        /,
+    ) -> SettleInFlight:
+        """:meth:`settle_and_reserve` now (this variant settles in two steps and sends
+        nothing ahead: :attr:`sends_settles_ahead` is false, so workers do not call this)."""
+        settled, lease = self.settle_and_reserve(token, result, discard, now, lease_seconds)
+        return SettleInFlight(lease.token if lease is not None else "", lambda: (settled, lease))
 
     @override
     def incr(self, key: str, amount: int = 1, /) -> int:
