@@ -12,9 +12,12 @@ import pytest
 from huey import Huey
 from huey import _delivery as delivery
 from huey.constants import EmptyData
+from huey.consumer import _worker as worker_module
 from huey.consumer import check_options
 from huey.consumer._environment import PipeFlag, create_environment
 from huey.consumer._worker import Worker
+from huey.exceptions import StorageError
+from huey.protocols import Lease
 from huey.storage.redis import PriorityRedisStorage, RedisStorage
 from huey.testing import MockClock
 
@@ -253,3 +256,42 @@ def test_a_refused_settle_sent_ahead_is_logged_when_read(
     ) in caplog.text
     assert storage.peek_data(result.id) is EmptyData  # the stale settle stored nothing
     assert storage.leased_count() == 1  # the other worker's lease stands
+
+
+def test_a_settle_sent_ahead_is_sent_again_after_a_storage_failure(
+    make_storage: StorageFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reading a settle's reply fails: the worker backs off and sends the settle again
+    (its finish line is logged already, so it is not given up), and every task runs
+    once with its result stored."""
+    storage = make_storage(RedisStorage, blocking=False)
+    huey = Huey("flaky", storage=storage, clock=MockClock())
+    ran: list[str] = []
+
+    @huey.task()
+    def step(name: str) -> str:
+        ran.append(name)
+        return name
+
+    results = [step(name) for name in ("a", "b", "c")]
+    options = check_options(workers=1, initial_delay=0.001)
+    worker = Worker(huey, options, create_environment("thread"), PipeFlag(), "w")
+    assert worker.take_next() is True  # "a" ran; its settle is sent ahead
+    assert worker.pending is not None
+    failures = [StorageError("connection reset"), StorageError("connection reset")]
+    real_finish = delivery.finish_settle
+
+    def flaky(pending: delivery.PendingSettle) -> Lease | None:
+        if failures:
+            raise failures.pop()
+        return real_finish(pending)
+
+    monkeypatch.setattr(worker_module, "finish_settle", flaky)
+    while worker.take_next():
+        pass
+    worker._give_back_ahead()  # pyright: ignore[reportPrivateUsage]  # what run() does at its end
+    assert failures == []
+    assert worker.outage.failures == 0  # recovered
+    assert ran == ["a", "b", "c"]
+    assert [result.get() for result in results] == ["a", "b", "c"]
+    assert storage.leased_count() == storage.queue_size() == 0

@@ -232,7 +232,8 @@ class Counters:
 
 
 _FINISH = re.compile(r"finished \S+ \(([0-9a-f-]+)\) in [0-9.]+s: (.*)$")
-# A settle sent without waiting (Redis) reports its refusal after the finish line.
+# A settle sent without waiting (Redis) reports a refusal (or an unknown outcome, when
+# the storage fails as the worker stops) after the finish line.
 _REFUSED_LATER = re.compile(r"the acknowledgement of task \S+ \(([0-9a-f-]+)\), sent after")
 
 

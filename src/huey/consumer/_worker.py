@@ -320,9 +320,10 @@ class Worker:
         """Read the reply of a call sent ahead; the message it leased, if still ours.
 
         Raises:
-            StorageError: the storage failed.
+            StorageError: the storage failed, and the worker is stopping.
         """
-        lease = finish_settle(pending)
+        lease = self._read_reply(pending)
+        self.outage.succeeded()
         if self.keeper is not None and not self.keeper.claim_ahead(pending.next_token):
             if lease is not None:
                 # Handed back while the task before it ran; a call sent again after a
@@ -330,6 +331,33 @@ class Worker:
                 release_lease(self.huey, lease)
             return None
         return lease
+
+    def _read_reply(self, pending: PendingSettle) -> Lease | None:
+        """:func:`finish_settle`, sent again after a storage failure until it answers.
+
+        A call sent ahead is never abandoned: its task's finish line is logged already.
+        Its tokens make a repeat report what the first run did; the worker's outage
+        back-off paces the repeats. When the worker stops meanwhile, the unknown outcome
+        is logged and the failure raised.
+        """
+        while True:
+            try:
+                return finish_settle(pending)
+            except Exception as exc:
+                if self.stop_requested or self.stop_flag.is_set():
+                    if pending.ran is not None:
+                        task = pending.ran.task
+                        logger.error(
+                            "%s: the acknowledgement of task %s (%s), sent after it "
+                            "finished, is unknown: the storage failed while the worker "
+                            "stops; its message is delivered again after its lease "
+                            "expires unless it was settled",
+                            self.name,
+                            task.name,
+                            task.id,
+                        )
+                    raise
+                self.stop_flag.wait(self.outage.failed(exc))
 
     def _release_suspect(self, received: Received) -> bool:
         """Give back a suspect, and whatever is leased ahead: it is to run alone."""

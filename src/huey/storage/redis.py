@@ -119,7 +119,7 @@ __all__ = (
     "RedisExpireStorage",
     "PriorityRedisExpireStorage",
     "RedisConnectionFailed",
-    "SettleInFlight",
+    "RedisSettleInFlight",
 )
 
 _Arg = str | bytes | int | float
@@ -167,7 +167,7 @@ class _Pool(Protocol):
 class _Held:
     """The connection one thread of one process keeps (see ``_held_connection``).
 
-    ``unread`` lists the settles sent on it whose replies are not read yet, oldest first
+    ``unread`` lists the calls sent on it whose replies are not read yet, oldest first
     (see :meth:`RedisStorage.send_settle_and_reserve`): the next reader of the
     connection reads theirs first.
     """
@@ -206,7 +206,7 @@ class _Flight:
         self.error: ResponseError | None = None
 
 
-class SettleInFlight:
+class RedisSettleInFlight:
     """A settle-and-reserve sent without waiting for its reply.
 
     Made by :meth:`RedisStorage.send_settle_and_reserve`. Call :meth:`finish` on the
@@ -1999,11 +1999,11 @@ class RedisStorage:
         now: float,
         lease_seconds: float,
         /,
-    ) -> SettleInFlight:
+    ) -> RedisSettleInFlight:
         """Send :meth:`settle_and_reserve` and return before its reply comes.
 
         A busy worker runs its next task meanwhile and reads the reply afterwards
-        (:meth:`SettleInFlight.finish`), so the round trip and the script's time overlap
+        (:meth:`RedisSettleInFlight.finish`), so the round trip and the script's time overlap
         the task's run instead of adding to it. The script runs when the server gets it:
         the result is readable as soon as with :meth:`settle_and_reserve`. Any other call
         on this thread's connection reads the reply first and keeps it for ``finish``.
@@ -2013,24 +2013,26 @@ class RedisStorage:
         flight = self._settle_reserve_call(token, result, discard, now, lease_seconds)
         return self._send(flight, self._result_size(result, flight.args))
 
-    def send_reserve(self, now: float, lease_seconds: float, /) -> SettleInFlight:
+    def send_reserve(self, now: float, lease_seconds: float, /) -> RedisSettleInFlight:
         """Send :meth:`reserve` (not blocking) and return before its reply comes.
 
-        Read the lease with :meth:`SettleInFlight.finish` (its first value is always
+        Read the lease with :meth:`RedisSettleInFlight.finish` (its first value is always
         true), on this thread; see :meth:`send_settle_and_reserve`.
         """
         deadline = now + lease_seconds
         token, keys, args = self._reserve_call(deadline)
         return self._send(_Flight(self._scripts["reserve"], keys, args, token, deadline), 0)
 
-    def _send(self, flight: _Flight, size: int) -> SettleInFlight:
+    def _send(self, flight: _Flight, size: int) -> RedisSettleInFlight:
         """Send ``flight`` on this thread's connection without reading the reply."""
-        done = SettleInFlight(flight.next_token, functools.partial(self._finish_settle, flight))
+        handle = RedisSettleInFlight(
+            flight.next_token, functools.partial(self._finish_settle, flight)
+        )
         connection = self._held_connection()
         if size > _MIN_BULK_LIMIT or connection is None:
             # Possibly too large (the waiting way says so), or no pool: run it now.
             flight.reply = self._run_held(flight.script, flight.keys, size, *flight.args)
-            return done
+            return handle
         held: _Held = self._local.held
         try:
             connection.send_packed_command(
@@ -2038,10 +2040,10 @@ class RedisStorage:
             )
         except (RedisConnectionError, RedisTimeoutError):
             self._drop_held(held)  # finish() runs it the ordinary way
-            return done
+            return handle
         flight.held = held
         held.unread.append(flight)
-        return done
+        return handle
 
     def _settle_reserve_call(
         self,
@@ -2072,8 +2074,10 @@ class RedisStorage:
         """What a settle-and-reserve's reply says (read first if still unread)."""
         if flight.held is not None and flight in flight.held.unread:
             self._read_unread(flight.held, flight)
-        if flight.error is not None:
-            raise self._translate(flight.error, 0) from flight.error
+        error = flight.error
+        if error is not None:
+            flight.error = None  # a later finish() sends the call again
+            raise self._translate(error, 0) from error
         reply = flight.reply
         if reply is _UNREAD:  # never sent, or its reply was lost: safe to run again
             try:
@@ -2104,9 +2108,9 @@ class RedisStorage:
             try:
                 flight.reply = held.connection.read_response()
             except NoScriptError:
-                pass
+                pass  # not run: finish() loads the script and runs it the ordinary way
             except (AskError, TryAgainError, ClusterDownError):
-                moved = True
+                moved = True  # not run here: finish() follows the slot
             except ResponseError as exc:  # an error reply, read whole
                 flight.error = exc
             except (RedisConnectionError, RedisTimeoutError):
@@ -2766,11 +2770,13 @@ class RedisExpireStorage(RedisStorage):
         now: float,
         lease_seconds: float,
         /,
-    ) -> SettleInFlight:
+    ) -> RedisSettleInFlight:
         """:meth:`settle_and_reserve` now (this variant settles in two steps and sends
         nothing ahead: :attr:`sends_settles_ahead` is false, so workers do not call this)."""
         settled, lease = self.settle_and_reserve(token, result, discard, now, lease_seconds)
-        return SettleInFlight(lease.token if lease is not None else "", lambda: (settled, lease))
+        return RedisSettleInFlight(
+            lease.token if lease is not None else "", lambda: (settled, lease)
+        )
 
     @override
     def incr(self, key: str, amount: int = 1, /) -> int:
