@@ -24,7 +24,12 @@ acknowledges, or, with a stale token, does none of it. The result then becomes r
 when the message is acknowledged, after the post-execute hooks and signals ran. With
 :class:`SupportsSettleAndReserve` as well (``RedisStorage``), the consumer's workers
 pass ``reserve_next=True``: the settle also leases the next message, so a busy worker
-makes one round trip per task.
+makes one round trip per task. With :class:`SupportsSettleInFlight` too, a worker
+splits the flow (:func:`run_leased`, then :func:`settle_ran`) and, after a short task,
+sends the settle without waiting (:func:`send_settle`) and reads its reply
+(:func:`finish_settle`) after running the message it already holds; its
+:class:`LeaseKeeper` hands a message so leased ahead back to the queue when the task
+before it runs past :data:`HAND_BACK_AFTER`.
 
 A worker that dies mid-task simply never acknowledges: once the lease expires,
 :func:`requeue_expired` (the consumer calls it periodically) returns the message to the
