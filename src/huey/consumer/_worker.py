@@ -499,11 +499,12 @@ class Worker:
             try:
                 ahead = self._finish(previous)
             except Exception:
+                # Only while the worker stops (a failure is otherwise sent again), with
+                # the unknown outcome logged. This task's own settle, if sent, is read
+                # when the worker ends.
                 if pending is None:
                     self.isolation.drop_carried()
-                    raise  # this task's own settle would fail alike: the loop backs off
-                # This task's settle is on its way; the next read reports the outage.
-                logger.exception("%s: reading the settle before failed", self.name)
+                    raise
                 ahead = None
             if ahead is None:
                 self.isolation.drop_carried()
