@@ -98,6 +98,25 @@ def _ahead(worker: Worker) -> tuple[bool, bool]:
     return worker.pending is not None, worker.next_lease is not None
 
 
+class _Steps:
+    """A huey on a fresh Redis queue with one task, ``step(name)``, which records the
+    names it ran in :attr:`ran` and returns the name."""
+
+    def __init__(self, make_storage: StorageFactory, name: str) -> None:
+        self.storage = make_storage(RedisStorage, blocking=False)
+        self.clock = MockClock()
+        self.huey = Huey(name, storage=self.storage, clock=self.clock)
+        self.ran: list[str] = []
+        ran = self.ran
+
+        @self.huey.task()
+        def step(name: str) -> str:
+            ran.append(name)
+            return name
+
+        self.step = step
+
+
 def test_a_busy_worker_runs_short_tasks_with_their_settles_sent_ahead(
     make_storage: StorageFactory,
 ) -> None:
@@ -188,17 +207,9 @@ def test_a_message_leased_ahead_goes_back_when_the_task_before_it_runs_long(
 def test_a_suspect_behind_a_settle_in_flight_runs_alone(make_storage: StorageFactory) -> None:
     """A redelivered message reaching a worker with a settle in flight: the worker gives
     back what it leased ahead before the suspect runs alone, and nothing is lost."""
-    storage = make_storage(RedisStorage, blocking=False)
-    clock = MockClock()
-    huey = Huey("suspects", storage=storage, clock=clock)
-    ran: list[str] = []
-
-    @huey.task()
-    def step(name: str) -> str:
-        ran.append(name)
-        return name
-
-    results = [step(name) for name in ("a", "b", "c", "d")]
+    app = _Steps(make_storage, "suspects")
+    storage, clock, huey, ran = app.storage, app.clock, app.huey, app.ran
+    results = [app.step(name) for name in ("a", "b", "c", "d")]
     worker = _worker(huey)
     assert worker.take_next() is True  # "a" ran; its settle leases "b" ahead
     assert worker.pending is not None
@@ -229,15 +240,9 @@ def test_a_refused_settle_sent_ahead_is_logged_when_read(
 ) -> None:
     """A settle sent after the task's lease went to another worker stores nothing, and
     reading its reply logs the refusal (the finish line was logged without it)."""
-    storage = make_storage(RedisStorage, blocking=False)
-    clock = MockClock()
-    huey = Huey("refused", storage=storage, clock=clock)
-
-    @huey.task()
-    def step(name: str) -> str:
-        return name
-
-    result = step("a")
+    app = _Steps(make_storage, "refused")
+    storage, clock, huey = app.storage, app.clock, app.huey
+    result = app.step("a")
     received = delivery.receive(huey)
     assert isinstance(received, delivery.Received)
     ran = delivery.run_leased(huey, received)
@@ -264,16 +269,9 @@ def test_a_settle_sent_ahead_is_sent_again_after_a_storage_failure(
     """Reading a settle's reply fails: the worker backs off and sends the settle again
     (its finish line is logged already, so it is not given up), and every task runs
     once with its result stored."""
-    storage = make_storage(RedisStorage, blocking=False)
-    huey = Huey("flaky", storage=storage, clock=MockClock())
-    ran: list[str] = []
-
-    @huey.task()
-    def step(name: str) -> str:
-        ran.append(name)
-        return name
-
-    results = [step(name) for name in ("a", "b", "c")]
+    app = _Steps(make_storage, "flaky")
+    storage, huey, ran = app.storage, app.huey, app.ran
+    results = [app.step(name) for name in ("a", "b", "c")]
     options = check_options(workers=1, initial_delay=0.001)
     worker = Worker(huey, options, create_environment("thread"), PipeFlag(), "w")
     assert worker.take_next() is True  # "a" ran; its settle is sent ahead
