@@ -11,10 +11,12 @@ from collections.abc import Mapping, Sequence
 from typing import Literal, assert_type
 
 from huey import Huey
+from huey._delivery import SupportsSettleInFlight
 from huey.constants import EmptyData, EmptyDataType
 from huey.protocols import (
     Clock,
     Consumer,
+    Lease,
     LeaseCounts,
     Serializer,
     Storage,
@@ -26,6 +28,7 @@ from huey.protocols import (
     SupportsLeases,
 )
 from huey.storage import MemoryStorage
+from huey.storage.redis import RedisSettleInFlight, RedisStorage
 
 
 class DictStorage:
@@ -243,3 +246,27 @@ def rejected_protocols() -> None:
     Huey("bad", storage=NoFlushStorage())  # type: ignore[call-overload]  # pyright: ignore[reportCallIssue, reportArgumentType]
     _serializer: Serializer = StrSerializer()  # type: ignore[assignment]  # pyright: ignore[reportAssignmentType]
     _counters: SupportsCounters = DictStorage()  # type: ignore[assignment]  # pyright: ignore[reportAssignmentType]
+
+
+def check_settles_sent_ahead() -> None:
+    """Redis sends a settle without waiting; its handle gives the settle's outcome."""
+
+    def typed(storage: RedisStorage) -> None:  # for the type checkers: no server here
+        flight = storage.send_settle_and_reserve("token", ("result-key", b"1"), (), 0.0, 30.0)
+        assert_type(flight, RedisSettleInFlight)
+        assert_type(flight.next_token, str)
+        assert_type(flight.finish(), tuple[bool, Lease | None])
+        assert_type(storage.send_reserve(0.0, 30.0), RedisSettleInFlight)
+
+    assert callable(typed)
+    storage = RedisStorage("typing", port=1)
+    assert_type(storage.sends_settles_ahead, bool)
+    capable: SupportsSettleInFlight = storage
+    assert isinstance(capable, SupportsSettleInFlight)
+
+
+def rejected_settles_sent_ahead(storage: RedisStorage) -> None:
+    """A result that is not bytes, a missing lease length (never called)."""
+    storage.send_settle_and_reserve("token", ("key", "text"), (), 0.0, 30.0)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+    storage.send_reserve(0.0)  # type: ignore[call-arg]  # pyright: ignore[reportCallIssue]
+    _capable: SupportsSettleInFlight = MemoryStorage()  # type: ignore[assignment]  # pyright: ignore[reportAssignmentType]
