@@ -898,6 +898,9 @@ class LeaseKeeper:
     def hand_back(self, now: float | None = None) -> bool:
         """Release the lease taken ahead if it has waited too long; whether it was.
 
+        Once the storage has answered, the lease counts as handed back either way
+        (:meth:`claim_ahead` then says ``False``).
+
         Args:
             now: the monotonic time to measure the wait against (default: now).
         """

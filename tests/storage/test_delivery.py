@@ -15,7 +15,7 @@ from huey import BlackHoleHuey, Huey, Task, _core
 from huey import _delivery as delivery
 from huey._delivery import DeliveryReport, LeaseHeartbeat, LeaseKeeper, Received
 from huey.exceptions import ConfigurationError, StorageError
-from huey.protocols import LeaseCounts, Storage, SupportsLeases, SupportsSettle
+from huey.protocols import Lease, LeaseCounts, Storage, SupportsLeases, SupportsSettle
 from huey.signals import SIGNAL_DEAD_LETTER
 from huey.storage import MemoryStorage
 from huey.testing import MockClock
@@ -495,19 +495,24 @@ def test_run_received_holds_the_lease_in_the_keeper(huey: Huey) -> None:
     assert result.get() == 3
 
 
+def _leased_ahead(huey: Huey, clock: MockClock) -> tuple[SupportsLeases, Lease, LeaseKeeper]:
+    """A message leased and watched as taken ahead, by a keeper whose own thread does not
+    reach its threshold during a test: the rounds are driven by the test, time given."""
+    storage = leases_of(huey)
+    huey.storage.enqueue(b"ahead")
+    lease = storage.reserve(clock.time(), 30.0)
+    assert lease is not None
+    keeper = LeaseKeeper(storage, 30.0, clock, hand_back_after=1000.0)
+    keeper.hold_ahead(lease.token)
+    return storage, lease, keeper
+
+
 def test_lease_keeper_hands_back_a_lease_taken_ahead_once_it_waited_too_long(
     huey: Huey, clock: MockClock
 ) -> None:
     """A lease taken ahead goes back to the queue after hand_back_after; claiming it then
     says so, and a lease claimed in time stays the worker's."""
-    storage = leases_of(huey)
-    huey.storage.enqueue(b"ahead")
-    lease = storage.reserve(clock.time(), 30.0)
-    assert lease is not None
-    # A threshold the keeper's own thread does not reach during the test: the rounds
-    # are driven here, with the time given.
-    keeper = LeaseKeeper(storage, 30.0, clock, hand_back_after=1000.0)
-    keeper.hold_ahead(lease.token)
+    storage, lease, keeper = _leased_ahead(huey, clock)
     since = time.monotonic()
     assert keeper.hand_back(since + 10.0) is False  # not waited long enough
     assert huey.storage.queue_size() == 0
@@ -540,12 +545,7 @@ def test_lease_keeper_tries_a_failed_hand_back_again(
     huey: Huey, clock: MockClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A storage error while handing back leaves the lease watched for the next round."""
-    storage = leases_of(huey)
-    huey.storage.enqueue(b"ahead")
-    lease = storage.reserve(clock.time(), 30.0)
-    assert lease is not None
-    keeper = LeaseKeeper(storage, 30.0, clock, hand_back_after=1000.0)
-    keeper.hold_ahead(lease.token)
+    storage, lease, keeper = _leased_ahead(huey, clock)
     later = time.monotonic() + 1001.0
     real_release = storage.release
 

@@ -101,9 +101,10 @@ class IsolationGate:
         return self._isolating
 
     def carry(self) -> None:
-        """Keep a shared slot for a message leased ahead (by the previous task's settle).
+        """Keep a shared slot for a message leased ahead (by the previous task's settle,
+        or by a call sent ahead whose reply is not read yet).
 
-        The slot is held from the settle that leased the message until :meth:`take`
+        The slot is held from the call that leased the message until :meth:`take`
         runs it (``carried=True``) or :meth:`drop_carried` gives it up, so an isolated
         suspect waits for that message too instead of running beside its lease.
         """

@@ -58,7 +58,9 @@ under it. ``enqueue``, ``enqueue_keyed`` and ``enqueue_many`` carry a call id ma
 the client, and a repeat that finds it in the recent window queues nothing. ``settle``
 and ``settle_and_reserve`` mark the token they settle in that window, so a repeat
 reports the first run's success (and ``settle_and_reserve`` returns the lease it took,
-as ``reserve`` does). A repeated ``extend_lease`` or ``requeue_expired`` changes nothing
+as ``reserve`` does). The same holds for a call sent without waiting
+(``send_settle_and_reserve``, ``send_reserve``) whose reply is lost: its ``finish()``
+sends it again. A repeated ``extend_lease`` or ``requeue_expired`` changes nothing
 further; a repeated ``ack``, ``release``, ``dead_letter`` or ``requeue_dead_letter``
 (likewise ``delete_if_equal``, ``delete_data``, ``semaphore_release``) finds its token
 (or letter, key, holder) gone and changes nothing either, but reports ``False``
@@ -179,7 +181,7 @@ class _Held:
 
 
 _UNREAD: Final = object()
-"""The reply of a settle sent without waiting, not read yet (or lost: it runs again)."""
+"""The reply of a call sent without waiting, not read yet (or lost: it runs again)."""
 
 
 class _Flight:
@@ -207,10 +209,11 @@ class _Flight:
 
 
 class RedisSettleInFlight:
-    """A settle-and-reserve sent without waiting for its reply.
+    """A settle-and-reserve (or a reservation alone) sent without waiting for its reply.
 
-    Made by :meth:`RedisStorage.send_settle_and_reserve`. Call :meth:`finish` on the
-    thread that sent it (the connection is that thread's).
+    Made by :meth:`RedisStorage.send_settle_and_reserve` and
+    :meth:`RedisStorage.send_reserve`. Call :meth:`finish` on the thread that sent it
+    (the connection is that thread's).
 
     Attributes:
         next_token: the token the next message is leased under, if there is one.
@@ -2080,10 +2083,7 @@ class RedisStorage:
             raise self._translate(error, 0) from error
         reply = flight.reply
         if reply is _UNREAD:  # never sent, or its reply was lost: safe to run again
-            try:
-                reply = flight.script(self._client, flight.keys, *flight.args)
-            except (RedisError, RedisClusterException) as exc:
-                raise self._translate(exc, 0) from exc
+            reply = self._run(flight.script, flight.keys, *flight.args)
         items = _as_list(reply)
         if flight.script is self._scripts["reserve"]:
             settled, reserved = True, items
@@ -2096,7 +2096,7 @@ class RedisStorage:
         return settled, _lease(flight.next_token, flight.deadline, envelope, reserved)
 
     def _read_unread(self, held: _Held, until: _Flight | None = None) -> None:
-        """Read the replies of the settles sent on ``held``, up to ``until`` (or all).
+        """Read the replies of the calls sent on ``held``, up to ``until`` (or all).
 
         Each reply is kept in its flight. A reply saying the script did not run
         (``NOSCRIPT``; under a cluster, the slot moved) or a broken connection leaves the
@@ -2566,6 +2566,9 @@ class RedisExpireStorage(RedisStorage):
             as :class:`RedisStorage`.
     """
 
+    sends_settles_ahead: bool = False
+    """This variant settles in two steps: workers wait for :meth:`settle_and_reserve`."""
+
     def __init__(
         self,
         name: str = "huey",
@@ -2757,9 +2760,6 @@ class RedisExpireStorage(RedisStorage):
         """:meth:`settle`, then reserve the next item (two round trips on this variant)."""
         settled = self.settle(token, result, discard)
         return settled, self._reserve(now, lease_seconds)
-
-    sends_settles_ahead: bool = False
-    """This variant settles in two steps: workers wait for :meth:`settle_and_reserve`."""
 
     @override
     def send_settle_and_reserve(
