@@ -310,6 +310,22 @@ from itapp import huey  # noqa: E402
 """
 
 
+def test_greenlet_workers_without_the_monkey_patch_run_tasks(env: Env, app: Any) -> None:
+    """Unpatched, greenlet workers run one task at a time, as the start-up warning says
+    (the consumer's waits yield to gevent's hub), and a SIGINT stops them promptly."""
+    if importlib.util.find_spec("gevent") is None:
+        pytest.skip("gevent is not installed (pip install gevent)")
+    proc = env.start("-k", "greenlet", "-w", "2", "-d", "0.01", "-m", "0.1")
+    results = [app.add(index, 1) for index in range(20)]
+    assert [r.get(blocking=True, timeout=20) for r in results] == list(range(1, 21))
+    asked = time.monotonic()
+    err = stop(proc)
+    assert time.monotonic() - asked < 5, err
+    assert proc.returncode == 0, err
+    assert "without gevent monkey-patching run one task at a time" in err
+    assert "consumer stopped" in err
+
+
 def test_greenlet_workers_run_tasks_concurrently(env: Env, app: Any) -> None:
     """With gevent, greenlet workers overlap sleeping tasks and enforce timeouts."""
     from huey.exceptions import TaskException

@@ -75,7 +75,7 @@ class Consumer:
             require_prometheus_client()
         self.huey = huey
         self.environment: Environment = create_environment(self.options.worker_type)
-        self.stop_flag: PipeFlag = PipeFlag()
+        self.stop_flag: PipeFlag = self.environment.stop_flag()
         self.signals: SignalState = SignalState()
         self.workers: list[_Slot] = []
         self.scheduler: _Slot | None = None
@@ -184,7 +184,7 @@ class Consumer:
         try:
             self.start()
             while self.signals.request is None and not self._stopped:
-                self.signals.wake.wait(_MAIN_LOOP_TICK)
+                self.environment.wait(self.signals.wake, _MAIN_LOOP_TICK)
                 if self.options.check_worker_health and time.monotonic() >= self._next_health_check:
                     self.check_health()
             request = self.signals.request

@@ -44,6 +44,12 @@ _NO_TIMEOUT: AbstractContextManager[None] = contextlib.nullcontext()
 """What a thread worker wraps each task in (reusable: it holds no state)."""
 
 
+WaitReadable = Callable[
+    [list[int], list[int], list[int], float], tuple[list[int], list[int], list[int]]
+]
+"""The shape of ``select.select`` as :class:`PipeFlag` calls it."""
+
+
 class PipeFlag:
     """A one-way boolean flag built on a pipe, shared with forked children.
 
@@ -53,7 +59,13 @@ class PipeFlag:
     pipes, it is a plain thread event.)
     """
 
-    def __init__(self) -> None:
+    def __init__(self, wait_readable: WaitReadable = select.select) -> None:
+        """
+        Args:
+            wait_readable: ``select.select`` or a function like it, which the flag's
+                waits call (greenlet workers pass gevent's, which yields to the hub).
+        """
+        self._wait_readable = wait_readable
         self._event: threading.Event | None = None
         self._read = self._write = -1
         if sys.platform == "win32":  # pragma: no cover - no Windows CI
@@ -80,7 +92,7 @@ class PipeFlag:
         """Sleep up to ``timeout`` seconds or until the flag is raised; whether it is."""
         if self._event is not None:  # pragma: no cover - Windows
             return self._event.wait(max(timeout, 0.0))
-        ready, _, _ = select.select([self._read], [], [], max(timeout, 0.0))
+        ready, _, _ = self._wait_readable([self._read], [], [], max(timeout, 0.0))
         return bool(ready)
 
     def close(self) -> None:
@@ -121,6 +133,17 @@ class Environment:
     def start(self, body: Callable[[], None], name: str) -> Runner:
         """Run ``body`` in a new worker named ``name``."""
         raise NotImplementedError
+
+    def stop_flag(self) -> PipeFlag:
+        """A new stop flag whose waits let this environment's other workers run."""
+        return PipeFlag()
+
+    def wait(self, event: threading.Event, timeout: float) -> bool:
+        """Sleep up to ``timeout`` seconds or until ``event`` is set; whether it is.
+
+        The consumer's main loop waits here, so that the workers keep running.
+        """
+        return event.wait(timeout)
 
     def timeout(self, seconds: float | None) -> AbstractContextManager[None]:
         """Bound the task run inside the ``with`` block to ``seconds`` (inside a worker).
@@ -230,23 +253,55 @@ def _import_gevent() -> ModuleType:
         ) from exc
 
 
+_SHORTEST_TURN = 1e-6
+"""Seconds a greenlet's stop-flag check waits at least, so that the hub runs its loop."""
+
+
 class GreenletEnvironment(Environment):
     """gevent greenlets (needs ``gevent``; monkey-patch the app for concurrency).
 
     Timeouts are enforced with ``gevent.Timeout``; an immediate shutdown raises
-    ``KeyboardInterrupt`` in every greenlet.
+    ``KeyboardInterrupt`` in every greenlet. The consumer's own waits (its main loop,
+    an idle worker's pause, the stop flag) go through gevent whether or not the process
+    is patched: unpatched, they would block the one OS thread, gevent's hub would never
+    switch to a worker greenlet, and no task would run. Unpatched, a worker still holds
+    the thread through a task and through storage calls, so tasks run one at a time.
     """
 
     enforces_timeouts = True
 
     def __init__(self) -> None:
         self._gevent = _import_gevent()
+        self._select: WaitReadable = importlib.import_module("gevent.select").select
         monkey = importlib.import_module("gevent.monkey")
+        self._threading_patched = bool(monkey.is_module_patched("threading"))
         if not monkey.is_module_patched("socket"):
             logger.warning(
                 "greenlet workers without gevent monkey-patching run one task at a time; "
                 "call gevent.monkey.patch_all() at the top of the app module"
             )
+
+    @override
+    def stop_flag(self) -> PipeFlag:
+        return PipeFlag(self._wait_readable)
+
+    def _wait_readable(
+        self, read: list[int], write: list[int], error: list[int], timeout: float
+    ) -> tuple[list[int], list[int], list[int]]:
+        # gevent's select with a zero timeout switches only to greenlets that are ready:
+        # the hub runs no timers, and the consumer's main loop, which sleeps on one,
+        # would starve while busy workers check the stop flag. A positive timeout makes
+        # the hub go round its loop once.
+        return self._select(read, write, error, max(timeout, _SHORTEST_TURN))
+
+    @override
+    def wait(self, event: threading.Event, timeout: float) -> bool:
+        if self._threading_patched:  # the event's wait yields to the hub already
+            return event.wait(timeout)
+        # An unpatched event's wait would block the hub: sleep in gevent instead (the
+        # main loop's tick is short, so a set event is seen soon enough).
+        self._gevent.sleep(timeout)
+        return event.is_set()
 
     @override
     def start(self, body: Callable[[], None], name: str) -> Runner:
