@@ -34,6 +34,7 @@ __all__ = (
     "ProcessEnvironment",
     "Runner",
     "ThreadEnvironment",
+    "WaitReadable",
     "create_environment",
 )
 
