@@ -119,8 +119,28 @@ def test_a_scheduler_crash_mid_move_loses_no_scheduled_task(tmp_path: Path, targ
     record(f"scheduler-crash-{target.kind}", deaths=len(deaths), **counters.as_dict())
     assert fault.exists(), "the fault hook fired"
     assert counters.lost == 0
-    assert counters.extra_exec == 0
+    if target.kind == "redis":
+        # Redis asks for no priority inside its move, so the hook crashes right after
+        # it: the tasks are queued by then, and a woken worker may have started one that
+        # the crash cut short. Such a task runs again (at-least-once); none that ended.
+        assert _reruns_were_cut_short(app)
+        assert counters.extra_exec <= 2  # at most a task in flight per worker
+    else:  # the crash comes inside the move's transaction: nothing was queued yet
+        assert counters.extra_exec == 0
     assert storage.schedule_size() == 0
+
+
+def _reruns_were_cut_short(app: App) -> bool:
+    """Whether every task that started more than once was first started by a process
+    that never finished it (so a death cut it short)."""
+    runs = app.ledger.runs()
+    ended_by = {(run.key, run.pid) for run in runs if run.kind == "E"}
+    first_started_by: dict[str, int] = {}
+    for run in runs:
+        if run.kind == "S":
+            first_started_by.setdefault(run.key, run.pid)
+    rerun = [key for key, count in app.ledger.starts().items() if count > 1]
+    return all((key, first_started_by[key]) not in ended_by for key in rerun)
 
 
 @pytest.mark.parametrize(
