@@ -13,7 +13,7 @@ What it does, from a fresh clone:
 
 Environment variables: ``BENCH_ROUNDS`` (default 3), ``BENCH_SCALE`` (counts multiplied
 by it; default 1: the issue's 20,000 tasks), ``BENCH_QUICK=1`` (scale 0.1, for
-iterating), ``BENCH_ONLY`` (comma-separated substrings of case names),
+iterating), ``BENCH_ONLY`` (substrings of case names, separated by ``;``: the names hold commas),
 ``BENCH_OUT`` (the JSON path), ``BENCH_ORIGINAL_VENV`` (another venv of the original).
 """
 
@@ -97,6 +97,8 @@ def cases(scale: float) -> list[Case]:
         "brpop_per_s",
         "brpop_cpu_us",
         "pipelined_lpush_per_s",
+        "socket_lpush_per_s",
+        "socket_lpush_cpu_us",
     )
     out.append(Case("floor: redis-py", {"workload": "floor-redis", "count": n}, floors, False))
     floor_sqlite = ("insert_per_s", "pop_per_s")
@@ -218,7 +220,7 @@ def main() -> None:
     quick = os.environ.get("BENCH_QUICK") == "1"
     scale = float(os.environ.get("BENCH_SCALE", "0.1" if quick else "1"))
     rounds = int(os.environ.get("BENCH_ROUNDS", "3"))
-    only = [part for part in os.environ.get("BENCH_ONLY", "").split(",") if part]
+    only = [part for part in os.environ.get("BENCH_ONLY", "").split(";") if part]
     selected = [case for case in cases(scale) if not only or any(o in case.name for o in only)]
     pythons = {"original": original_python(), "project": Path(sys.executable)}
     out = Path(os.environ.get("BENCH_OUT", ROOT / ".bench" / "results.json"))

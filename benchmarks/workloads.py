@@ -174,7 +174,10 @@ def scheduled(spec: dict[str, Any]) -> dict[str, float]:
 
 
 def floor_redis(spec: dict[str, Any]) -> dict[str, float]:
-    """redis-py on its own: LPUSH then BRPOP of ``count`` payloads of a message's size."""
+    """redis-py on its own: LPUSH then BRPOP of ``count`` payloads of a message's size;
+    and the bare round trip: the same LPUSH packed once, on a plain socket."""
+    import socket
+
     import redis
 
     client: Any = redis.Redis(port=int(spec["redis_port"]))
@@ -195,9 +198,30 @@ def floor_redis(spec: dict[str, Any]) -> dict[str, float]:
                 pipe.lpush(key, payload)
             pipe.execute()
 
+    # No client library at all: the command packed once, one send and one read a call,
+    # on a socket with a timeout as every redis-py connection has. No enqueue through any
+    # client can be faster than this round trip.
+    raw = socket.create_connection(("127.0.0.1", int(spec["redis_port"])), timeout=10)
+    raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    packed = b"*3\r\n$5\r\nLPUSH\r\n$%d\r\n%b\r\n$%d\r\n%b\r\n" % (
+        len(key),
+        key.encode(),
+        len(payload),
+        payload,
+    )
+
+    def push_raw() -> None:
+        for _ in range(count):
+            raw.sendall(packed)
+            reply = raw.recv(64)
+            while not reply.endswith(b"\r\n"):
+                reply += raw.recv(64)
+
     push_wall, push_cpu = _timed(push)
     pop_wall, pop_cpu = _timed(pop)
     pipe_wall, _ = _timed(push_pipelined)
+    raw_wall, raw_cpu = _timed(push_raw)
+    raw.close()
     client.delete(key)
     return {
         "lpush_per_s": count / push_wall,
@@ -205,6 +229,8 @@ def floor_redis(spec: dict[str, Any]) -> dict[str, float]:
         "brpop_per_s": count / pop_wall,
         "brpop_cpu_us": pop_cpu / count * 1e6,
         "pipelined_lpush_per_s": count / pipe_wall,
+        "socket_lpush_per_s": count / raw_wall,
+        "socket_lpush_cpu_us": raw_cpu / count * 1e6,
     }
 
 
