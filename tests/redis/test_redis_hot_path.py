@@ -182,6 +182,60 @@ def test_a_woken_result_reader_has_the_value_without_another_round_trip(
     assert (storage.peek_data("task-1") is EmptyData) is (not preserve and cls is RedisStorage)
 
 
+@pytest.mark.parametrize("cls", [RedisStorage, RedisExpireStorage])
+@pytest.mark.parametrize("preserve", [False, True])
+def test_a_blocking_read_sends_its_first_read_and_its_wait_together(
+    cls: type[RedisStorage], preserve: bool, make_storage: StorageFactory
+) -> None:
+    """``read_or_wait`` (how a blocking ``get()`` starts) sends the read that finds nothing
+    yet, the wait and the read after it in one write (where a script reads the value)."""
+    storage = make_storage(
+        cls, blocking=False, notify_result=True, read_timeout=5, connection_class=_WriteCounter
+    )
+    worker = make_storage(cls, storage.name, blocking=False, notify_result=True)
+    assert storage.pop_data("warm-up") is EmptyData  # connects, loads the scripts
+    storage.put_result("warm-up", b"-")
+    assert storage.read_or_wait("warm-up", 5.0, False) == b"-"  # keeps a connection
+    storage.peek_data("warm-up")  # and the client one of its own
+    _WriteCounter.writes = 0
+    stored = threading.Timer(0.2, lambda: worker.put_result("task-1", b"value"))
+    stored.start()
+    assert storage.read_or_wait("task-1", 5.0, preserve) == b"value"
+    stored.join()
+    # One write; an expiring storage peeks with MGET: a read, the wait, a read again.
+    assert _WriteCounter.writes == (3 if preserve and cls is RedisExpireStorage else 1)
+    assert (storage.peek_data("task-1") is EmptyData) is (not preserve and cls is RedisStorage)
+    assert storage.wait_result("task-1", 0.01) is False  # the wake-up was taken
+
+
+@pytest.mark.parametrize("cls", [RedisStorage, RedisExpireStorage])
+@pytest.mark.parametrize("preserve", [False, True])
+def test_a_blocking_read_of_a_stored_value_whose_wake_up_is_gone_does_not_wait(
+    cls: type[RedisStorage], preserve: bool, make_storage: StorageFactory
+) -> None:
+    """A result stored before the reader came, its wake-up taken (by another reader, or
+    expired), is read at once: the wait sent with the first read does not run its
+    timeout, and it leaves no wake-up behind."""
+    storage = make_storage(cls, blocking=False, notify_result=True, read_timeout=5)
+    storage.put_result("task-1", b"value")
+    assert storage.wait_result("task-1", 1.0) is True  # another reader took the wake-up
+    started = time.monotonic()
+    assert storage.read_or_wait("task-1", 5.0, preserve) == b"value"
+    assert time.monotonic() - started < 2.0  # the wait's timeout is 5 s
+    assert storage.wait_result("task-1", 0.01) is False
+    assert (storage.peek_data("task-1") is EmptyData) is (not preserve and cls is RedisStorage)
+
+
+def test_a_blocking_read_without_notifications_reads_once(make_storage: StorageFactory) -> None:
+    """Without ``notify_result`` nothing would wake a wait: ``read_or_wait`` reads once."""
+    storage = make_storage(RedisStorage, blocking=False, read_timeout=5)
+    started = time.monotonic()
+    assert storage.read_or_wait("task-1", 5.0, False) is EmptyData
+    assert time.monotonic() - started < 2.0
+    storage.put_result("task-1", b"value")
+    assert storage.read_or_wait("task-1", 5.0, False) == b"value"
+
+
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
 def test_a_forked_child_takes_its_own_connection(make_storage: StorageFactory) -> None:
     """The parent's held connection (its socket) is not used by a forked child: the child

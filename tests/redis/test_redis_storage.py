@@ -399,6 +399,45 @@ def test_notify_result_wakes_the_reader(redis_url: str) -> None:
     dispose(huey)
 
 
+def test_a_blocking_get_of_a_result_whose_wake_up_is_gone_returns_at_once(
+    redis_url: str,
+) -> None:
+    """A blocking get of a result stored before it came, its wake-up taken by another
+    reader (or expired), reads it without waiting for a wake-up."""
+    huey = RedisHuey("notify-late", url=redis_url, notify_result=True, clock=_NoSleepClock())
+
+    @huey.task()
+    def add(a: int, b: int) -> int:
+        return a + b
+
+    result = add(2, 3)
+    task = huey.dequeue()
+    assert task is not None
+    huey.execute(task)
+    storage = huey.storage
+    assert isinstance(storage, RedisStorage)
+    assert storage.wait_result(result.id, 1.0) is True  # another reader's
+    started = time.monotonic()
+    assert result.get(blocking=True, timeout=10) == 5
+    assert time.monotonic() - started < 0.5  # a wait would last up to a second
+    dispose(huey)
+
+
+def test_a_blocking_read_after_script_flush_reads_without_waiting(
+    make_storage: StorageFactory,
+) -> None:
+    """After the server forgot its scripts, the first read and the wait sent together
+    still find a stored value at once (the read script is then loaded and run again)."""
+    storage = make_storage(RedisStorage, blocking=False, notify_result=True, read_timeout=5)
+    storage.put_result("task-1", b"value")
+    assert storage.wait_result("task-1", 1.0) is True
+    raw(storage.url).script_flush()
+    started = time.monotonic()
+    assert storage.read_or_wait("task-1", 5.0, False) == b"value"
+    assert time.monotonic() - started < 2.0
+    assert storage.peek_data("task-1") is EmptyData
+
+
 def test_scripts_reload_after_script_flush(make_storage: StorageFactory) -> None:
     """After the server forgets its scripts (restart, SCRIPT FLUSH) they are reloaded."""
     storage = make_storage(PriorityRedisStorage, blocking=False)

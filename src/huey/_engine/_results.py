@@ -25,6 +25,11 @@ class SupportsWaitThenRead(Protocol):
         ``pop_data(key)``."""
         ...
 
+    def read_or_wait(self, key: str, timeout: float, preserve: bool, /) -> bytes | EmptyDataType:
+        """The value under ``key`` if it is stored (read as :meth:`wait_then_read` reads),
+        else :meth:`wait_then_read`."""
+        ...
+
 
 class ResultSink(Protocol):
     """Where a run's writes go: straight to the storage, or collected for one settle."""
@@ -88,6 +93,21 @@ class Settlement:
             sink.discard(key)
 
 
+@dataclass(frozen=True, slots=True)
+class _Waiting:
+    """What a storage offers a waiting reader (see :meth:`Results._waiting`).
+
+    Attributes:
+        storage: the storage decided on.
+        notifying: it, if it can wake readers (:class:`SupportsResultNotification`).
+        reads_with_wait: it, if it also reads with the wait (:class:`SupportsWaitThenRead`).
+    """
+
+    storage: object
+    notifying: SupportsResultNotification | None
+    reads_with_wait: SupportsWaitThenRead | None
+
+
 class Results:
     """Reads results from the storage in use.
 
@@ -96,11 +116,27 @@ class Results:
         codec: decodes the stored values.
     """
 
-    __slots__ = ("codec", "ports")
+    __slots__ = ("_decided", "codec", "ports")
 
     def __init__(self, ports: Ports, codec: Codec) -> None:
         self.ports: Ports = ports
         self.codec: Codec = codec
+        self._decided: _Waiting | None = None
+
+    def _waiting(self) -> _Waiting:
+        """How the storage in use lets a reader wait, decided once per storage: a check
+        against a run-time protocol costs microseconds, on the path of every ``get()``."""
+        storage = self.ports.storage
+        decided = self._decided
+        if decided is None or decided.storage is not storage:
+            notifying = storage if isinstance(storage, SupportsResultNotification) else None
+            reads = (
+                storage
+                if notifying is not None and isinstance(storage, SupportsWaitThenRead)
+                else None
+            )
+            decided = self._decided = _Waiting(storage, notifying, reads)
+        return decided
 
     def read(
         self,
@@ -126,11 +162,26 @@ class Results:
             max_delay: longest polling interval.
             preserve: leave the value stored (reads are destructive otherwise).
         """
-        value = self._read(task_id, preserve)
-        if not blocking or not self.is_pending(value):
-            return value
         clock = self.ports.clock
         deadline = None if timeout is None else clock.monotonic() + timeout
+        waiting = self._waiting()
+        notifying, reads = waiting.notifying, waiting.reads_with_wait
+        if (
+            blocking
+            and (timeout is None or timeout > 0)
+            and reads is not None
+            and notifying is not None
+            and notifying.notify_result
+        ):
+            # The task has most often not finished yet: the first read and the wait go
+            # to the storage together.
+            first_wait = max_delay if timeout is None else min(max_delay, timeout)
+            raw = reads.read_or_wait(task_id, first_wait, preserve)
+            value = EmptyData if raw is EmptyData else self.codec.decode(raw)
+        else:
+            value = self._read(task_id, preserve)
+        if not blocking or not self.is_pending(value):
+            return value
         delay = 0.05
         while True:
             wait = max_delay
@@ -140,15 +191,14 @@ class Results:
                     return value
                 delay = min(delay, remaining)
                 wait = min(wait, remaining)
-            storage = self.ports.storage
-            if isinstance(storage, SupportsResultNotification) and storage.notify_result:
+            if notifying is not None and notifying.notify_result:
                 # Woken as soon as the result is stored; re-check at least every
                 # max_delay (several readers of one key: only one is woken).
-                if isinstance(storage, SupportsWaitThenRead):
-                    raw = storage.wait_then_read(task_id, wait, preserve)
+                if reads is not None:
+                    raw = reads.wait_then_read(task_id, wait, preserve)
                     latest = EmptyData if raw is EmptyData else self.codec.decode(raw)
                 else:
-                    storage.wait_result(task_id, wait)
+                    notifying.wait_result(task_id, wait)
                     latest = self._read(task_id, preserve)
             else:
                 clock.sleep(delay)

@@ -910,6 +910,18 @@ if ARGV[3] ~= '0' then
 end
 """
 
+# A reader about to wait for the notification of ``key`` leaves a wake-up token for
+# itself when the value is stored already (its own token may be gone: taken by another
+# reader, or expired), so that the wait sent with it returns at once. Removes nothing.
+# KEYS: results, done   ARGV: key, notify_ttl_ms
+_H_OPEN_IF_STORED = """
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 and redis.call('LLEN', KEYS[2]) == 0 then
+  redis.call('LPUSH', KEYS[2], '1')
+  redis.call('PEXPIRE', KEYS[2], ARGV[2])
+end
+return 0
+"""
+
 # Acknowledge a lease and store its task's result in one step (or neither, if stale).
 # A token acknowledged in the recent window (KEYS[#KEYS], the last key) was settled by this
 # very call before its reply was lost: the repeat reports that success.
@@ -990,6 +1002,14 @@ if v then return v end
 v = redis.call('GET', KEYS[2])
 if v then redis.call('DEL', KEYS[2]) end
 return v
+"""
+# As _H_OPEN_IF_STORED.   KEYS: r:<key>, k:<key>, done   ARGV: notify_ttl_ms
+_X_OPEN_IF_STORED = """
+if redis.call('EXISTS', KEYS[1], KEYS[2]) > 0 and redis.call('LLEN', KEYS[3]) == 0 then
+  redis.call('LPUSH', KEYS[3], '1')
+  redis.call('PEXPIRE', KEYS[3], ARGV[1])
+end
+return 0
 """
 # ARGV: value
 _X_PUT = """
@@ -2429,6 +2449,49 @@ return {redis.call('ZCARD', KEYS[1]) - expired, expired}
         value = _as_bytes(self._run_after_wait(wait, script, keys, (key,)))
         return EmptyData if value is None else value
 
+    def read_or_wait(self, key: str, timeout: float, preserve: bool, /) -> bytes | EmptyDataType:
+        """The value under ``key`` if it is stored, else :meth:`wait_then_read`: one round
+        trip either way (``preserve`` as there).
+
+        A blocking ``Result.get()`` starts with this: the task has most often not finished
+        yet, and the read finding nothing and the wait after it go to the server
+        together. Three commands go in one write: a script that leaves a wake-up token
+        when ``key`` holds a value already (so that the wait returns at once; it removes
+        nothing), the wait, and the read.
+        """
+        call = self._read_call(key, preserve) if self.notify_result else None
+        if call is not None and self._held_connection() is not None:
+            script, keys = call
+            source, open_keys, open_args = self._open_if_stored(key)
+            wait = self._result_wait(timeout)
+            commands = [
+                # EVAL, not EVALSHA: never refused as an unknown script, which would leave
+                # the wait to run its whole timeout when the value is there already.
+                _pack_command("EVAL", source, len(open_keys), *open_keys, *open_args),
+                _pack_command("BLPOP", self._done_key(key), _number(wait)),
+                _pack_evalsha(script.sha, keys, (key,)),
+            ]
+            try:
+                replies = self._held_replies(commands)
+            except (RedisError, RedisClusterException) as exc:
+                raise self._translate(exc, 0) from exc
+            if replies is not None:
+                read = _as_bytes(replies[2])
+                return EmptyData if read is None else read
+        # The ordinary way (no pool, or the read script not loaded yet): nothing was
+        # removed above, so the read is done again here.
+        value = self.peek_data(key) if preserve else self.pop_data(key)
+        if value is not EmptyData or not self.notify_result:
+            return value
+        self.wait_result(key, timeout)
+        return self.peek_data(key) if preserve else self.pop_data(key)
+
+    def _open_if_stored(self, key: str) -> tuple[str, tuple[str, ...], tuple[_Arg, ...]]:
+        """The script of :meth:`read_or_wait` leaving a token when ``key`` is stored: its
+        source, keys and arguments."""
+        keys = (self._results, self._done_key(key))
+        return _H_OPEN_IF_STORED, keys, (key, self._notify_ms())
+
     def _read_call(self, key: str, preserve: bool) -> tuple[_Script, tuple[str, ...]] | None:
         """The script reading ``key`` (popping it unless ``preserve``) and its keys; its one
         argument is ``key`` (``None``: no script reads it that way)."""
@@ -2639,6 +2702,10 @@ class RedisExpireStorage(RedisStorage):
     def _read_call(self, key: str, preserve: bool) -> tuple[_Script, tuple[str, ...]] | None:
         # Peeking is a plain MGET here, not a script.
         return None if preserve else (_X_POP_S, self._keys(key))
+
+    @override
+    def _open_if_stored(self, key: str) -> tuple[str, tuple[str, ...], tuple[_Arg, ...]]:
+        return _X_OPEN_IF_STORED, (*self._keys(key), self._done_key(key)), (self._notify_ms(),)
 
     @override
     def _put_if_empty(self, key: str, value: bytes, ttl_ms: int) -> bool:
