@@ -153,8 +153,38 @@ def test_a_woken_reserve_has_its_lease_without_another_round_trip(
     arrives.join()
     assert lease is not None
     assert (lease.data, lease.deliveries, lease.deadline) == (b"A", 1, 1030.0)
-    assert _WriteCounter.writes == 2  # the reserve finding nothing, then wait + reserve
+    # The last reservation found the queue empty: straight to the wait and the reserve.
+    assert _WriteCounter.writes == 1
     assert storage.ack(lease.token) is True
+
+
+def test_an_idle_worker_makes_one_round_trip_per_wait(make_storage: StorageFactory) -> None:
+    """After a reservation that found the queue empty, the next one waits at once: one
+    write per ``read_timeout`` while idle, and a message queued meanwhile (which left a
+    wake-up) is leased without waiting."""
+    storage = make_storage(
+        RedisStorage, blocking=True, read_timeout=0.1, connection_class=_WriteCounter
+    )
+    producer = make_storage(RedisStorage, storage.name, blocking=False)
+    producer.enqueue(b"warm-up")  # loads the scripts and connects
+    first = storage.reserve(1000.0, 30.0)
+    assert first is not None
+    assert storage.ack(first.token)
+    _WriteCounter.writes = 0
+    # Its reservation found a message: a reserve first, then the wait and the reserve.
+    assert storage.reserve(1000.0, 30.0) is None
+    assert _WriteCounter.writes == 2
+    assert storage.reserve(1000.0, 30.0) is None
+    assert storage.reserve(1000.0, 30.0) is None
+    assert _WriteCounter.writes == 4
+    producer.enqueue(b"A")
+    storage.read_timeout = 5
+    started = time.monotonic()
+    lease = storage.reserve(1000.0, 30.0)
+    assert lease is not None
+    assert lease.data == b"A"
+    assert time.monotonic() - started < 2.5  # woken by the enqueue's wake-up
+    assert _WriteCounter.writes == 5
 
 
 @pytest.mark.parametrize("cls", [RedisStorage, RedisExpireStorage])

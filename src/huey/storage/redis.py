@@ -178,6 +178,8 @@ class _Held:
         self.forks = forks
         self.connection = connection
         self.unread: list[_Flight] = []
+        # Whether the last reservation found the queue empty (see RedisStorage.reserve).
+        self.found_empty = False
 
 
 _UNREAD: Final = object()
@@ -1890,15 +1892,33 @@ class RedisStorage:
 
         When the queue is empty and ``blocking`` is set, waits up to ``read_timeout``
         seconds for an enqueue to wake it, then tries once more (the lease then still ends
-        at ``now + lease_seconds``).
+        at ``now + lease_seconds``). When this thread's last reservation (here, or with a
+        settle) found the queue empty, it waits at once: whatever was queued since then
+        left a wake-up (every way into the queue leaves one when there is none), so an
+        idle worker makes one round trip per ``read_timeout``, not two.
         """
-        lease = self._reserve(now, lease_seconds)
-        if lease is None and self.blocking:
-            if self._held_connection() is None:
-                self._command("BRPOP", self._wake, self.read_timeout)
-                return self._reserve(now, lease_seconds)
-            lease = self._wait_then_reserve(now, lease_seconds)
+        if not (self.blocking and self._found_empty()):
+            lease = self._reserve(now, lease_seconds)
+            if lease is not None or not self.blocking:
+                self._note_found_empty(lease is None)
+                return lease
+        if self._held_connection() is None:
+            self._command("BRPOP", self._wake, self.read_timeout)
+            return self._reserve(now, lease_seconds)
+        lease = self._wait_then_reserve(now, lease_seconds)
+        self._note_found_empty(lease is None)
         return lease
+
+    def _found_empty(self) -> bool:
+        """Whether this thread's last reservation on its held connection found the queue
+        empty (a forked child, or a new connection, starts afresh)."""
+        held: _Held | None = getattr(self._local, "held", None)
+        return held is not None and held.forks == _forks and held.found_empty
+
+    def _note_found_empty(self, empty: bool) -> None:
+        held: _Held | None = getattr(self._local, "held", None)
+        if held is not None:
+            held.found_empty = empty
 
     def _reserve_call(self, deadline: float) -> tuple[str, tuple[str, ...], tuple[_Arg, ...]]:
         """A new token, and the keys and arguments of the reserve script leasing under it.
@@ -2111,6 +2131,7 @@ class RedisStorage:
             settled = _as_int(items[0]) == 1
             reserved = _as_list(items[1]) if len(items) > 1 else []
         envelope = _as_bytes(reserved[0]) if reserved else None
+        self._note_found_empty(envelope is None)  # see reserve()
         if envelope is None:
             return settled, None
         return settled, _lease(flight.next_token, flight.deadline, envelope, reserved)
