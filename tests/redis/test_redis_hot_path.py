@@ -15,7 +15,7 @@ from typing_extensions import override
 
 from huey import Huey
 from huey import _delivery as delivery
-from huey.constants import EmptyData
+from huey.constants import EmptyData, EmptyDataType
 from huey.storage.redis import PriorityRedisStorage, RedisExpireStorage, RedisStorage
 from huey.testing import MockClock
 from tests.scheduler_scenarios import check_moves_each_task_when_due
@@ -130,19 +130,28 @@ class _WriteCounter(redis.Connection):
         send(command, check_health)
 
 
+def _warmed_up_worker(
+    make_storage: StorageFactory, read_timeout: float
+) -> tuple[RedisStorage, RedisStorage]:
+    """A blocking storage counting its writes, and a producer on the same queue; the
+    scripts are loaded and the worker has leased and acknowledged a first message."""
+    storage = make_storage(
+        RedisStorage, blocking=True, read_timeout=read_timeout, connection_class=_WriteCounter
+    )
+    producer = make_storage(RedisStorage, storage.name, blocking=False)
+    producer.enqueue(b"warm-up")
+    first = storage.reserve(1000.0, 30.0)
+    assert first is not None
+    assert storage.ack(first.token)
+    return storage, producer
+
+
 def test_a_woken_reserve_has_its_lease_without_another_round_trip(
     make_storage: StorageFactory,
 ) -> None:
     """An idle worker's wait and the reserve after it go in one write: once woken by an
     enqueue, it holds the lease without a round trip of its own."""
-    storage = make_storage(
-        RedisStorage, blocking=True, read_timeout=5, connection_class=_WriteCounter
-    )
-    producer = make_storage(RedisStorage, storage.name, blocking=False)
-    producer.enqueue(b"warm-up")  # loads the scripts and connects
-    first = storage.reserve(1000.0, 30.0)
-    assert first is not None
-    assert storage.ack(first.token)
+    storage, producer = _warmed_up_worker(make_storage, read_timeout=5)
     # The warm-up's wake-up is still there (the reserve found the message without it):
     # this call takes it and finds the queue empty.
     assert storage.reserve(1000.0, 30.0) is None
@@ -162,14 +171,7 @@ def test_an_idle_worker_makes_one_round_trip_per_wait(make_storage: StorageFacto
     """After a reservation that found the queue empty, the next one waits at once: one
     write per ``read_timeout`` while idle, and a message queued meanwhile (which left a
     wake-up) is leased without waiting."""
-    storage = make_storage(
-        RedisStorage, blocking=True, read_timeout=0.1, connection_class=_WriteCounter
-    )
-    producer = make_storage(RedisStorage, storage.name, blocking=False)
-    producer.enqueue(b"warm-up")  # loads the scripts and connects
-    first = storage.reserve(1000.0, 30.0)
-    assert first is not None
-    assert storage.ack(first.token)
+    storage, producer = _warmed_up_worker(make_storage, read_timeout=0.1)
     _WriteCounter.writes = 0
     # Its reservation found a message: a reserve first, then the wait and the reserve.
     assert storage.reserve(1000.0, 30.0) is None
@@ -187,53 +189,43 @@ def test_an_idle_worker_makes_one_round_trip_per_wait(make_storage: StorageFacto
     assert _WriteCounter.writes == 5
 
 
+_ResultRead = Callable[[RedisStorage, str, float, bool], "bytes | EmptyDataType"]
+
+
 @pytest.mark.parametrize("cls", [RedisStorage, RedisExpireStorage])
 @pytest.mark.parametrize("preserve", [False, True])
+@pytest.mark.parametrize(
+    ("read", "writes_peeking_expiring"),
+    [(RedisStorage.wait_then_read, 2), (RedisStorage.read_or_wait, 3)],
+    ids=["wait_then_read", "read_or_wait"],
+)
 def test_a_woken_result_reader_has_the_value_without_another_round_trip(
-    cls: type[RedisStorage], preserve: bool, make_storage: StorageFactory
+    cls: type[RedisStorage],
+    preserve: bool,
+    read: _ResultRead,
+    writes_peeking_expiring: int,
+    make_storage: StorageFactory,
 ) -> None:
     """With notify_result, a reader's wait and its read go in one write (where a script
-    reads the value); the value is popped, or kept with ``preserve``."""
+    reads the value), and so does ``read_or_wait``'s first read before them (how a
+    blocking ``get()`` starts); the value is popped, or kept with ``preserve``."""
     storage = make_storage(
         cls, blocking=False, notify_result=True, read_timeout=5, connection_class=_WriteCounter
     )
     worker = make_storage(cls, storage.name, blocking=False, notify_result=True)
     assert storage.pop_data("warm-up") is EmptyData  # connects, loads the scripts
     storage.put_result("warm-up", b"-")
-    assert storage.wait_then_read("warm-up", 5.0, False) == b"-"  # keeps a connection
+    assert read(storage, "warm-up", 5.0, False) == b"-"  # keeps a connection
     storage.peek_data("warm-up")  # and the client one of its own
     _WriteCounter.writes = 0
     stored = threading.Timer(0.2, lambda: worker.put_result("task-1", b"value"))
     stored.start()
-    assert storage.wait_then_read("task-1", 5.0, preserve) == b"value"
+    assert read(storage, "task-1", 5.0, preserve) == b"value"
     stored.join()
-    # One write (wait + read); an expiring storage peeks with MGET, in a second one.
-    assert _WriteCounter.writes == (2 if preserve and cls is RedisExpireStorage else 1)
-    assert (storage.peek_data("task-1") is EmptyData) is (not preserve and cls is RedisStorage)
-
-
-@pytest.mark.parametrize("cls", [RedisStorage, RedisExpireStorage])
-@pytest.mark.parametrize("preserve", [False, True])
-def test_a_blocking_read_sends_its_first_read_and_its_wait_together(
-    cls: type[RedisStorage], preserve: bool, make_storage: StorageFactory
-) -> None:
-    """``read_or_wait`` (how a blocking ``get()`` starts) sends the read that finds nothing
-    yet, the wait and the read after it in one write (where a script reads the value)."""
-    storage = make_storage(
-        cls, blocking=False, notify_result=True, read_timeout=5, connection_class=_WriteCounter
-    )
-    worker = make_storage(cls, storage.name, blocking=False, notify_result=True)
-    assert storage.pop_data("warm-up") is EmptyData  # connects, loads the scripts
-    storage.put_result("warm-up", b"-")
-    assert storage.read_or_wait("warm-up", 5.0, False) == b"-"  # keeps a connection
-    storage.peek_data("warm-up")  # and the client one of its own
-    _WriteCounter.writes = 0
-    stored = threading.Timer(0.2, lambda: worker.put_result("task-1", b"value"))
-    stored.start()
-    assert storage.read_or_wait("task-1", 5.0, preserve) == b"value"
-    stored.join()
-    # One write; an expiring storage peeks with MGET: a read, the wait, a read again.
-    assert _WriteCounter.writes == (3 if preserve and cls is RedisExpireStorage else 1)
+    # One write. An expiring storage peeks with MGET, not a script: a write of its own
+    # after the wait (and read_or_wait reads first, in one more).
+    expected = writes_peeking_expiring if preserve and cls is RedisExpireStorage else 1
+    assert _WriteCounter.writes == expected
     assert (storage.peek_data("task-1") is EmptyData) is (not preserve and cls is RedisStorage)
     assert storage.wait_result("task-1", 0.01) is False  # the wake-up was taken
 

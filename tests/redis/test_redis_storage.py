@@ -7,12 +7,12 @@ import sys
 import threading
 import time
 from collections.abc import Iterable
-from typing import Literal, assert_type, cast
+from typing import Any, Literal, assert_type, cast
 
 import pytest
 import redis
 
-from huey import PriorityRedisHuey, RedisExpireHuey, RedisHuey
+from huey import PriorityRedisHuey, RedisExpireHuey, RedisHuey, Result, Task
 from huey.constants import EmptyData
 from huey.exceptions import ConfigurationError
 from huey.protocols import (
@@ -372,9 +372,12 @@ class _NoSleepClock:
         raise AssertionError(f"Result.get slept {seconds}s instead of waiting on Redis")
 
 
-def test_notify_result_wakes_the_reader(redis_url: str) -> None:
-    """With notify_result a blocked Result.get is woken by the store, without polling."""
-    huey = RedisHuey("notify", url=redis_url, notify_result=True, clock=_NoSleepClock())
+def _addition_taken(
+    name: str, redis_url: str
+) -> tuple[RedisHuey[Literal[True]], Result[int], Task[Any]]:
+    """A huey with ``notify_result`` on which ``add(2, 3)`` was called, the result handle
+    and the task's message, taken off the queue (polling fails the test)."""
+    huey = RedisHuey(name, url=redis_url, notify_result=True, clock=_NoSleepClock())
 
     @huey.task()
     def add(a: int, b: int) -> int:
@@ -383,6 +386,12 @@ def test_notify_result_wakes_the_reader(redis_url: str) -> None:
     result = add(2, 3)
     task = huey.dequeue()
     assert task is not None
+    return huey, result, task
+
+
+def test_notify_result_wakes_the_reader(redis_url: str) -> None:
+    """With notify_result a blocked Result.get is woken by the store, without polling."""
+    huey, result, task = _addition_taken("notify", redis_url)
     stored_at: list[float] = []
 
     def worker() -> None:
@@ -404,15 +413,7 @@ def test_a_blocking_get_of_a_result_whose_wake_up_is_gone_returns_at_once(
 ) -> None:
     """A blocking get of a result stored before it came, its wake-up taken by another
     reader (or expired), reads it without waiting for a wake-up."""
-    huey = RedisHuey("notify-late", url=redis_url, notify_result=True, clock=_NoSleepClock())
-
-    @huey.task()
-    def add(a: int, b: int) -> int:
-        return a + b
-
-    result = add(2, 3)
-    task = huey.dequeue()
-    assert task is not None
+    huey, result, task = _addition_taken("notify-late", redis_url)
     huey.execute(task)
     storage = huey.storage
     assert isinstance(storage, RedisStorage)
