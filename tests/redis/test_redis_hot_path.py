@@ -239,6 +239,8 @@ def test_a_blocking_read_of_a_stored_value_whose_wake_up_is_gone_does_not_wait(
     expired), is read at once: the wait sent with the first read does not run its
     timeout, and it leaves no wake-up behind."""
     storage = make_storage(cls, blocking=False, notify_result=True, read_timeout=5)
+    assert storage.pop_data("warm-up") is EmptyData  # loads the read scripts
+    assert storage.peek_data("warm-up") is EmptyData
     storage.put_result("task-1", b"value")
     assert storage.wait_result("task-1", 1.0) is True  # another reader took the wake-up
     started = time.monotonic()

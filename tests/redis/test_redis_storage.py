@@ -417,6 +417,7 @@ def test_a_blocking_get_of_a_result_whose_wake_up_is_gone_returns_at_once(
     huey.execute(task)
     storage = huey.storage
     assert isinstance(storage, RedisStorage)
+    assert storage.pop_data("warm-up") is EmptyData  # loads the read script
     assert storage.wait_result(result.id, 1.0) is True  # another reader's
     started = time.monotonic()
     assert result.get(blocking=True, timeout=10) == 5
@@ -436,6 +437,20 @@ def test_a_blocking_read_after_script_flush_reads_without_waiting(
     started = time.monotonic()
     assert storage.read_or_wait("task-1", 5.0, False) == b"value"
     assert time.monotonic() - started < 2.0
+    assert storage.peek_data("task-1") is EmptyData
+
+
+def test_a_blocking_read_returns_what_it_popped_when_a_command_before_it_failed(
+    make_storage: StorageFactory,
+) -> None:
+    """The read sent with the wait pops the value: when a command before it in the same
+    write fails (here the wake-up list is not a list), the value is returned, not lost."""
+    storage = make_storage(RedisStorage, blocking=False, notify_result=True, read_timeout=5)
+    assert storage.pop_data("warm-up") is EmptyData  # loads the read script
+    storage.put_result("task-1", b"value")
+    done = storage._done_key("task-1")  # pyright: ignore[reportPrivateUsage]  # broken on purpose
+    raw(storage.url).set(done, b"not a list")
+    assert storage.read_or_wait("task-1", 5.0, False) == b"value"
     assert storage.peek_data("task-1") is EmptyData
 
 

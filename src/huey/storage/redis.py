@@ -1575,17 +1575,22 @@ class RedisStorage:
         except (RedisError, RedisClusterException) as exc:
             raise self._translate(exc, 0) from exc
 
-    def _held_replies(self, commands: list[bytes]) -> list[object] | None:
+    def _held_replies(
+        self, commands: list[bytes], *, failures: list[ResponseError] | None = None
+    ) -> list[object] | None:
         """Send packed ``commands`` in one write on this thread's connection; their replies.
 
         ``None`` when the caller must take the ordinary way: there is no pool, the
         connection broke (it is dropped; the next call takes one afresh), or a reply says
         a command did not run (``NOSCRIPT``; under a cluster ``MOVED``, ``ASK``,
         ``TRYAGAIN``, ``CLUSTERDOWN``, which also drop the connection). Every reply is
-        read, errors included, so the connection stays in step with the server.
+        read, errors included, so the connection stays in step with the server. With
+        ``failures``, the other error replies are appended to it (their replies are
+        ``None``) instead of raised, for a caller whose later command's reply must not be
+        dropped.
 
         Raises:
-            ResponseError: a command failed (the first such error).
+            ResponseError: a command failed (the first such error), unless ``failures``.
         """
         connection = self._held_connection()
         if connection is None:
@@ -1614,7 +1619,9 @@ class RedisStorage:
             if isinstance(error, AskError | TryAgainError | ClusterDownError):
                 self._local.held = None  # not run; its finalizer gives it back
                 return None
-        if errors:
+        if failures is not None:
+            failures += errors
+        elif errors:
             raise errors[0]
         return replies
 
@@ -2492,13 +2499,18 @@ return {redis.call('ZCARD', KEYS[1]) - expired, expired}
                 _pack_command("BLPOP", self._done_key(key), _number(wait)),
                 _pack_evalsha(script.sha, keys, (key,)),
             ]
+            failures: list[ResponseError] = []
             try:
-                replies = self._held_replies(commands)
+                replies = self._held_replies(commands, failures=failures)
             except (RedisError, RedisClusterException) as exc:
                 raise self._translate(exc, 0) from exc
             if replies is not None:
                 read = _as_bytes(replies[2])
-                return EmptyData if read is None else read
+                if read is not None:
+                    return read  # popped: returned even if a command before it failed
+                if failures:
+                    raise self._translate(failures[0], 0) from failures[0]
+                return EmptyData
         # The ordinary way (no pool, or the read script not loaded yet): nothing was
         # removed above, so the read is done again here.
         value = self.peek_data(key) if preserve else self.pop_data(key)
