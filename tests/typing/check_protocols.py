@@ -270,3 +270,18 @@ def rejected_settles_sent_ahead(storage: RedisStorage) -> None:
     storage.send_settle_and_reserve("token", ("key", "text"), (), 0.0, 30.0)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
     storage.send_reserve(0.0)  # type: ignore[call-arg]  # pyright: ignore[reportCallIssue]
     _capable: SupportsSettleInFlight = MemoryStorage()  # type: ignore[assignment]  # pyright: ignore[reportAssignmentType]
+
+
+def check_blocking_result_reads() -> None:
+    """Redis reads a result with its wait in one write: the bytes, or ``EmptyData``."""
+
+    def typed(storage: RedisStorage) -> None:  # for the type checkers: no server here
+        assert_type(storage.read_or_wait("key", 1.0, False), bytes | EmptyDataType)
+        assert_type(storage.wait_then_read("key", 1.0, True), bytes | EmptyDataType)
+
+    assert callable(typed)
+
+
+def rejected_blocking_result_reads(storage: RedisStorage) -> None:
+    """A timeout that is not a number (never called)."""
+    storage.read_or_wait("key", "1", False)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
