@@ -13,8 +13,9 @@ What it does, from a fresh clone:
 
 Environment variables: ``BENCH_ROUNDS`` (default 3), ``BENCH_SCALE`` (counts multiplied
 by it; default 1: the issue's 20,000 tasks), ``BENCH_QUICK=1`` (scale 0.1, for
-iterating), ``BENCH_ONLY`` (substrings of case names, separated by ``;``: the names hold commas),
-``BENCH_OUT`` (the JSON path), ``BENCH_ORIGINAL_VENV`` (another venv of the original).
+iterating), ``BENCH_ONLY`` (substrings of case names, separated by ``;``: the names
+hold commas), ``BENCH_OUT`` (the JSON path), ``BENCH_ORIGINAL_VENV`` (another venv of
+the original).
 """
 
 from __future__ import annotations

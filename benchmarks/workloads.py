@@ -199,8 +199,8 @@ def floor_redis(spec: dict[str, Any]) -> dict[str, float]:
             pipe.execute()
 
     # No client library at all: the command packed once, one send and one read a call,
-    # on a socket with a timeout as every redis-py connection has. No enqueue through any
-    # client can be faster than this round trip.
+    # on a socket with a timeout as every redis-py connection has. No enqueue making one
+    # round trip a call, through any client, can be faster than this.
     raw = socket.create_connection(("127.0.0.1", int(spec["redis_port"])), timeout=10)
     raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     packed = b"*3\r\n$5\r\nLPUSH\r\n$%d\r\n%b\r\n$%d\r\n%b\r\n" % (

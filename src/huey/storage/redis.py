@@ -2471,7 +2471,7 @@ return {redis.call('ZCARD', KEYS[1]) - expired, expired}
         call = self._read_call(key, preserve) if self.notify_result else None
         if call is None or self._held_connection() is None:
             self.wait_result(key, timeout)
-            return self.peek_data(key) if preserve else self.pop_data(key)
+            return self._read_value(key, preserve)
         script, keys = call
         wait = _pack_command("BLPOP", self._done_key(key), _number(self._result_wait(timeout)))
         value = _as_bytes(self._run_after_wait(wait, script, keys, (key,)))
@@ -2513,10 +2513,12 @@ return {redis.call('ZCARD', KEYS[1]) - expired, expired}
                 return EmptyData
         # The ordinary way (no pool, or the read script not loaded yet): nothing was
         # removed above, so the read is done again here.
-        value = self.peek_data(key) if preserve else self.pop_data(key)
+        value = self._read_value(key, preserve)
         if value is not EmptyData or not self.notify_result:
             return value
-        self.wait_result(key, timeout)
+        return self.wait_then_read(key, timeout, preserve)
+
+    def _read_value(self, key: str, preserve: bool) -> bytes | EmptyDataType:
         return self.peek_data(key) if preserve else self.pop_data(key)
 
     def _open_if_stored(self, key: str) -> tuple[str, tuple[str, ...], tuple[_Arg, ...]]:
